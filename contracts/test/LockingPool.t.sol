@@ -1,0 +1,503 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {Fixture} from "./utils/Fixture.sol";
+import {Vm} from "./utils/Vm.sol";
+import {FrostSignature} from "../src/FrostVerifier.sol";
+import {Governance} from "../src/Governance.sol";
+import {GroupKeyRegistry} from "../src/GroupKeyRegistry.sol";
+import {LockingPool, RewardDistribution} from "../src/LockingPool.sol";
+import {LockingEscrow} from "../src/LockingEscrow.sol";
+import {DevnetToken} from "../src/DevnetToken.sol";
+
+contract LockingPoolTest is Fixture {
+    address internal alice = address(0xA11CE);
+    address internal bob = address(0xB0B);
+
+    event Locked(
+        address indexed signer,
+        uint256 indexed sequencerId,
+        uint256 nonce,
+        address indexed owner,
+        uint256 amount,
+        uint256 totalLocked,
+        bytes signerPubkey
+    );
+    event Relocked(uint256 indexed sequencerId, uint256 nonce, uint256 added, uint256 amount, uint256 totalLocked);
+    event UnlockInit(uint256 indexed sequencerId, uint256 nonce, address indexed owner, uint256 amount, uint256 claimableAt);
+    event Unlocked(uint256 indexed sequencerId, uint256 nonce, address indexed owner, uint256 amount, uint256 totalLocked);
+    event SignerChange(
+        uint256 indexed sequencerId, uint256 nonce, address indexed oldSigner, address indexed newSigner, bytes signerPubkey
+    );
+    event RewardsDistributed(
+        uint256 indexed sequence, uint256 nonce, uint256 startEpoch, uint256 endEpoch, uint256 totalReward
+    );
+    event RewardsWithdrawn(uint256 indexed sequencerId, uint256 nonce, address indexed recipient, uint256 amount);
+
+    function setUp() public {
+        deployAll();
+    }
+
+    // ------------------------------------------------------------------ constructor
+
+    function test_constructorRejectsBadParams() public {
+        LockingPool.Params memory p = LockingPool.Params(0, 1, 0, 0, 0, rewardPayer);
+        vm.expectRevert(abi.encodeWithSelector(LockingPool.InvalidLockBounds.selector, 0, 1));
+        new LockingPool(token, registry, address(gov), p);
+        p = LockingPool.Params(2, 1, 0, 0, 0, rewardPayer);
+        vm.expectRevert(abi.encodeWithSelector(LockingPool.InvalidLockBounds.selector, 2, 1));
+        new LockingPool(token, registry, address(gov), p);
+        p = LockingPool.Params(1, 1, 0, 366 days, 0, rewardPayer);
+        vm.expectRevert(abi.encodeWithSelector(LockingPool.DelayTooLong.selector, 366 days, 365 days));
+        new LockingPool(token, registry, address(gov), p);
+        p = LockingPool.Params(1, 1, 0, 0, 0, rewardPayer);
+        vm.expectRevert(LockingPool.ZeroAddress.selector);
+        new LockingPool(token, registry, address(0), p);
+    }
+
+    function test_escrowOnlyReleasesToPool() public {
+        LockingEscrow escrow = pool.escrow();
+        vm.assertEq(escrow.pool(), address(pool), "escrow owner");
+        vm.expectRevert(abi.encodeWithSelector(LockingEscrow.NotPool.selector, address(this)));
+        escrow.release(address(this), 1);
+    }
+
+    // ------------------------------------------------------------------ lockFor
+
+    function test_lockForLocksAndEmits() public {
+        whitelist(alice);
+        (address signer, bytes memory pubkey) = signerKey(1);
+        token.mint(alice, 500 ether);
+        vm.startPrank(alice);
+        token.approve(address(pool), 500 ether);
+        uint256 nonceBefore = pool.eventNonce();
+        vm.expectEmit(true, true, true, true, address(pool));
+        emit Locked(signer, 1, nonceBefore + 1, alice, 500 ether, 500 ether, pubkey);
+        uint256 id = pool.lockFor(signer, 500 ether, pubkey);
+        vm.stopPrank();
+
+        vm.assertEq(id, 1, "first id");
+        LockingPool.Sequencer memory s = pool.sequencer(id);
+        vm.assertEq(s.owner, alice, "owner");
+        vm.assertEq(s.signer, signer, "signer");
+        vm.assertEq(s.amount, 500 ether, "amount");
+        vm.assertEq(uint256(s.status), uint256(LockingPool.Status.Active), "status");
+        vm.assertEq(token.balanceOf(address(pool.escrow())), 500 ether, "escrow balance");
+        vm.assertEq(pool.totalLocked(), 500 ether, "totalLocked");
+        vm.assertEq(pool.sequencerIdOf(alice), 1, "id by owner");
+        vm.assertEq(pool.sequencerIdBySigner(signer), 1, "id by signer");
+    }
+
+    function test_lockForRejectsNonWhitelisted() public {
+        (address signer, bytes memory pubkey) = signerKey(1);
+        vm.prank(alice);
+        vm.expectRevert(abi.encodeWithSelector(LockingPool.NotWhitelisted.selector, alice));
+        pool.lockFor(signer, MIN_LOCK, pubkey);
+    }
+
+    function test_lockForRejectsAmountsOutsideBounds() public {
+        whitelist(alice);
+        (address signer, bytes memory pubkey) = signerKey(1);
+        vm.startPrank(alice);
+        vm.expectRevert(abi.encodeWithSelector(LockingPool.AmountBelowMinLock.selector, MIN_LOCK - 1, MIN_LOCK));
+        pool.lockFor(signer, MIN_LOCK - 1, pubkey);
+        vm.expectRevert(abi.encodeWithSelector(LockingPool.AmountAboveMaxLock.selector, MAX_LOCK + 1, MAX_LOCK));
+        pool.lockFor(signer, MAX_LOCK + 1, pubkey);
+        vm.stopPrank();
+    }
+
+    function test_lockForRejectsBadSignerKeys() public {
+        whitelist(alice);
+        token.mint(alice, MAX_LOCK);
+        vm.startPrank(alice);
+        token.approve(address(pool), MAX_LOCK);
+        (address signer, bytes memory pubkey) = signerKey(1);
+        (address other,) = signerKey(2);
+        // Key of another address.
+        vm.expectRevert(abi.encodeWithSelector(LockingPool.InvalidSignerPubkey.selector, other));
+        pool.lockFor(other, MIN_LOCK, pubkey);
+        // Wrong length (65-byte SEC1 form with prefix).
+        vm.expectRevert(abi.encodeWithSelector(LockingPool.InvalidSignerPubkey.selector, signer));
+        pool.lockFor(signer, MIN_LOCK, abi.encodePacked(uint8(4), pubkey));
+        // 64 bytes that hash to the address but are not a curve point.
+        bytes memory garbage = abi.encodePacked(uint256(1), uint256(1));
+        address garbageSigner = address(uint160(uint256(keccak256(garbage))));
+        vm.expectRevert(abi.encodeWithSelector(LockingPool.InvalidSignerPubkey.selector, garbageSigner));
+        pool.lockFor(garbageSigner, MIN_LOCK, garbage);
+        vm.expectRevert(LockingPool.ZeroAddress.selector);
+        pool.lockFor(address(0), MIN_LOCK, pubkey);
+        vm.stopPrank();
+    }
+
+    function test_lockForRejectsSecondSequencerAndReusedSigner() public {
+        (uint256 id, address signer) = lockAs(alice, 1, MIN_LOCK);
+        (, bytes memory pubkey) = signerKey(1);
+        token.mint(alice, MIN_LOCK);
+        vm.startPrank(alice);
+        token.approve(address(pool), MIN_LOCK);
+        (address signer2, bytes memory pubkey2) = signerKey(2);
+        vm.expectRevert(abi.encodeWithSelector(LockingPool.OwnerHasSequencer.selector, alice, id));
+        pool.lockFor(signer2, MIN_LOCK, pubkey2);
+        vm.stopPrank();
+
+        whitelist(bob);
+        token.mint(bob, MIN_LOCK);
+        vm.startPrank(bob);
+        token.approve(address(pool), MIN_LOCK);
+        vm.expectRevert(abi.encodeWithSelector(LockingPool.SignerInUse.selector, signer));
+        pool.lockFor(signer, MIN_LOCK, pubkey);
+        vm.stopPrank();
+    }
+
+    function test_lockForFailsWithoutAllowance() public {
+        whitelist(alice);
+        (address signer, bytes memory pubkey) = signerKey(1);
+        token.mint(alice, MIN_LOCK);
+        vm.prank(alice);
+        vm.expectRevert(); // ERC20InsufficientAllowance from the token
+        pool.lockFor(signer, MIN_LOCK, pubkey);
+        vm.assertEq(pool.totalLocked(), 0, "nothing locked");
+        vm.assertEq(pool.eventNonce(), 1, "only the whitelist event");
+    }
+
+    function testFuzz_lockBounds(uint256 amount) public {
+        amount = bound(amount, 0, MAX_LOCK * 2);
+        whitelist(alice);
+        (address signer, bytes memory pubkey) = signerKey(1);
+        token.mint(alice, amount);
+        vm.startPrank(alice);
+        token.approve(address(pool), amount);
+        if (amount < MIN_LOCK) {
+            vm.expectRevert(abi.encodeWithSelector(LockingPool.AmountBelowMinLock.selector, amount, MIN_LOCK));
+        } else if (amount > MAX_LOCK) {
+            vm.expectRevert(abi.encodeWithSelector(LockingPool.AmountAboveMaxLock.selector, amount, MAX_LOCK));
+        }
+        pool.lockFor(signer, amount, pubkey);
+        vm.stopPrank();
+        bool accepted = amount >= MIN_LOCK && amount <= MAX_LOCK;
+        vm.assertEq(pool.totalLocked(), accepted ? amount : 0, "totalLocked");
+        vm.assertEq(token.balanceOf(address(pool.escrow())), accepted ? amount : 0, "escrow");
+    }
+
+    function testFuzz_relockBounds(uint256 first, uint256 added) public {
+        first = bound(first, MIN_LOCK, MAX_LOCK);
+        added = bound(added, 1, MAX_LOCK);
+        (uint256 id,) = lockAs(alice, 1, first);
+        token.mint(alice, added);
+        vm.startPrank(alice);
+        token.approve(address(pool), added);
+        if (first + added > MAX_LOCK) {
+            vm.expectRevert(abi.encodeWithSelector(LockingPool.AmountAboveMaxLock.selector, first + added, MAX_LOCK));
+        }
+        pool.relock(id, added);
+        vm.stopPrank();
+        uint256 expected = first + added > MAX_LOCK ? first : first + added;
+        vm.assertEq(pool.sequencer(id).amount, expected, "amount");
+        vm.assertEq(token.balanceOf(address(pool.escrow())), expected, "escrow");
+    }
+
+    // ------------------------------------------------------------------ relock
+
+    function test_relockIncreasesStake() public {
+        (uint256 id,) = lockAs(alice, 1, MIN_LOCK);
+        token.mint(alice, 50 ether);
+        vm.startPrank(alice);
+        token.approve(address(pool), 50 ether);
+        vm.expectEmit(true, true, true, true, address(pool));
+        emit Relocked(id, pool.eventNonce() + 1, 50 ether, MIN_LOCK + 50 ether, MIN_LOCK + 50 ether);
+        pool.relock(id, 50 ether);
+        vm.stopPrank();
+        vm.assertEq(pool.sequencer(id).amount, MIN_LOCK + 50 ether, "amount");
+    }
+
+    function test_relockRejects() public {
+        (uint256 id,) = lockAs(alice, 1, MIN_LOCK);
+        vm.prank(bob);
+        vm.expectRevert(abi.encodeWithSelector(LockingPool.NotSequencerOwner.selector, id, bob));
+        pool.relock(id, 1);
+        vm.prank(alice);
+        vm.expectRevert(abi.encodeWithSelector(LockingPool.UnknownSequencer.selector, 99));
+        pool.relock(99, 1);
+        vm.prank(alice);
+        vm.expectRevert(LockingPool.ZeroAmount.selector);
+        pool.relock(id, 0);
+        vm.prank(alice);
+        pool.unlock(id);
+        vm.prank(alice);
+        vm.expectRevert(abi.encodeWithSelector(LockingPool.SequencerNotActive.selector, id));
+        pool.relock(id, 1);
+    }
+
+    // ------------------------------------------------------------------ unlock and claim
+
+    function test_unlockThenClaimAfterDelay() public {
+        (uint256 id,) = lockAs(alice, 1, 300 ether);
+        uint256 claimableAt = block.timestamp + WITHDRAWAL_DELAY;
+        vm.expectEmit(true, true, true, true, address(pool));
+        emit UnlockInit(id, pool.eventNonce() + 1, alice, 300 ether, claimableAt);
+        vm.prank(alice);
+        pool.unlock(id);
+        vm.assertEq(uint256(pool.sequencer(id).status), uint256(LockingPool.Status.Unlocking), "unlocking");
+        vm.assertEq(pool.totalLocked(), 300 ether, "still in escrow");
+
+        vm.warp(claimableAt - 1);
+        vm.prank(alice);
+        vm.expectRevert(abi.encodeWithSelector(LockingPool.WithdrawalDelayNotOver.selector, id, claimableAt));
+        pool.claimUnlocked(id);
+
+        vm.warp(claimableAt);
+        vm.expectEmit(true, true, true, true, address(pool));
+        emit Unlocked(id, pool.eventNonce() + 1, alice, 300 ether, 0);
+        vm.prank(alice);
+        pool.claimUnlocked(id);
+        vm.assertEq(token.balanceOf(alice), 300 ether, "stake returned");
+        vm.assertEq(token.balanceOf(address(pool.escrow())), 0, "escrow empty");
+        vm.assertEq(pool.totalLocked(), 0, "totalLocked");
+
+        vm.prank(alice);
+        vm.expectRevert(abi.encodeWithSelector(LockingPool.SequencerNotUnlocking.selector, id));
+        pool.claimUnlocked(id);
+        vm.prank(alice);
+        vm.expectRevert(abi.encodeWithSelector(LockingPool.SequencerNotActive.selector, id));
+        pool.unlock(id);
+
+        // The owner may lock again, as a new sequencer with a fresh signer.
+        (address signer2, bytes memory pubkey2) = signerKey(2);
+        vm.startPrank(alice);
+        token.approve(address(pool), MIN_LOCK);
+        uint256 id2 = pool.lockFor(signer2, MIN_LOCK, pubkey2);
+        vm.stopPrank();
+        vm.assertEq(id2, id + 1, "new id");
+    }
+
+    function test_claimRejectsActiveAndForeignSequencer() public {
+        (uint256 id,) = lockAs(alice, 1, MIN_LOCK);
+        vm.prank(alice);
+        vm.expectRevert(abi.encodeWithSelector(LockingPool.SequencerNotUnlocking.selector, id));
+        pool.claimUnlocked(id);
+        vm.prank(bob);
+        vm.expectRevert(abi.encodeWithSelector(LockingPool.NotSequencerOwner.selector, id, bob));
+        pool.unlock(id);
+    }
+
+    // ------------------------------------------------------------------ signer change
+
+    function test_updateSignerWithThrottle() public {
+        (uint256 id, address oldSigner) = lockAs(alice, 1, MIN_LOCK);
+        (address newSigner, bytes memory newPubkey) = signerKey(2);
+        uint256 allowedAt = block.timestamp + SIGNER_THROTTLE;
+        vm.prank(alice);
+        vm.expectRevert(abi.encodeWithSelector(LockingPool.SignerChangeThrottled.selector, id, allowedAt));
+        pool.updateSigner(id, newSigner, newPubkey);
+
+        vm.warp(allowedAt);
+        vm.expectEmit(true, true, true, true, address(pool));
+        emit SignerChange(id, pool.eventNonce() + 1, oldSigner, newSigner, newPubkey);
+        vm.prank(alice);
+        pool.updateSigner(id, newSigner, newPubkey);
+        vm.assertEq(pool.sequencer(id).signer, newSigner, "signer");
+
+        // Back to the old signer is refused: signers are never reused.
+        vm.warp(allowedAt + SIGNER_THROTTLE);
+        (, bytes memory oldPubkey) = signerKey(1);
+        vm.prank(alice);
+        vm.expectRevert(abi.encodeWithSelector(LockingPool.SignerInUse.selector, oldSigner));
+        pool.updateSigner(id, oldSigner, oldPubkey);
+
+        vm.prank(bob);
+        vm.expectRevert(abi.encodeWithSelector(LockingPool.NotSequencerOwner.selector, id, bob));
+        pool.updateSigner(id, newSigner, newPubkey);
+    }
+
+    // ------------------------------------------------------------------ rewards
+
+    function _distribution(uint256 sequence, uint256 startEpoch, uint256 endEpoch, uint256 id1, uint256 id2)
+        internal
+        pure
+        returns (RewardDistribution memory d)
+    {
+        d.sequence = sequence;
+        d.startEpoch = startEpoch;
+        d.endEpoch = endEpoch;
+        d.sequencerIds = new uint256[](2);
+        d.blocksProduced = new uint256[](2);
+        d.sequencerIds[0] = id1;
+        d.sequencerIds[1] = id2;
+        d.blocksProduced[0] = 600;
+        d.blocksProduced[1] = 400;
+    }
+
+    function test_rewardDistributionAndWithdrawal() public {
+        (uint256 a,) = lockAs(alice, 1, MIN_LOCK);
+        (uint256 b,) = lockAs(bob, 2, MIN_LOCK);
+        RewardDistribution memory d = _distribution(0, 0, 4, a, b);
+        FrostSignature memory sig = groupSign(pool.rewardDigest(d));
+        vm.expectEmit(true, true, true, true, address(pool));
+        emit RewardsDistributed(0, pool.eventNonce() + 1, 0, 4, 1000 ether);
+        pool.distributeRewards(d, sig);
+        vm.assertEq(pool.sequencer(a).reward, 600 ether, "alice reward");
+        vm.assertEq(pool.sequencer(b).reward, 400 ether, "bob reward");
+        vm.assertEq(pool.rewardSequence(), 1, "sequence");
+        vm.assertEq(pool.nextRewardEpoch(), 5, "next epoch");
+
+        // The same distribution again: the sequence no longer matches.
+        vm.expectRevert(abi.encodeWithSelector(LockingPool.RewardSequenceMismatch.selector, 1, 0));
+        pool.distributeRewards(d, sig);
+
+        vm.expectEmit(true, true, true, true, address(pool));
+        emit RewardsWithdrawn(a, pool.eventNonce() + 1, alice, 600 ether);
+        vm.prank(alice);
+        pool.withdrawRewards(a);
+        vm.assertEq(token.balanceOf(alice), 600 ether, "paid");
+        vm.assertEq(token.balanceOf(rewardPayer), 1_000_000 ether - 600 ether, "from payer");
+        vm.prank(alice);
+        vm.expectRevert(abi.encodeWithSelector(LockingPool.NoRewards.selector, a));
+        pool.withdrawRewards(a);
+        vm.assertEq(token.balanceOf(address(pool.escrow())), 2 * MIN_LOCK, "stake untouched");
+    }
+
+    function test_rewardDistributionRejects() public {
+        (uint256 a,) = lockAs(alice, 1, MIN_LOCK);
+        RewardDistribution memory d = _distribution(0, 0, 4, a, a);
+        FrostSignature memory sig;
+
+        d.sequence = 1;
+        sig = groupSign(pool.rewardDigest(d));
+        vm.expectRevert(abi.encodeWithSelector(LockingPool.RewardSequenceMismatch.selector, 0, 1));
+        pool.distributeRewards(d, sig);
+        d.sequence = 0;
+        d.startEpoch = 1;
+        sig = groupSign(pool.rewardDigest(d));
+        vm.expectRevert(abi.encodeWithSelector(LockingPool.RewardEpochMismatch.selector, 0, 1));
+        pool.distributeRewards(d, sig);
+        d = _distribution(0, 0, 0, a, a);
+        d.blocksProduced = new uint256[](1);
+        sig = groupSign(pool.rewardDigest(d));
+        vm.expectRevert(abi.encodeWithSelector(LockingPool.RewardArraysLengthMismatch.selector, 2, 1));
+        pool.distributeRewards(d, sig);
+
+        d = _distribution(0, 0, 4, a, 77);
+        sig = groupSign(pool.rewardDigest(d));
+        vm.expectRevert(abi.encodeWithSelector(LockingPool.UnknownSequencer.selector, 77));
+        pool.distributeRewards(d, sig);
+
+        d = _distribution(0, 0, 4, a, a);
+        sig = groupSign(pool.rewardDigest(d));
+        d.blocksProduced[0] += 1; // altered after signing
+        vm.expectRevert(LockingPool.InvalidGroupSignature.selector);
+        pool.distributeRewards(d, sig);
+        vm.assertEq(pool.sequencer(a).reward, 0, "no reward credited");
+    }
+
+    function test_rewardEpochRangeMustNotBeReversed() public {
+        (uint256 a,) = lockAs(alice, 1, MIN_LOCK);
+        RewardDistribution memory first = _distribution(0, 0, 4, a, a);
+        pool.distributeRewards(first, groupSign(pool.rewardDigest(first)));
+        RewardDistribution memory d = _distribution(1, 5, 4, a, a);
+        FrostSignature memory sig = groupSign(pool.rewardDigest(d));
+        vm.expectRevert(abi.encodeWithSelector(LockingPool.InvalidEpochRange.selector, 5, 4));
+        pool.distributeRewards(d, sig);
+    }
+
+    // ------------------------------------------------------------------ governance functions
+
+    function test_adminFunctionsOnlyThroughGovernance() public {
+        bytes[8] memory calls = [
+            abi.encodeCall(LockingPool.setWhitelist, (alice, true)),
+            abi.encodeCall(LockingPool.setMinLock, (1)),
+            abi.encodeCall(LockingPool.setMaxLock, (MAX_LOCK)),
+            abi.encodeCall(LockingPool.setRewardPerBlock, (2)),
+            abi.encodeCall(LockingPool.setWithdrawalDelay, (1)),
+            abi.encodeCall(LockingPool.setSignerUpdateThrottle, (1)),
+            abi.encodeCall(LockingPool.setRewardPayer, (bob)),
+            abi.encodeCall(LockingPool.setPaused, (true))
+        ];
+        for (uint256 i = 0; i < calls.length; ++i) {
+            (bool ok, bytes memory err) = address(pool).call(calls[i]);
+            vm.assertFalse(ok, "direct call accepted");
+            vm.assertEq(keccak256(err), keccak256(abi.encodeWithSelector(LockingPool.NotGovernance.selector, address(this))), "error");
+            uint256 nonce = pool.eventNonce();
+            gov.execute(address(pool), calls[i]);
+            vm.assertEq(pool.eventNonce(), nonce + 1, "one event per change");
+        }
+        vm.assertTrue(pool.whitelisted(alice), "whitelist");
+        vm.assertEq(pool.minLock(), 1, "minLock");
+        vm.assertEq(pool.rewardPerBlock(), 2, "rewardPerBlock");
+        vm.assertEq(pool.withdrawalDelay(), 1, "withdrawalDelay");
+        vm.assertEq(pool.signerUpdateThrottle(), 1, "throttle");
+        vm.assertEq(pool.rewardPayer(), bob, "payer");
+        vm.assertTrue(pool.paused(), "paused");
+    }
+
+    function test_governanceSettersValidate() public {
+        vm.expectRevert(abi.encodeWithSelector(LockingPool.InvalidLockBounds.selector, MAX_LOCK + 1, MAX_LOCK));
+        gov.execute(address(pool), abi.encodeCall(LockingPool.setMinLock, (MAX_LOCK + 1)));
+        vm.expectRevert(abi.encodeWithSelector(LockingPool.InvalidLockBounds.selector, 0, MAX_LOCK));
+        gov.execute(address(pool), abi.encodeCall(LockingPool.setMinLock, (0)));
+        vm.expectRevert(abi.encodeWithSelector(LockingPool.InvalidLockBounds.selector, MIN_LOCK, MIN_LOCK - 1));
+        gov.execute(address(pool), abi.encodeCall(LockingPool.setMaxLock, (MIN_LOCK - 1)));
+        vm.expectRevert(abi.encodeWithSelector(LockingPool.DelayTooLong.selector, 366 days, 365 days));
+        gov.execute(address(pool), abi.encodeCall(LockingPool.setWithdrawalDelay, (366 days)));
+        vm.expectRevert(abi.encodeWithSelector(LockingPool.DelayTooLong.selector, 366 days, 365 days));
+        gov.execute(address(pool), abi.encodeCall(LockingPool.setSignerUpdateThrottle, (366 days)));
+        vm.expectRevert(LockingPool.ZeroAddress.selector);
+        gov.execute(address(pool), abi.encodeCall(LockingPool.setRewardPayer, (address(0))));
+        vm.expectRevert(LockingPool.ZeroAddress.selector);
+        gov.execute(address(pool), abi.encodeCall(LockingPool.setWhitelist, (address(0), true)));
+    }
+
+    function test_pauseBlocksUserActions() public {
+        (uint256 id,) = lockAs(alice, 1, MIN_LOCK);
+        gov.execute(address(pool), abi.encodeCall(LockingPool.setPaused, (true)));
+        (address signer2, bytes memory pubkey2) = signerKey(2);
+        vm.startPrank(alice);
+        vm.expectRevert(LockingPool.ContractPaused.selector);
+        pool.lockFor(signer2, MIN_LOCK, pubkey2);
+        vm.expectRevert(LockingPool.ContractPaused.selector);
+        pool.relock(id, 1);
+        vm.expectRevert(LockingPool.ContractPaused.selector);
+        pool.unlock(id);
+        vm.expectRevert(LockingPool.ContractPaused.selector);
+        pool.claimUnlocked(id);
+        vm.expectRevert(LockingPool.ContractPaused.selector);
+        pool.updateSigner(id, signer2, pubkey2);
+        vm.expectRevert(LockingPool.ContractPaused.selector);
+        pool.withdrawRewards(id);
+        vm.stopPrank();
+        gov.execute(address(pool), abi.encodeCall(LockingPool.setPaused, (false)));
+        vm.prank(alice);
+        pool.unlock(id);
+    }
+
+    // ------------------------------------------------------------------ event nonce
+
+    /// @dev Every pool event carries the nonce as its first data word: 1, 2, 3, ... without gaps.
+    function test_eventNoncesAreContiguous() public {
+        vm.recordLogs();
+        (uint256 a,) = lockAs(alice, 1, MIN_LOCK);
+        (uint256 b,) = lockAs(bob, 2, MIN_LOCK);
+        token.mint(alice, 10 ether);
+        vm.startPrank(alice);
+        token.approve(address(pool), 10 ether);
+        pool.relock(a, 10 ether);
+        pool.unlock(a);
+        vm.stopPrank();
+        RewardDistribution memory d = _distribution(0, 0, 0, a, b);
+        pool.distributeRewards(d, groupSign(pool.rewardDigest(d)));
+        vm.prank(bob);
+        pool.withdrawRewards(b);
+        gov.execute(address(pool), abi.encodeCall(LockingPool.setRewardPerBlock, (3)));
+
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        uint256 expected = 1;
+        for (uint256 i = 0; i < logs.length; ++i) {
+            if (logs[i].emitter != address(pool)) continue;
+            uint256 nonce = abi.decode(logs[i].data, (uint256));
+            vm.assertEq(nonce, expected, "event nonce");
+            ++expected;
+        }
+        // whitelist x2, lock x2, relock, unlock, rewards, withdraw, param
+        vm.assertEq(expected - 1, 9, "pool events");
+        vm.assertEq(pool.eventNonce(), 9, "eventNonce");
+    }
+}

@@ -1,0 +1,4 @@
+//! Ethereum L1 side of seqpool: FROST signature conversion for the Solidity verifier, the
+//! request digests the group signs, alloy bindings of the contracts and deployment helpers.
+
+pub mod frost_sig;
