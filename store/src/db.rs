@@ -1,0 +1,670 @@
+//! The LevelDB owner. `rusty_leveldb::DB` is built on `Rc` (neither `Send` nor `Sync`), so one
+//! dedicated thread opens it and serves every request that needs the disk; [`crate::Storage`]
+//! handles talk to it over a channel. The same thread keeps the exact read cache of the latest
+//! version up to date, so a cache entry can never outlive the version it describes.
+#![allow(clippy::disallowed_types)] // HashMaps here are caches: looked up, never iterated.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fs::File;
+use std::hash::Hash;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, Sender};
+use std::sync::{Arc, RwLock};
+
+use jmt::proof::SparseMerkleProof;
+use jmt::storage::{LeafNode, Node, NodeKey, TreeReader};
+use jmt::{KeyHash, OwnedValue, Sha256Jmt};
+use rusty_leveldb::{LdbIterator, Options, WriteBatch, DB};
+use sha2::Sha256;
+
+use crate::keys;
+use crate::{RootHash, StoreError, Version};
+
+/// Entries per generation of the latest-version value cache.
+const VALUE_CACHE_GENERATION: usize = 1 << 18;
+/// Entries per generation of the tree node cache.
+const NODE_CACHE_GENERATION: usize = 1 << 17;
+
+/// A bounded map with two generations: inserts go to the young one; when it is full it becomes
+/// the old one and the previous old generation is dropped. Lookups see young first, so an entry
+/// rewritten after a rotation always shadows its stale copy.
+pub(crate) struct Generational<K, V> {
+    young: HashMap<K, V>,
+    old: HashMap<K, V>,
+    capacity: usize,
+}
+
+impl<K: Eq + Hash, V> Generational<K, V> {
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            young: HashMap::new(),
+            old: HashMap::new(),
+            capacity,
+        }
+    }
+
+    pub fn get<Q>(&self, key: &Q) -> Option<&V>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: Eq + Hash + ?Sized,
+    {
+        self.young.get(key).or_else(|| self.old.get(key))
+    }
+
+    pub fn insert(&mut self, key: K, value: V) {
+        if self.young.len() >= self.capacity {
+            self.old = std::mem::take(&mut self.young);
+        }
+        self.young.insert(key, value);
+    }
+
+    pub fn clear(&mut self) {
+        self.young.clear();
+        self.old.clear();
+    }
+}
+
+/// What every handle knows about the latest committed version, without asking the DB thread.
+pub(crate) struct LatestState {
+    pub version: Option<Version>,
+    pub root: RootHash,
+    /// Exact values (or absence) of keys at `version`.
+    pub values: Generational<Vec<u8>, Option<Vec<u8>>>,
+}
+
+pub(crate) type Reply<T> = Sender<Result<T, StoreError>>;
+/// Key-value pairs in ascending key order.
+pub(crate) type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// The output of a prepare: everything a commit writes, computed but not yet durable.
+pub(crate) struct PreparedWrites {
+    pub store_id: u64,
+    pub base: Option<Version>,
+    pub version: Version,
+    pub root: RootHash,
+    pub records: Vec<(Vec<u8>, Vec<u8>)>,
+    pub nodes: Vec<(NodeKey, Node)>,
+    pub changes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+}
+
+pub(crate) enum Request {
+    Get {
+        key: Vec<u8>,
+        version: Version,
+        reply: Reply<Option<Vec<u8>>>,
+    },
+    Prefix {
+        prefix: Vec<u8>,
+        version: Version,
+        reply: Reply<Vec<(Vec<u8>, Vec<u8>)>>,
+    },
+    Root {
+        version: Version,
+        reply: Reply<RootHash>,
+    },
+    Proof {
+        key: Vec<u8>,
+        version: Version,
+        reply: Reply<(Option<Vec<u8>>, SparseMerkleProof<Sha256>)>,
+    },
+    Prepare {
+        changes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+        version: Version,
+        reply: Reply<Box<PreparedWrites>>,
+    },
+    Commit {
+        prepared: Box<PreparedWrites>,
+        reply: Reply<RootHash>,
+    },
+    Shutdown,
+}
+
+/// The root of an empty tree: jmt's placeholder hash (checked against jmt in the tests).
+pub(crate) fn empty_root() -> RootHash {
+    *b"SPARSE_MERKLE_PLACEHOLDER_HASH__"
+}
+
+fn db_err(context: &str, status: rusty_leveldb::Status) -> StoreError {
+    StoreError::Db(format!("{context}: {status}"))
+}
+
+/// Converts a jmt (anyhow) error back to ours: errors raised by our reader travel through jmt
+/// inside anyhow and are recovered intact; anything else is a tree error.
+fn from_jmt(err: anyhow::Error) -> StoreError {
+    match err.downcast::<StoreError>() {
+        Ok(store_err) => store_err,
+        Err(other) => StoreError::Tree(format!("{other:#}")),
+    }
+}
+
+/// The tree's view of the database (plus the node cache).
+struct TreeView<'a> {
+    db: &'a RefCell<DB>,
+    nodes: &'a RefCell<Generational<NodeKey, Node>>,
+    /// On an empty store the first version may be > 0; jmt then looks for the root of
+    /// `version - 1`, which we present as an empty tree without ever writing it.
+    virtual_empty_root: Option<Version>,
+    /// The last error this reader handed to jmt. jmt unwraps reader errors on some paths (proof
+    /// siblings), so after catching such a panic this is the error to report.
+    last_error: RefCell<Option<StoreError>>,
+}
+
+/// A copy of `err` (StoreError is not Clone).
+fn duplicate(err: &StoreError) -> StoreError {
+    match err {
+        StoreError::Corrupt { key, reason } => StoreError::Corrupt {
+            key: key.clone(),
+            reason: reason.clone(),
+        },
+        StoreError::Db(m) => StoreError::Db(m.clone()),
+        other => StoreError::Tree(other.to_string()),
+    }
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+impl<'a> TreeView<'a> {
+    fn new(
+        db: &'a RefCell<DB>,
+        nodes: &'a RefCell<Generational<NodeKey, Node>>,
+        virtual_empty_root: Option<Version>,
+    ) -> Self {
+        Self {
+            db,
+            nodes,
+            virtual_empty_root,
+            last_error: RefCell::new(None),
+        }
+    }
+
+    fn remember<T>(&self, result: Result<T, StoreError>) -> anyhow::Result<T> {
+        result.map_err(|e| {
+            *self.last_error.borrow_mut() = Some(duplicate(&e));
+            anyhow::Error::from(e)
+        })
+    }
+
+    /// Runs a jmt operation, turning its panics on damaged data into errors.
+    fn run<T>(&self, op: impl FnOnce(&Self) -> anyhow::Result<T>) -> Result<T, StoreError> {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| op(self))) {
+            Ok(result) => result.map_err(from_jmt),
+            Err(payload) => Err(self.last_error.borrow_mut().take().unwrap_or_else(|| {
+                StoreError::Tree(format!("jmt failed: {}", panic_message(payload.as_ref())))
+            })),
+        }
+    }
+
+    fn node(&self, key: &NodeKey) -> Result<Option<Node>, StoreError> {
+        if self.virtual_empty_root == Some(key.version()) && key.nibble_path().num_nibbles() == 0 {
+            return Ok(Some(Node::Null));
+        }
+        if let Some(node) = self.nodes.borrow().get(key) {
+            return Ok(Some(node.clone()));
+        }
+        let db_key = keys::node_key(key)?;
+        let Some(record) = self.db.borrow_mut().get(&db_key) else {
+            return Ok(None);
+        };
+        let node = keys::decode_node(&db_key, &record)?;
+        self.nodes.borrow_mut().insert(key.clone(), node.clone());
+        Ok(Some(node))
+    }
+
+    /// The newest entry of `prefix` (exact key prefix ending before the inverted version) at or
+    /// below `version`, found with one seek because versions are stored newest first.
+    fn newest_at(
+        &self,
+        seek_to: &[u8],
+        same_entry_prefix: &[u8],
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let mut iter = self
+            .db
+            .borrow_mut()
+            .new_iter()
+            .map_err(|e| db_err("open iterator", e))?;
+        iter.seek(seek_to);
+        match iter.current() {
+            Some((k, v)) if k.len() == seek_to.len() && k.starts_with(same_entry_prefix) => {
+                keys::decode_value(&k, &v)
+            }
+            _ => Ok(None),
+        }
+    }
+}
+
+impl TreeReader for TreeView<'_> {
+    fn get_node_option(&self, node_key: &NodeKey) -> anyhow::Result<Option<Node>> {
+        self.remember(self.node(node_key))
+    }
+
+    fn get_value_option(
+        &self,
+        max_version: Version,
+        key_hash: KeyHash,
+    ) -> anyhow::Result<Option<OwnedValue>> {
+        let seek_to = keys::value_history_key(&key_hash, max_version);
+        self.remember(self.newest_at(&seek_to, &seek_to[..33]))
+    }
+
+    /// Only jmt's restore uses this; we scan every node, which is exact if slow.
+    fn get_rightmost_leaf(&self) -> anyhow::Result<Option<(NodeKey, LeafNode)>> {
+        let mut iter = self
+            .db
+            .borrow_mut()
+            .new_iter()
+            .map_err(|e| db_err("open iterator", e))?;
+        iter.seek(&[keys::NODE_PREFIX]);
+        let mut best: Option<(NodeKey, LeafNode)> = None;
+        while let Some((k, v)) = iter.current() {
+            if k.first() != Some(&keys::NODE_PREFIX) {
+                break;
+            }
+            if let Node::Leaf(leaf) = keys::decode_node(&k, &v)? {
+                if best
+                    .as_ref()
+                    .is_none_or(|(_, b)| leaf.key_hash() > b.key_hash())
+                {
+                    best = Some((keys::decode_node_key(&k)?, leaf));
+                }
+            }
+            if !iter.advance() {
+                break;
+            }
+        }
+        Ok(best)
+    }
+}
+
+pub(crate) struct Worker {
+    store_id: u64,
+    dir: PathBuf,
+    db: RefCell<DB>,
+    nodes: RefCell<Generational<NodeKey, Node>>,
+    latest: Arc<RwLock<LatestState>>,
+    latest_version: Option<Version>,
+    /// Set when a write failed half-way in memory: the handle refuses further work.
+    broken: Option<String>,
+    /// Files already fsynced once (tables are immutable, so once is enough for them).
+    synced_files: BTreeSet<String>,
+}
+
+/// Opens the database and reads the latest-version marker. Runs on the DB thread.
+pub(crate) fn open(
+    path: &Path,
+    store_id: u64,
+) -> Result<(Worker, Arc<RwLock<LatestState>>), StoreError> {
+    std::fs::create_dir_all(path)
+        .map_err(|e| StoreError::Db(format!("create directory {}: {e}", path.display())))?;
+    let options = Options {
+        create_if_missing: true,
+        write_buffer_size: 32 << 20,
+        block_cache_capacity_bytes: 64 << 20,
+        ..Options::default()
+    };
+    let mut db =
+        DB::open(path, options).map_err(|e| db_err(&format!("open {}", path.display()), e))?;
+    let (version, root) = match db.get(keys::LATEST_MARKER) {
+        Some(marker) => {
+            let (version, root) = keys::decode_marker(&marker)?;
+            (Some(version), root)
+        }
+        None => {
+            let mut iter = db.new_iter().map_err(|e| db_err("open iterator", e))?;
+            iter.seek(&[keys::NODE_PREFIX]);
+            if let Some((k, _)) = iter.current() {
+                if k.first() == Some(&keys::NODE_PREFIX) {
+                    return Err(StoreError::Corrupt {
+                        key: keys::show(keys::LATEST_MARKER),
+                        reason: "latest-version marker missing but tree nodes exist".into(),
+                    });
+                }
+            }
+            (None, empty_root())
+        }
+    };
+    let latest = Arc::new(RwLock::new(LatestState {
+        version,
+        root,
+        values: Generational::new(VALUE_CACHE_GENERATION),
+    }));
+    let worker = Worker {
+        store_id,
+        dir: path.to_path_buf(),
+        db: RefCell::new(db),
+        nodes: RefCell::new(Generational::new(NODE_CACHE_GENERATION)),
+        latest: latest.clone(),
+        latest_version: version,
+        broken: None,
+        synced_files: BTreeSet::new(),
+    };
+    if let Some(v) = version {
+        // The marker and the tree must agree, or the store is damaged.
+        let stored = worker.root_at(v).map_err(|e| StoreError::Corrupt {
+            key: keys::show(keys::LATEST_MARKER),
+            reason: format!(
+                "latest-version marker names version {v}, whose root cannot be read: {e}"
+            ),
+        })?;
+        if stored != root {
+            return Err(StoreError::Corrupt {
+                key: keys::show(keys::LATEST_MARKER),
+                reason: format!(
+                    "latest-version marker root {} differs from the tree root {} at version {v}",
+                    hex::encode(root),
+                    hex::encode(stored)
+                ),
+            });
+        }
+    }
+    Ok((worker, latest))
+}
+
+impl Worker {
+    pub fn run(mut self, requests: Receiver<Request>) {
+        while let Ok(request) = requests.recv() {
+            if matches!(request, Request::Shutdown) {
+                break;
+            }
+            // A panic must not kill the only thread that owns the database; the dropped reply
+            // sender tells the caller that its request failed.
+            let outcome =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.serve(request)));
+            if let Err(payload) = outcome {
+                tracing::error!(panic = %panic_message(payload.as_ref()), "store request panicked");
+            }
+        }
+    }
+
+    fn serve(&mut self, request: Request) {
+        {
+            // A dropped reply receiver just means the caller went away; nothing to do.
+            match request {
+                Request::Get {
+                    key,
+                    version,
+                    reply,
+                } => {
+                    let _ = reply.send(self.guard().and_then(|_| self.get(&key, version)));
+                }
+                Request::Prefix {
+                    prefix,
+                    version,
+                    reply,
+                } => {
+                    let _ = reply.send(self.guard().and_then(|_| self.prefix(&prefix, version)));
+                }
+                Request::Root { version, reply } => {
+                    let _ = reply.send(self.guard().and_then(|_| self.root_at(version)));
+                }
+                Request::Proof {
+                    key,
+                    version,
+                    reply,
+                } => {
+                    let _ = reply.send(self.guard().and_then(|_| self.proof(&key, version)));
+                }
+                Request::Prepare {
+                    changes,
+                    version,
+                    reply,
+                } => {
+                    let _ = reply.send(self.guard().and_then(|_| self.prepare(changes, version)));
+                }
+                Request::Commit { prepared, reply } => {
+                    let _ = reply.send(self.guard().and_then(|_| self.commit(*prepared)));
+                }
+                Request::Shutdown => {}
+            }
+        }
+    }
+
+    fn guard(&self) -> Result<(), StoreError> {
+        match &self.broken {
+            Some(reason) => Err(StoreError::Db(format!(
+                "store unusable after a failed write ({reason}); reopen it"
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    fn view(&self) -> TreeView<'_> {
+        TreeView::new(&self.db, &self.nodes, None)
+    }
+
+    fn check_available(&self, version: Version) -> Result<(), StoreError> {
+        match self.latest_version {
+            Some(latest) if version <= latest => Ok(()),
+            latest => Err(StoreError::VersionUnavailable {
+                requested: version,
+                latest,
+            }),
+        }
+    }
+
+    fn root_at(&self, version: Version) -> Result<RootHash, StoreError> {
+        self.check_available(version)?;
+        match self
+            .view()
+            .run(|view| Sha256Jmt::new(view).get_root_hash_option(version))?
+        {
+            Some(root) => Ok(root.0),
+            None => Err(StoreError::VersionUnavailable {
+                requested: version,
+                latest: self.latest_version,
+            }),
+        }
+    }
+
+    fn get(&self, key: &[u8], version: Version) -> Result<Option<Vec<u8>>, StoreError> {
+        self.check_available(version)?;
+        let seek_to = keys::index_key(key, version);
+        let value = self
+            .view()
+            .newest_at(&seek_to, &seek_to[..seek_to.len() - 8])?;
+        if Some(version) == self.latest_version {
+            let mut latest = self.latest.write().unwrap_or_else(|p| p.into_inner());
+            latest.values.insert(key.to_vec(), value.clone());
+        }
+        Ok(value)
+    }
+
+    fn prefix(&self, prefix: &[u8], version: Version) -> Result<Entries, StoreError> {
+        self.check_available(version)?;
+        let start = keys::index_prefix(prefix);
+        let mut iter = self
+            .db
+            .borrow_mut()
+            .new_iter()
+            .map_err(|e| db_err("open iterator", e))?;
+        iter.seek(&start);
+        let mut out = Vec::new();
+        // The key whose value at `version` was already decided (entries of one key are adjacent).
+        let mut decided: Option<Vec<u8>> = None;
+        while let Some((k, v)) = iter.current() {
+            if !k.starts_with(&start) {
+                break;
+            }
+            let (raw, entry_version) =
+                keys::decode_index_key(&k).ok_or_else(|| StoreError::Corrupt {
+                    key: keys::show(&k),
+                    reason: "malformed key index entry".into(),
+                })?;
+            if entry_version <= version && decided.as_deref() != Some(raw.as_slice()) {
+                if let Some(value) = keys::decode_value(&k, &v)? {
+                    out.push((raw.clone(), value));
+                }
+                decided = Some(raw);
+            }
+            if !iter.advance() {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    fn proof(
+        &self,
+        key: &[u8],
+        version: Version,
+    ) -> Result<(Option<Vec<u8>>, SparseMerkleProof<Sha256>), StoreError> {
+        self.check_available(version)?;
+        self.view()
+            .run(|view| Sha256Jmt::new(view).get_with_proof(KeyHash::with::<Sha256>(key), version))
+    }
+
+    fn prepare(
+        &self,
+        changes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+        version: Version,
+    ) -> Result<Box<PreparedWrites>, StoreError> {
+        if let Some(latest) = self.latest_version {
+            let expected = latest.saturating_add(1);
+            if version != expected {
+                return Err(StoreError::VersionOutOfOrder {
+                    attempted: version,
+                    expected,
+                });
+            }
+        }
+        if changes
+            .iter()
+            .any(|(k, v)| k.is_empty() || v.as_ref().is_some_and(|v| v.is_empty()))
+        {
+            return Err(StoreError::EmptyValue);
+        }
+        let virtual_empty_root = match (self.latest_version, version) {
+            (None, v) if v > 0 => Some(v - 1),
+            _ => None,
+        };
+        let view = TreeView::new(&self.db, &self.nodes, virtual_empty_root);
+        let value_set = changes
+            .iter()
+            .map(|(k, v)| (KeyHash::with::<Sha256>(k), v.clone()));
+        let (root, batch) =
+            view.run(|view| Sha256Jmt::new(view).put_value_set(value_set, version))?;
+        drop(view);
+
+        let node_batch = batch.node_batch;
+        let mut records = Vec::with_capacity(node_batch.nodes().len() + 2 * changes.len());
+        let mut nodes = Vec::with_capacity(node_batch.nodes().len());
+        for (node_key, node) in node_batch.nodes() {
+            let db_key = keys::node_key(node_key)?;
+            let record = keys::encode_node(&db_key, node)?;
+            records.push((db_key, record));
+            nodes.push((node_key.clone(), node.clone()));
+        }
+        for (key, value) in &changes {
+            let record = keys::encode_value(value.as_deref());
+            records.push((
+                keys::value_history_key(&KeyHash::with::<Sha256>(key), version),
+                record.clone(),
+            ));
+            records.push((keys::index_key(key, version), record));
+        }
+        Ok(Box::new(PreparedWrites {
+            store_id: self.store_id,
+            base: self.latest_version,
+            version,
+            root: root.0,
+            records,
+            nodes,
+            changes,
+        }))
+    }
+
+    fn commit(&mut self, prepared: PreparedWrites) -> Result<RootHash, StoreError> {
+        if prepared.store_id != self.store_id {
+            return Err(StoreError::Tree(
+                "prepared commit was computed by a different store handle".into(),
+            ));
+        }
+        if prepared.base != self.latest_version {
+            let expected = self
+                .latest_version
+                .map_or(prepared.version, |l| l.saturating_add(1));
+            return Err(StoreError::VersionOutOfOrder {
+                attempted: prepared.version,
+                expected,
+            });
+        }
+        let mut batch = WriteBatch::default();
+        for (k, v) in &prepared.records {
+            batch.put(k, v);
+        }
+        batch.put(
+            keys::LATEST_MARKER,
+            &keys::encode_marker(prepared.version, &prepared.root),
+        );
+        if let Err(e) = self.db.borrow_mut().write(batch, true) {
+            // rusty-leveldb applies a batch to its memtable before appending it to the log, so
+            // after a failed write memory and disk may disagree: stop serving until reopened.
+            self.broken = Some(e.to_string());
+            return Err(db_err("write commit batch", e));
+        }
+        if let Err(e) = self.sync_files() {
+            self.broken = Some(e.to_string());
+            return Err(e);
+        }
+
+        self.latest_version = Some(prepared.version);
+        {
+            let mut nodes = self.nodes.borrow_mut();
+            for (key, node) in prepared.nodes {
+                nodes.insert(key, node);
+            }
+        }
+        let mut latest = self.latest.write().unwrap_or_else(|p| p.into_inner());
+        if latest.version.is_none() {
+            latest.values.clear();
+        }
+        latest.version = Some(prepared.version);
+        latest.root = prepared.root;
+        // Keys not in `changes` keep their value, so their cache entries stay exact.
+        for (key, value) in prepared.changes {
+            latest.values.insert(key, value);
+        }
+        Ok(prepared.root)
+    }
+
+    /// rusty-leveldb's `sync` flag only flushes its buffer to the OS; fsync the log (and any new
+    /// table or manifest) ourselves so a committed version survives power loss, not just a crash.
+    fn sync_files(&mut self) -> Result<(), StoreError> {
+        let io = |what: &str, e: std::io::Error| StoreError::Db(format!("fsync {what}: {e}"));
+        let entries = std::fs::read_dir(&self.dir).map_err(|e| io("list directory", e))?;
+        let mut new_files = false;
+        for entry in entries {
+            let entry = entry.map_err(|e| io("list directory", e))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let mutable =
+                name.ends_with(".log") || name.starts_with("MANIFEST") || name == "CURRENT";
+            let table = name.ends_with(".ldb") || name.ends_with(".sst");
+            if !(mutable || table) || (table && self.synced_files.contains(&name)) {
+                continue;
+            }
+            let path = entry.path();
+            match File::open(&path) {
+                Ok(file) => file.sync_data().map_err(|e| io(&name, e))?,
+                // Compaction may delete an obsolete file between listing and opening it.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(io(&name, e)),
+            }
+            // A new name also needs the directory entry synced.
+            if self.synced_files.insert(name) {
+                new_files = true;
+            }
+        }
+        if new_files {
+            File::open(&self.dir)
+                .and_then(|d| d.sync_all())
+                .map_err(|e| io("directory", e))?;
+        }
+        Ok(())
+    }
+}

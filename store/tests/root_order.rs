@@ -1,0 +1,90 @@
+//! The root depends only on the content: not on insertion order, nor on how many blocks it took.
+use std::collections::BTreeMap;
+
+use proptest::prelude::*;
+use seqpool_store::Storage;
+
+type Changes = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
+
+fn commit_blocks(blocks: &[Changes]) -> [u8; 32] {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let storage = Storage::open(dir.path()).expect("open");
+    let mut root = storage.latest_snapshot().root_hash();
+    for (i, block) in blocks.iter().enumerate() {
+        let prepared = storage
+            .prepare(block.clone(), i as u64 + 1)
+            .expect("prepare");
+        root = storage.commit(prepared).expect("commit");
+    }
+    root
+}
+
+/// Ops over a small key space so that overwrites and deletes of existing keys are common.
+fn ops() -> impl Strategy<Value = Vec<(Vec<u8>, Option<Vec<u8>>)>> {
+    let key = prop::collection::vec(0u8..4, 1..4);
+    let value = prop::option::weighted(0.75, prop::collection::vec(any::<u8>(), 1..6));
+    prop::collection::vec((key, value), 1..60)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn root_depends_only_on_final_content(
+        ops in ops(),
+        cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..6),
+        shuffle_seed in any::<u64>(),
+    ) {
+        // History A: the ops in order, split into blocks at random cut points.
+        let mut cut_points: Vec<usize> = cuts.iter().map(|c| c.index(ops.len() + 1)).collect();
+        cut_points.push(ops.len());
+        cut_points.sort_unstable();
+        let mut blocks = Vec::new();
+        let mut start = 0;
+        for end in cut_points {
+            let mut block = Changes::new();
+            for (k, v) in &ops[start..end] {
+                block.insert(k.clone(), v.clone());
+            }
+            blocks.push(block);
+            start = end;
+        }
+        let mut content = BTreeMap::new();
+        for (k, v) in &ops {
+            match v {
+                Some(v) => { content.insert(k.clone(), v.clone()); }
+                None => { content.remove(k); }
+            }
+        }
+
+        // History B: the final content in one block.
+        let single: Changes = content.iter().map(|(k, v)| (k.clone(), Some(v.clone()))).collect();
+
+        // History C: the final content one key per block, in a shuffled order.
+        let mut entries: Vec<_> = content.iter().collect();
+        let mut state = shuffle_seed | 1;
+        for i in (1..entries.len()).rev() {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            entries.swap(i, (state % (i as u64 + 1)) as usize);
+        }
+        let one_by_one: Vec<Changes> =
+            entries.iter().map(|(k, v)| Changes::from([((*k).clone(), Some((*v).clone()))])).collect();
+
+        let root_a = commit_blocks(&blocks);
+        let root_b = commit_blocks(&[single]);
+        let root_c = commit_blocks(&one_by_one);
+        prop_assert_eq!(root_a, root_b);
+        prop_assert_eq!(root_b, root_c);
+    }
+}
+
+#[test]
+fn different_content_gives_a_different_root() {
+    let a = commit_blocks(&[Changes::from([(b"k".to_vec(), Some(b"1".to_vec()))])]);
+    let b = commit_blocks(&[Changes::from([(b"k".to_vec(), Some(b"2".to_vec()))])]);
+    let c = commit_blocks(&[Changes::from([(b"j".to_vec(), Some(b"1".to_vec()))])]);
+    assert_ne!(a, b);
+    assert_ne!(a, c);
+}
