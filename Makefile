@@ -1,0 +1,54 @@
+# seqpool: run `make devnet` for a local network, `make test` for every test.
+SHELL := /bin/bash
+CARGO ?= cargo
+export PATH := $(CURDIR)/.bin:$(PATH)
+
+.PHONY: all deps build proto-check contracts contracts-test contracts-gas test test-unit e2e bench fmt fmt-check lint clean-devnet
+
+all: build
+
+## Install pinned external tools into .bin/ (CometBFT via `go install`, forge/anvil/cast/solc-js via npm).
+deps:
+	@scripts/install-deps.sh
+
+## Release binary: target/release/seqpoold.
+build:
+	$(CARGO) build --release -p seqpoold --bin seqpoold
+
+## Protobuf files compile with protox (pure Rust; no system protoc).
+proto-check:
+	$(CARGO) check -p seqpool-proto
+
+contracts: deps
+	scripts/contracts.sh build
+
+contracts-test: deps
+	scripts/contracts.sh test
+
+contracts-gas: deps
+	scripts/contracts.sh gas
+
+## Unit, property and in-process ABCI scenario tests of every crate (end-to-end tests excluded).
+test-unit: deps
+	$(CARGO) test --workspace --exclude seqpoold
+	$(CARGO) test -p seqpoold --lib --bins --test scenarios
+
+## End-to-end tests against real cometbft processes (and anvil), one devnet at a time.
+e2e: deps
+	$(CARGO) test -p seqpoold --test 'e2e_*' -- --test-threads=1
+
+## Everything CI runs.
+test: deps fmt-check test-unit contracts-test e2e
+	@echo "make test: all suites passed"
+
+bench: deps
+	scripts/bench.sh
+
+fmt:
+	$(CARGO) fmt --all
+
+fmt-check:
+	$(CARGO) fmt --all -- --check
+
+lint:
+	$(CARGO) clippy --workspace --all-targets -- -D warnings

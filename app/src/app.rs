@@ -1,0 +1,676 @@
+//! The state machine: InitChain, proposals, vote extensions, FinalizeBlock and Commit.
+//!
+//! One [`App`] is owned by the consensus actor (see `abci`), so consensus calls are serial. The block
+//! root is computed in FinalizeBlock (`Storage::prepare`) and written in Commit; a block already
+//! executed in ProcessProposal is reused from the proposal cache, keyed by block hash.
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use prost::Message;
+use seqpool_auth::{AuthRead, AuthWrite};
+use seqpool_component::{
+    codes, BlockContext, Event, MsgContext, StateRead, StateReadProto, StateWrite, StateWriteProto,
+    TxError,
+};
+use seqpool_proto::app::v1::VoteExtension;
+use seqpool_staking::{liveness, StakingRead};
+use seqpool_store::{PreparedCommit, RootHash, Snapshot, StateDelta, Storage, StoreError};
+use tendermint::abci::types::{CommitInfo, ExecTxResult};
+use tendermint::abci::{request, response, EventAttributeIndexExt};
+use tendermint::{block, AppHash};
+
+use crate::genesis::AppGenesis;
+use crate::mempool::MempoolState;
+use crate::tx::{decode_tx, verify_signature, ParsedTx};
+use crate::vote_ext::{self, VerifiedCommit};
+
+pub const APP_VERSION: u64 = 1;
+
+mod state_key {
+    pub const CHAIN_ID: &[u8] = b"app/chain_id";
+    pub const INITIAL_HEIGHT: &[u8] = b"app/initial_height";
+    pub const VOTE_EXT_ENABLE_HEIGHT: &[u8] = b"app/vote_extensions_enable_height";
+    pub const BLOCK_TIME: &[u8] = b"app/block_time_unix_nanos";
+}
+
+/// Errors that stop this node (never caused by what a peer or user sends).
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("invalid genesis: {0}")]
+    Genesis(String),
+    #[error("{0}")]
+    Sequence(String),
+}
+
+/// Chain-wide settings fixed at InitChain and kept in state.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChainInfo {
+    pub chain_id: String,
+    pub initial_height: u64,
+    /// 0 = vote extensions disabled.
+    pub vote_extensions_enable_height: u64,
+}
+
+impl ChainInfo {
+    fn load(state: &impl StateRead) -> Result<Option<Self>, StoreError> {
+        let Some(chain_id) = state.get_raw(state_key::CHAIN_ID)? else {
+            return Ok(None);
+        };
+        Ok(Some(Self {
+            chain_id: String::from_utf8_lossy(&chain_id).into_owned(),
+            initial_height: state.get_u64(state_key::INITIAL_HEIGHT)?.unwrap_or(1),
+            vote_extensions_enable_height: state
+                .get_u64(state_key::VOTE_EXT_ENABLE_HEIGHT)?
+                .unwrap_or(0),
+        }))
+    }
+
+    fn store(&self, state: &mut impl StateWrite) {
+        state.put_raw(
+            state_key::CHAIN_ID.to_vec(),
+            self.chain_id.as_bytes().to_vec(),
+        );
+        state.put_u64(state_key::INITIAL_HEIGHT.to_vec(), self.initial_height);
+        state.put_u64(
+            state_key::VOTE_EXT_ENABLE_HEIGHT.to_vec(),
+            self.vote_extensions_enable_height,
+        );
+    }
+
+    /// Whether block `height` must start with the injected extended commit of `height - 1`.
+    pub fn expects_extended_commit(&self, height: u64) -> bool {
+        self.vote_extensions_enable_height > 0
+            && height > self.initial_height
+            && height > self.vote_extensions_enable_height
+    }
+}
+
+/// A block executed on top of the latest committed state, ready to be committed.
+pub struct ExecutedBlock {
+    pub height: u64,
+    pub app_hash: RootHash,
+    pub tx_results: Vec<ExecTxResult>,
+    pub events: Vec<tendermint::abci::Event>,
+    prepared: PreparedCommit,
+}
+
+/// What a block is, whether it arrives as a proposal or as a decided block.
+pub struct BlockInput<'a> {
+    pub height: u64,
+    pub time: tendermint::Time,
+    pub txs: &'a [Bytes],
+    pub last_commit: Option<&'a CommitInfo>,
+}
+
+enum ExecError {
+    /// The block breaks a rule (only possible for a proposal; reject it).
+    Invalid(String),
+    Fatal(AppError),
+}
+
+impl From<StoreError> for ExecError {
+    fn from(e: StoreError) -> Self {
+        ExecError::Fatal(e.into())
+    }
+}
+
+pub struct App {
+    storage: Storage,
+    chain: Option<ChainInfo>,
+    /// Genesis writes between InitChain and the commit of the first block.
+    genesis: Option<BTreeMap<Vec<u8>, Option<Vec<u8>>>>,
+    /// App hash of the last committed state (the genesis root before the first block).
+    last_app_hash: RootHash,
+    proposals: BTreeMap<[u8; 32], ExecutedBlock>,
+    finalized: Option<ExecutedBlock>,
+    mempool: Arc<Mutex<MempoolState>>,
+}
+
+fn to_exec_result(result: Result<Vec<Event>, TxError>) -> ExecTxResult {
+    match result {
+        Ok(events) => ExecTxResult {
+            code: 0.into(),
+            events: events.into_iter().map(to_abci_event).collect(),
+            ..Default::default()
+        },
+        Err(e) => ExecTxResult {
+            code: e.code.into(),
+            log: e.message,
+            codespace: codes::CODESPACE.into(),
+            ..Default::default()
+        },
+    }
+}
+
+pub fn to_abci_event(e: Event) -> tendermint::abci::Event {
+    tendermint::abci::Event::new(
+        e.kind,
+        e.attributes.into_iter().map(|(k, v)| (k, v).index()),
+    )
+}
+
+impl App {
+    pub fn new(storage: Storage, mempool: Arc<Mutex<MempoolState>>) -> Result<Self, AppError> {
+        let latest = storage.latest_snapshot();
+        let chain = ChainInfo::load(&latest)?;
+        let last_app_hash = latest.root_hash();
+        if let Some(chain) = &chain {
+            if let Ok(mut m) = mempool.lock() {
+                m.reset(latest, &chain.chain_id);
+            }
+        }
+        Ok(Self {
+            storage,
+            chain,
+            genesis: None,
+            last_app_hash,
+            proposals: BTreeMap::new(),
+            finalized: None,
+            mempool,
+        })
+    }
+
+    pub fn storage(&self) -> &Storage {
+        &self.storage
+    }
+
+    pub fn chain(&self) -> Option<&ChainInfo> {
+        self.chain.as_ref()
+    }
+
+    pub fn last_app_hash(&self) -> RootHash {
+        self.last_app_hash
+    }
+
+    pub fn init_chain(&mut self, req: request::InitChain) -> Result<response::InitChain, AppError> {
+        let vote_ext_height = req
+            .consensus_params
+            .abci
+            .vote_extensions_enable_height
+            .map(|h| h.value())
+            .unwrap_or(0);
+        let chain = ChainInfo {
+            chain_id: req.chain_id.clone(),
+            initial_height: req.initial_height.value(),
+            vote_extensions_enable_height: vote_ext_height,
+        };
+        if let Some(version) = self.storage.latest_version() {
+            // CometBFT only calls InitChain on an empty app; answer idempotently if state exists.
+            let stored = ChainInfo::load(&self.storage.latest_snapshot())?;
+            if stored.as_ref() != Some(&chain) {
+                return Err(AppError::Genesis(format!(
+                    "InitChain for {chain:?} but state at height {version} belongs to {stored:?}"
+                )));
+            }
+            return Ok(response::InitChain {
+                app_hash: self.app_hash_bytes(self.last_app_hash),
+                ..Default::default()
+            });
+        }
+        let genesis = AppGenesis::from_json(&req.app_state_bytes).map_err(AppError::Genesis)?;
+        let mut state = StateDelta::new(self.storage.latest_snapshot());
+        chain.store(&mut state);
+        state.put_raw(
+            state_key::BLOCK_TIME.to_vec(),
+            req.time.unix_timestamp_nanos().to_be_bytes().to_vec(),
+        );
+        seqpool_auth::genesis::init_genesis(&mut state, &genesis.auth)
+            .map_err(|e| AppError::Genesis(format!("auth: {e}")))?;
+        seqpool_admin::genesis::init_genesis(&mut state, &genesis.admin)
+            .map_err(|e| AppError::Genesis(format!("admin: {e}")))?;
+        let validators = seqpool_staking::genesis::init_genesis(&mut state, &genesis.staking)
+            .map_err(|e| AppError::Genesis(format!("staking: {e}")))?;
+
+        let updates: Vec<tendermint::validator::Update> = validators
+            .iter()
+            .map(|v| {
+                let pub_key = tendermint::PublicKey::from_raw_secp256k1(&v.consensus_pub_key)
+                    .ok_or_else(|| {
+                        AppError::Genesis(format!("validator {}: bad secp256k1 key", v.name))
+                    })?;
+                let power = tendermint::vote::Power::try_from(v.power)
+                    .map_err(|e| AppError::Genesis(e.to_string()))?;
+                Ok(tendermint::validator::Update { pub_key, power })
+            })
+            .collect::<Result<_, AppError>>()?;
+        if !req.validators.is_empty() {
+            let mut theirs: Vec<_> = req
+                .validators
+                .iter()
+                .map(|u| (u.pub_key.to_bytes(), u.power.value()))
+                .collect();
+            let mut ours: Vec<_> = updates
+                .iter()
+                .map(|u| (u.pub_key.to_bytes(), u.power.value()))
+                .collect();
+            theirs.sort();
+            ours.sort();
+            if theirs != ours {
+                return Err(AppError::Genesis(
+                    "the validators in genesis.json differ from app_state.staking.validators"
+                        .into(),
+                ));
+            }
+        }
+
+        let (_, changes) = state.into_parts();
+        let root = self.storage.prepare(changes.clone(), 0)?.root;
+        self.genesis = Some(changes);
+        self.chain = Some(chain.clone());
+        self.last_app_hash = root;
+        if let Ok(mut m) = self.mempool.lock() {
+            m.set_chain_id(&chain.chain_id);
+        }
+        tracing::info!(chain_id = %chain.chain_id, validators = validators.len(), app_hash = %hex::encode_upper(root), "InitChain");
+        Ok(response::InitChain {
+            consensus_params: None,
+            validators: if req.validators.is_empty() {
+                updates
+            } else {
+                Vec::new()
+            },
+            app_hash: self.app_hash_bytes(root),
+        })
+    }
+
+    fn app_hash_bytes(&self, root: RootHash) -> AppHash {
+        AppHash::try_from(root.to_vec()).unwrap_or_default()
+    }
+
+    fn chain_or_err(&self) -> Result<&ChainInfo, AppError> {
+        self.chain
+            .as_ref()
+            .ok_or_else(|| AppError::Sequence("no chain: InitChain has not run".into()))
+    }
+
+    pub fn prepare_proposal(
+        &mut self,
+        req: request::PrepareProposal,
+    ) -> Result<response::PrepareProposal, AppError> {
+        let chain = self.chain_or_err()?.clone();
+        let height = req.height.value();
+        let mut txs = Vec::with_capacity(req.txs.len() + 1);
+        let mut budget = req.max_tx_bytes.max(0) as usize;
+        if chain.expects_extended_commit(height) {
+            match &req.local_last_commit {
+                Some(info) => {
+                    let injected = vote_ext::encode_injected(&vote_ext::from_local_last_commit(
+                        height - 1,
+                        info,
+                    ));
+                    budget = budget.saturating_sub(injected.len() + 16);
+                    txs.push(Bytes::from(injected));
+                }
+                None => tracing::error!(
+                    height,
+                    "PrepareProposal without the extended commit CometBFT must provide"
+                ),
+            }
+        }
+        let params = self.storage.latest_snapshot().auth_params()?;
+        for tx in req.txs {
+            // Leave out what every node would refuse anyway; the rest is checked in FinalizeBlock.
+            if decode_tx(&tx, &params).is_err() {
+                continue;
+            }
+            let cost = tx.len() + 16;
+            if cost > budget {
+                break;
+            }
+            budget -= cost;
+            txs.push(tx);
+        }
+        Ok(response::PrepareProposal { txs })
+    }
+
+    pub fn process_proposal(
+        &mut self,
+        req: request::ProcessProposal,
+    ) -> Result<response::ProcessProposal, AppError> {
+        let input = BlockInput {
+            height: req.height.value(),
+            time: req.time,
+            txs: &req.txs,
+            last_commit: req.proposed_last_commit.as_ref(),
+        };
+        match self.execute_block(&input, true) {
+            Ok(block) => {
+                let key: [u8; 32] = req.hash.as_bytes().try_into().unwrap_or([0; 32]);
+                self.proposals.insert(key, block);
+                Ok(response::ProcessProposal::Accept)
+            }
+            Err(ExecError::Invalid(reason)) => {
+                tracing::warn!(height = input.height, %reason, "rejecting proposal");
+                Ok(response::ProcessProposal::Reject)
+            }
+            Err(ExecError::Fatal(e)) => Err(e),
+        }
+    }
+
+    pub fn extend_vote(
+        &mut self,
+        req: request::ExtendVote,
+    ) -> Result<response::ExtendVote, AppError> {
+        let ext = VoteExtension {
+            liveness: Some(liveness::make_vote(req.height.value(), &self.last_app_hash)),
+        };
+        Ok(response::ExtendVote {
+            vote_extension: ext.encode_to_vec().into(),
+        })
+    }
+
+    pub fn verify_vote_extension(
+        &mut self,
+        req: request::VerifyVoteExtension,
+    ) -> response::VerifyVoteExtension {
+        match self.check_extension(req.height.value(), &req.vote_extension) {
+            Ok(()) => response::VerifyVoteExtension::Accept,
+            Err(reason) => {
+                tracing::warn!(validator = %req.validator_address, height = req.height.value(), %reason, "rejecting vote extension");
+                response::VerifyVoteExtension::Reject
+            }
+        }
+    }
+
+    fn check_extension(&self, height: u64, bytes: &[u8]) -> Result<(), String> {
+        let ext =
+            VoteExtension::decode(bytes).map_err(|e| format!("extension does not decode: {e}"))?;
+        let vote = ext.liveness.ok_or("extension has no liveness section")?;
+        liveness::check_vote(&vote, height, &self.last_app_hash)
+    }
+
+    pub fn finalize_block(
+        &mut self,
+        req: request::FinalizeBlock,
+    ) -> Result<response::FinalizeBlock, AppError> {
+        let key: [u8; 32] = req.hash.as_bytes().try_into().unwrap_or([0; 32]);
+        let height = req.height.value();
+        let block = match self.proposals.remove(&key).filter(|b| b.height == height) {
+            Some(block) => block,
+            None => {
+                let input = BlockInput {
+                    height,
+                    time: req.time,
+                    txs: &req.txs,
+                    last_commit: Some(&req.decided_last_commit),
+                };
+                match self.execute_block(&input, true) {
+                    Ok(block) => block,
+                    Err(ExecError::Fatal(e)) => return Err(e),
+                    Err(ExecError::Invalid(reason)) => {
+                        // Decided by >2/3 of the validators, so it is applied; only possible with a
+                        // byzantine supermajority. Apply what is well-formed and say so loudly.
+                        tracing::error!(height, %reason, "a decided block breaks a validity rule; applying leniently");
+                        match self.execute_block(&input, false) {
+                            Ok(block) => block,
+                            Err(ExecError::Fatal(e)) => return Err(e),
+                            Err(ExecError::Invalid(reason)) => {
+                                return Err(AppError::Sequence(reason))
+                            }
+                        }
+                    }
+                }
+            }
+        };
+        self.proposals.clear();
+        let resp = response::FinalizeBlock {
+            events: block.events.clone(),
+            tx_results: block.tx_results.clone(),
+            validator_updates: Vec::new(),
+            consensus_param_updates: None,
+            app_hash: self.app_hash_bytes(block.app_hash),
+        };
+        self.finalized = Some(block);
+        Ok(resp)
+    }
+
+    pub fn commit(&mut self) -> Result<response::Commit, AppError> {
+        let block = self
+            .finalized
+            .take()
+            .ok_or_else(|| AppError::Sequence("Commit without FinalizeBlock".into()))?;
+        let root = self.storage.commit(block.prepared)?;
+        self.last_app_hash = root;
+        self.genesis = None;
+        self.proposals.clear();
+        let chain_id = self.chain_or_err()?.chain_id.clone();
+        if let Ok(mut m) = self.mempool.lock() {
+            m.reset(self.storage.latest_snapshot(), &chain_id);
+        }
+        tracing::debug!(height = block.height, app_hash = %hex::encode_upper(root), "committed");
+        Ok(response::Commit {
+            data: Default::default(),
+            retain_height: block::Height::default(),
+        })
+    }
+
+    /// Executes a block over the latest committed state. `strict` makes validity-rule violations
+    /// errors (proposals); otherwise the offending part is skipped (decided blocks).
+    fn execute_block(&self, input: &BlockInput, strict: bool) -> Result<ExecutedBlock, ExecError> {
+        let chain = self
+            .chain
+            .clone()
+            .ok_or_else(|| ExecError::Fatal(AppError::Sequence("block before InitChain".into())))?;
+        let latest = self.storage.latest_snapshot();
+        let expected = latest
+            .version()
+            .map(|v| v + 1)
+            .unwrap_or(chain.initial_height);
+        if input.height != expected {
+            return Err(ExecError::Fatal(AppError::Sequence(format!(
+                "asked to execute height {}, the next height is {expected}",
+                input.height
+            ))));
+        }
+        let mut state = StateDelta::new(latest);
+        if latest_is_empty(&state) {
+            let genesis = self.genesis.as_ref().ok_or_else(|| {
+                ExecError::Fatal(AppError::Sequence(
+                    "first block without InitChain state".into(),
+                ))
+            })?;
+            for (k, v) in genesis {
+                match v {
+                    Some(v) => state.put_raw(k.clone(), v.clone()),
+                    None => state.delete(k.clone()),
+                }
+            }
+        }
+        let ctx = BlockContext {
+            chain_id: chain.chain_id.clone(),
+            height: input.height,
+            time_unix_nanos: input.time.unix_timestamp_nanos(),
+        };
+        state.put_raw(
+            state_key::BLOCK_TIME.to_vec(),
+            ctx.time_unix_nanos.to_be_bytes().to_vec(),
+        );
+
+        let mut user_txs = input.txs;
+        if chain.expects_extended_commit(input.height) {
+            let verified = match input
+                .txs
+                .first()
+                .and_then(|tx| vote_ext::decode_injected(tx))
+            {
+                Some(Ok(injected)) => {
+                    user_txs = &input.txs[1..];
+                    let set = state.consensus_set_at(input.height - 1)?;
+                    vote_ext::verify_injected(
+                        &chain.chain_id,
+                        &injected,
+                        input.height - 1,
+                        &set,
+                        input.last_commit,
+                    )
+                    .map(|v| (v, set))
+                }
+                Some(Err(e)) => {
+                    user_txs = &input.txs[1..];
+                    Err(e)
+                }
+                None => Err(
+                    "the block does not start with the previous height's extended commit".into(),
+                ),
+            };
+            match verified {
+                Ok((verified, set)) => self.apply_extended_commit(&mut state, &verified, &set)?,
+                Err(reason) if strict => return Err(ExecError::Invalid(reason)),
+                Err(_) => {}
+            }
+        }
+        let mut tx_results = Vec::with_capacity(user_txs.len());
+        for tx in user_txs {
+            if strict && tx.first() == Some(&0) {
+                return Err(ExecError::Invalid(
+                    "a block-data tx appears among user txs".into(),
+                ));
+            }
+            tx_results.push(deliver_tx(&mut state, &ctx, tx));
+        }
+        let (_, changes) = state.into_parts();
+        let prepared = self.storage.prepare(changes, input.height)?;
+        Ok(ExecutedBlock {
+            height: input.height,
+            app_hash: prepared.root,
+            tx_results,
+            events: Vec::new(),
+            prepared,
+        })
+    }
+
+    fn apply_extended_commit(
+        &self,
+        state: &mut StateDelta<Snapshot>,
+        verified: &VerifiedCommit,
+        set: &[seqpool_staking::Validator],
+    ) -> Result<(), ExecError> {
+        liveness::record_extended_commit(state, verified.height, set, &verified.signed)?;
+        Ok(())
+    }
+}
+
+fn latest_is_empty(state: &StateDelta<Snapshot>) -> bool {
+    state.base().version().is_none()
+}
+
+/// Runs one user tx: stateless checks, ante (account, signature, sequence), then its messages on a
+/// transactional fork. The ante effects (sequence, public key) stay even if a message fails.
+pub fn deliver_tx<S: StateWrite>(state: &mut S, ctx: &BlockContext, bytes: &[u8]) -> ExecTxResult {
+    let params = match state.auth_params() {
+        Ok(p) => p,
+        Err(e) => return to_exec_result(Err(e.into())),
+    };
+    let tx = match decode_tx(bytes, &params) {
+        Ok(tx) => tx,
+        Err(e) => return to_exec_result(Err(e)),
+    };
+    if let Err(e) = ante(state, ctx, &tx) {
+        return to_exec_result(Err(e));
+    }
+    let mctx = MsgContext {
+        block: ctx.clone(),
+        signer: tx.signer.clone(),
+    };
+    let result = state_transact(state, |s| {
+        let mut events = vec![Event::new("tx")
+            .attr("signer", tx.signer.clone())
+            .attr("sequence", tx.sequence.to_string())
+            .attr("hash", hex::encode_upper(tx.hash))];
+        for msg in &tx.msgs {
+            events.push(
+                Event::new("message")
+                    .attr("action", msg.type_url())
+                    .attr("sender", tx.signer.clone()),
+            );
+            events.extend(msg.execute(s, &mctx)?);
+        }
+        Ok(events)
+    });
+    to_exec_result(result)
+}
+
+/// Runs `f` so that its writes are dropped if it fails. `StateWrite` has no fork of its own, so
+/// this buffers in a delta over `state` and copies the writes back on success.
+fn state_transact<S: StateWrite>(
+    state: &mut S,
+    f: impl FnOnce(&mut StateDelta<&mut S>) -> Result<Vec<Event>, TxError>,
+) -> Result<Vec<Event>, TxError> {
+    let mut fork = StateDelta::new(&mut *state);
+    let events = f(&mut fork)?;
+    let (_, changes) = fork.into_parts();
+    for (k, v) in changes {
+        match v {
+            Some(v) => state.put_raw(k, v),
+            None => state.delete(k),
+        }
+    }
+    Ok(events)
+}
+
+/// Account, signature, timeout and sequence checks of a tx in a block; bumps the sequence.
+pub fn ante<S: StateWrite>(
+    state: &mut S,
+    ctx: &BlockContext,
+    tx: &ParsedTx,
+) -> Result<(), TxError> {
+    if tx.timeout_height != 0 && ctx.height > tx.timeout_height {
+        return Err(TxError::new(
+            codes::TX_TIMEOUT,
+            format!(
+                "tx timed out at height {}, block is {}",
+                tx.timeout_height, ctx.height
+            ),
+        ));
+    }
+    let mut account = check_account(state, tx, &ctx.chain_id)?;
+    if tx.sequence < account.sequence {
+        return Err(TxError::new(
+            codes::SEQUENCE_REPLAYED,
+            format!(
+                "sequence {} of {} was already used; the next is {}",
+                tx.sequence, tx.signer, account.sequence
+            ),
+        ));
+    }
+    if tx.sequence > account.sequence {
+        return Err(TxError::new(
+            codes::SEQUENCE_GAP,
+            format!(
+                "sequence {} of {} is ahead; the next is {}",
+                tx.sequence, tx.signer, account.sequence
+            ),
+        ));
+    }
+    account.sequence += 1;
+    if account.pub_key.is_empty() {
+        account.pub_key = tx.pub_key.clone();
+    }
+    state.put_account(&account);
+    Ok(())
+}
+
+/// The signer's account, checked against the tx's key and signature.
+pub fn check_account<S: StateRead>(
+    state: &S,
+    tx: &ParsedTx,
+    chain_id: &str,
+) -> Result<seqpool_auth::Account, TxError> {
+    let account = state.account(&tx.signer)?.ok_or_else(|| {
+        TxError::new(
+            codes::UNKNOWN_ACCOUNT,
+            format!("{} is not a registered account", tx.signer),
+        )
+    })?;
+    if !account.pub_key.is_empty() && account.pub_key != tx.pub_key {
+        return Err(TxError::new(
+            codes::INVALID_SIGNATURE,
+            format!("the tx's public key is not the key of {}", tx.signer),
+        ));
+    }
+    verify_signature(tx, chain_id, account.account_number)?;
+    Ok(account)
+}

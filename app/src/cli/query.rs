@@ -1,0 +1,224 @@
+//! `seqpoold query`: module state over gRPC (default) or CometBFT's abci_query (`--abci`).
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+use prost::Message;
+use serde::Serialize;
+
+use super::{HomeArgs, Output};
+use crate::client::Rpc;
+use seqpool_proto::{admin, auth, node, staking};
+
+#[derive(Args, Debug)]
+pub struct QueryArgs {
+    #[command(subcommand)]
+    pub what: What,
+    #[command(flatten)]
+    pub home: HomeArgs,
+    /// seqpoold gRPC endpoint (default: `grpc_listen` of the home's app.toml).
+    #[arg(long, global = true)]
+    pub grpc: Option<String>,
+    /// Query through CometBFT's abci_query instead of gRPC.
+    #[arg(long, global = true)]
+    pub abci: bool,
+    /// CometBFT RPC for --abci (default: `cometbft_rpc` of app.toml).
+    #[arg(long, global = true)]
+    pub node: Option<String>,
+    /// Read state as of this height (default: latest).
+    #[arg(long, global = true)]
+    pub height: Option<u64>,
+    #[arg(long, value_enum, default_value_t, global = true)]
+    pub output: Output,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum What {
+    #[command(subcommand)]
+    Admin(AdminQuery),
+    #[command(subcommand)]
+    Auth(AuthQuery),
+    #[command(subcommand)]
+    Staking(StakingQuery),
+    #[command(subcommand)]
+    Node(NodeQuery),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AdminQuery {
+    /// The current admin account.
+    Admin,
+    /// Params of every module, or of one with --module.
+    Params {
+        #[arg(long, default_value = "")]
+        module: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuthQuery {
+    Account { address: String },
+    Accounts,
+    Params,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum StakingQuery {
+    Validators,
+    Liveness,
+    Params,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum NodeQuery {
+    /// Chain id, last height and app hash.
+    Status,
+}
+
+/// Where a query goes.
+enum Transport {
+    Grpc(tonic::transport::Channel),
+    Abci(Rpc),
+}
+
+impl Transport {
+    async fn call<Req, Resp>(&self, path: &str, req: Req, height: Option<u64>) -> Result<Resp>
+    where
+        Req: Message + Send + Sync + 'static,
+        Resp: Message + Default + Send + Sync + 'static,
+    {
+        match self {
+            Transport::Abci(rpc) => Ok(rpc.query::<Req, Resp>(path, &req, height).await?),
+            Transport::Grpc(channel) => {
+                let mut grpc = tonic::client::Grpc::new(channel.clone());
+                grpc.ready().await.context("gRPC endpoint is not ready")?;
+                let mut request = tonic::Request::new(req);
+                if let Some(h) = height {
+                    request.metadata_mut().insert(
+                        "x-cosmos-block-height",
+                        h.to_string().parse().context("height metadata")?,
+                    );
+                }
+                let codec: tonic::codec::ProstCodec<Req, Resp> =
+                    tonic::codec::ProstCodec::default();
+                let method = tonic::codegen::http::uri::PathAndQuery::try_from(path)
+                    .context("gRPC method path")?;
+                let response = grpc
+                    .unary(request, method, codec)
+                    .await
+                    .map_err(|s| anyhow::anyhow!("{path}: {} ({:?})", s.message(), s.code()))?;
+                Ok(response.into_inner())
+            }
+        }
+    }
+}
+
+pub async fn run(args: QueryArgs) -> Result<()> {
+    let config = super::app_config_or_default(&args.home.home)?;
+    let transport = if args.abci {
+        Transport::Abci(Rpc::new(
+            args.node.as_deref().unwrap_or(&config.cometbft_rpc),
+        )?)
+    } else {
+        let mut url = args
+            .grpc
+            .clone()
+            .unwrap_or_else(|| config.grpc_listen.clone());
+        if !url.contains("://") {
+            url = format!("http://{url}");
+        }
+        let channel = tonic::transport::Endpoint::from_shared(url.clone())
+            .with_context(|| format!("invalid gRPC address {url:?}"))?
+            .connect()
+            .await
+            .with_context(|| format!("connect to gRPC {url}"))?;
+        Transport::Grpc(channel)
+    };
+    let h = args.height;
+    let t = &transport;
+    match args.what {
+        What::Admin(AdminQuery::Admin) => show(
+            t.call::<_, admin::v1::QueryAdminResponse>(
+                "/seqpool.admin.v1.Query/Admin",
+                admin::v1::QueryAdminRequest {},
+                h,
+            )
+            .await?,
+            args.output,
+        ),
+        What::Admin(AdminQuery::Params { module }) => show(
+            t.call::<_, admin::v1::QueryParamsResponse>(
+                "/seqpool.admin.v1.Query/Params",
+                admin::v1::QueryParamsRequest { module },
+                h,
+            )
+            .await?,
+            args.output,
+        ),
+        What::Auth(AuthQuery::Account { address }) => show(
+            t.call::<_, auth::v1::QueryAccountResponse>(
+                "/seqpool.auth.v1.Query/Account",
+                auth::v1::QueryAccountRequest { address },
+                h,
+            )
+            .await?,
+            args.output,
+        ),
+        What::Auth(AuthQuery::Accounts) => show(
+            t.call::<_, auth::v1::QueryAccountsResponse>(
+                "/seqpool.auth.v1.Query/Accounts",
+                auth::v1::QueryAccountsRequest {},
+                h,
+            )
+            .await?,
+            args.output,
+        ),
+        What::Auth(AuthQuery::Params) => show(
+            t.call::<_, auth::v1::QueryParamsResponse>(
+                "/seqpool.auth.v1.Query/Params",
+                auth::v1::QueryParamsRequest {},
+                h,
+            )
+            .await?,
+            args.output,
+        ),
+        What::Staking(StakingQuery::Validators) => show(
+            t.call::<_, staking::v1::QueryValidatorsResponse>(
+                "/seqpool.staking.v1.Query/Validators",
+                staking::v1::QueryValidatorsRequest {},
+                h,
+            )
+            .await?,
+            args.output,
+        ),
+        What::Staking(StakingQuery::Liveness) => show(
+            t.call::<_, staking::v1::QueryLivenessResponse>(
+                "/seqpool.staking.v1.Query/Liveness",
+                staking::v1::QueryLivenessRequest {},
+                h,
+            )
+            .await?,
+            args.output,
+        ),
+        What::Staking(StakingQuery::Params) => show(
+            t.call::<_, staking::v1::QueryParamsResponse>(
+                "/seqpool.staking.v1.Query/Params",
+                staking::v1::QueryParamsRequest {},
+                h,
+            )
+            .await?,
+            args.output,
+        ),
+        What::Node(NodeQuery::Status) => show(
+            t.call::<_, node::v1::StatusResponse>(
+                "/seqpool.node.v1.Node/Status",
+                node::v1::StatusRequest {},
+                h,
+            )
+            .await?,
+            args.output,
+        ),
+    }
+}
+
+fn show(value: impl Serialize, output: Output) -> Result<()> {
+    super::print_json(&value, output)
+}

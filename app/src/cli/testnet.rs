@@ -1,0 +1,265 @@
+//! `seqpoold testnet`: homes for N local validators sharing one genesis, plus a client home whose
+//! keyring holds the admin, every operator and the extra accounts, and `nodes.json` describing it all.
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use k256::ecdsa::SigningKey;
+use serde::{Deserialize, Serialize};
+
+use super::home::{self, GenesisValidator, NodeHome, NodeKey, NodePorts};
+use super::{KeyringArgs, Output};
+use crate::genesis::AppGenesis;
+
+#[derive(Args, Debug)]
+pub struct TestnetArgs {
+    /// Number of validators.
+    #[arg(long = "v", default_value_t = 4)]
+    pub validators: u16,
+    #[arg(long, default_value = "./.testnet")]
+    pub output_dir: PathBuf,
+    #[arg(long, default_value = "seqpool-devnet")]
+    pub chain_id: String,
+    /// First CometBFT port; node k uses base+10k (p2p), +1 (RPC), +2 (ABCI), +4 (Prometheus).
+    #[arg(long, default_value_t = 26656)]
+    pub base_port: u16,
+    /// gRPC port of node 0; node k uses this + k.
+    #[arg(long, default_value_t = 9090)]
+    pub grpc_base_port: u16,
+    /// REST port of node 0; node k uses this + k.
+    #[arg(long, default_value_t = 1317)]
+    pub rest_base_port: u16,
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    #[arg(long, default_value = "500ms")]
+    pub timeout_commit: String,
+    /// Extra registered accounts (keys `account0`..) for load generation.
+    #[arg(long, default_value_t = 0)]
+    pub extra_accounts: u32,
+    #[arg(long, default_value_t = 10)]
+    pub power: i64,
+    /// Replace an existing output directory.
+    #[arg(long)]
+    pub overwrite: bool,
+    #[command(flatten)]
+    pub keyring: KeyringArgs,
+    #[arg(long, value_enum, default_value_t)]
+    pub output: Output,
+}
+
+/// `nodes.json`: the machine-readable description of a testnet.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct NodesFile {
+    pub chain_id: String,
+    /// Home whose keyring holds `admin`, `node<k>` (operators) and `account<i>` keys.
+    pub client_home: PathBuf,
+    pub keyring_backend: crate::keyring::Backend,
+    pub admin: KeyRef,
+    pub nodes: Vec<NodeEntry>,
+    pub accounts: Vec<KeyRef>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct KeyRef {
+    pub key: String,
+    pub address: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct NodeEntry {
+    pub name: String,
+    pub home: PathBuf,
+    pub node_id: String,
+    /// CometBFT RPC, e.g. http://127.0.0.1:26657.
+    pub cometbft_rpc: String,
+    pub p2p: String,
+    /// The ABCI socket seqpoold listens on and CometBFT connects to.
+    pub abci: String,
+    pub grpc: String,
+    /// REST base URL.
+    pub rest: String,
+    pub operator: KeyRef,
+    pub consensus_address: String,
+}
+
+impl NodesFile {
+    pub fn load(path: &std::path::Path) -> Result<Self> {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("read {}", path.display()))?;
+        serde_json::from_str(&text).with_context(|| format!("parse {}", path.display()))
+    }
+}
+
+pub fn run(args: TestnetArgs) -> Result<NodesFile> {
+    let n = args.validators;
+    if n == 0 || n > 100 {
+        bail!("--v must be within 1..=100, got {n}");
+    }
+    if args.power <= 0 {
+        bail!("--power must be positive, got {}", args.power);
+    }
+    super::init::validate_chain_id(&args.chain_id)?;
+    let out = &args.output_dir;
+    if out.exists()
+        && std::fs::read_dir(out)
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(true)
+    {
+        if !args.overwrite {
+            bail!(
+                "{} is not empty; pass --overwrite to replace it",
+                out.display()
+            );
+        }
+        std::fs::remove_dir_all(out).with_context(|| format!("remove {}", out.display()))?;
+    }
+    std::fs::create_dir_all(out).with_context(|| format!("create {}", out.display()))?;
+    let out = out
+        .canonicalize()
+        .with_context(|| format!("resolve {}", out.display()))?;
+    let client_home = out.join("client");
+    let client_ring = args.keyring.open(&client_home, true, true)?;
+    let admin = client_ring.add("admin")?;
+
+    struct Planned {
+        name: String,
+        home: PathBuf,
+        ports: NodePorts,
+        node_key: NodeKey,
+        consensus_key: SigningKey,
+        operator: crate::keyring::KeyInfo,
+    }
+    let mut planned = Vec::new();
+    for k in 0..n {
+        let name = format!("node{k}");
+        let home = out.join(&name);
+        let operator_key = SigningKey::random(&mut rand::rngs::OsRng);
+        // The operator key lives in the node's own keyring and in the client keyring.
+        let operator = args
+            .keyring
+            .open(&home, true, false)?
+            .store("operator", &operator_key)?;
+        client_ring.store(&name, &operator_key)?;
+        planned.push(Planned {
+            ports: NodePorts::for_index(
+                &args.host,
+                args.base_port,
+                args.grpc_base_port,
+                args.rest_base_port,
+                k,
+            )?,
+            name,
+            home,
+            node_key: NodeKey::generate(),
+            consensus_key: SigningKey::random(&mut rand::rngs::OsRng),
+            operator,
+        });
+    }
+    let mut accounts = Vec::new();
+    for i in 0..args.extra_accounts {
+        let info = client_ring.add(&format!("account{i}"))?;
+        accounts.push(KeyRef {
+            key: info.name,
+            address: info.address,
+        });
+    }
+
+    let peers: Vec<String> = planned
+        .iter()
+        .map(|p| Ok(format!("{}@{}", p.node_key.node_id()?, p.ports.p2p_addr())))
+        .collect::<Result<_>>()?;
+    let validators: Vec<GenesisValidator> = planned
+        .iter()
+        .map(|p| GenesisValidator {
+            name: p.name.clone(),
+            operator: p.operator.address.clone(),
+            consensus_key: p.consensus_key.clone(),
+            power: args.power,
+        })
+        .collect();
+    let mut app_state = AppGenesis::default_for(
+        &admin.address,
+        validators.iter().map(home::staking_validator).collect(),
+    );
+    app_state.auth.accounts = accounts
+        .iter()
+        .map(|a| seqpool_proto::auth::v1::Account {
+            address: a.address.clone(),
+            ..Default::default()
+        })
+        .collect();
+    let genesis = home::genesis_json(&args.chain_id, &validators, &app_state)?;
+
+    let mut nodes = Vec::new();
+    for (k, p) in planned.iter().enumerate() {
+        let others: Vec<&str> = peers
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != k)
+            .map(|(_, s)| s.as_str())
+            .collect();
+        home::write_node_home(&NodeHome {
+            home: p.home.clone(),
+            moniker: p.name.clone(),
+            chain_id: args.chain_id.clone(),
+            ports: p.ports.clone(),
+            node_key: &p.node_key,
+            consensus_key: &p.consensus_key,
+            persistent_peers: others.join(","),
+            timeout_commit: args.timeout_commit.clone(),
+        })?;
+        home::write_genesis(&p.home, &genesis)?;
+        nodes.push(NodeEntry {
+            name: p.name.clone(),
+            home: p.home.clone(),
+            node_id: p.node_key.node_id()?,
+            cometbft_rpc: p.ports.rpc_url(),
+            p2p: p.ports.p2p_addr(),
+            abci: p.ports.abci_addr(),
+            grpc: p.ports.grpc_addr(),
+            rest: format!("http://{}", p.ports.rest_addr()),
+            operator: KeyRef {
+                key: p.name.clone(),
+                address: p.operator.address.clone(),
+            },
+            consensus_address: home::consensus_address(&p.consensus_key),
+        });
+    }
+    let file = NodesFile {
+        chain_id: args.chain_id.clone(),
+        client_home,
+        keyring_backend: args.keyring.keyring_backend,
+        admin: KeyRef {
+            key: "admin".into(),
+            address: admin.address,
+        },
+        nodes,
+        accounts,
+    };
+    let path = out.join("nodes.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&file)?)
+        .with_context(|| format!("write {}", path.display()))?;
+    match args.output {
+        Output::Json => super::print_json(&file, args.output)?,
+        Output::Text => {
+            println!(
+                "testnet {} with {n} validators in {}",
+                args.chain_id,
+                out.display()
+            );
+            for node in &file.nodes {
+                println!(
+                    "  {}: rpc {} grpc {} rest {} abci {}",
+                    node.name, node.cometbft_rpc, node.grpc, node.rest, node.abci
+                );
+            }
+            println!(
+                "  admin key \"admin\" ({}) in {}",
+                file.admin.address,
+                file.client_home.display()
+            );
+            println!("  description: {}", path.display());
+        }
+    }
+    Ok(file)
+}

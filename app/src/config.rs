@@ -1,0 +1,85 @@
+//! `<home>/config/app.toml`: where seqpoold listens and which CometBFT it talks to.
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AppConfig {
+    pub chain_id: String,
+    /// ABCI socket CometBFT connects to (its `proxy_app`).
+    pub abci_listen: String,
+    pub grpc_listen: String,
+    pub rest_listen: String,
+    /// CometBFT RPC, for the CLI and for node status.
+    pub cometbft_rpc: String,
+    /// tracing filter, e.g. "info" or "seqpoold=debug,info".
+    pub log_level: String,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        Self {
+            chain_id: "seqpool-devnet".into(),
+            abci_listen: "127.0.0.1:26658".into(),
+            grpc_listen: "127.0.0.1:9090".into(),
+            rest_listen: "127.0.0.1:1317".into(),
+            cometbft_rpc: "http://127.0.0.1:26657".into(),
+            log_level: "info".into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} is not valid: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+impl AppConfig {
+    pub fn path(home: &Path) -> PathBuf {
+        home.join("config").join("app.toml")
+    }
+
+    pub fn load(home: &Path) -> Result<Self, ConfigError> {
+        let path = Self::path(home);
+        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Invalid {
+            path,
+            message: e.to_string(),
+        })
+    }
+
+    pub fn save(&self, home: &Path) -> Result<(), ConfigError> {
+        let path = Self::path(home);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|source| ConfigError::Write {
+                path: path.clone(),
+                source,
+            })?;
+        }
+        let text = toml::to_string_pretty(self).map_err(|e| ConfigError::Invalid {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        std::fs::write(&path, text).map_err(|source| ConfigError::Write { path, source })
+    }
+
+    /// Where the state database lives.
+    pub fn db_path(home: &Path) -> PathBuf {
+        home.join("data").join("seqpool")
+    }
+}

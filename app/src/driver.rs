@@ -1,0 +1,405 @@
+//! An in-process ABCI 2.0 driver that plays CometBFT's part for app scenario tests and benchmarks:
+//! InitChain, then per block PrepareProposal, ProcessProposal, ExtendVote, VerifyVoteExtension,
+//! FinalizeBlock and Commit, for any number of validators. Every validator signs its vote
+//! extension with its own secp256k1 key over CometBFT's canonical sign bytes; `nodes` of them run a
+//! full [`App`] over their own LevelDB store (the others only vote), and their app hashes must agree.
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use k256::ecdsa::signature::Signer;
+use k256::ecdsa::{Signature, SigningKey};
+use seqpool_component::address;
+use seqpool_staking::Validator;
+use seqpool_store::Storage;
+use sha2::{Digest, Sha256};
+use tendermint::abci::types::{
+    self, BlockSignatureInfo, CommitInfo, ExecTxResult, ExtendedCommitInfo, ExtendedVoteInfo,
+    VoteInfo,
+};
+use tendermint::abci::{request, response};
+use tendermint::block::BlockIdFlag;
+
+use crate::app::{App, AppError};
+use crate::genesis::AppGenesis;
+use crate::mempool::MempoolState;
+use crate::vote_ext;
+
+/// One validator's keys.
+pub struct TestValidator {
+    pub name: String,
+    pub consensus_key: SigningKey,
+    pub operator_key: SigningKey,
+    pub power: i64,
+}
+
+impl TestValidator {
+    pub fn consensus_pub_key(&self) -> Vec<u8> {
+        self.consensus_key
+            .verifying_key()
+            .to_encoded_point(true)
+            .as_bytes()
+            .to_vec()
+    }
+    pub fn consensus_address(&self) -> [u8; 20] {
+        address::address_bytes(&self.consensus_pub_key())
+    }
+    pub fn operator(&self) -> String {
+        address::account_address(
+            self.operator_key
+                .verifying_key()
+                .to_encoded_point(true)
+                .as_bytes(),
+        )
+    }
+}
+
+/// A key derived from a label, so test runs are reproducible.
+pub fn test_key(label: &str) -> SigningKey {
+    let mut counter = 0u32;
+    loop {
+        let seed = Sha256::digest(format!("seqpool-test-key/{label}/{counter}"));
+        if let Ok(k) = SigningKey::from_slice(&seed) {
+            return k;
+        }
+        counter += 1;
+    }
+}
+
+pub struct Node {
+    pub app: App,
+    pub mempool: Arc<Mutex<MempoolState>>,
+}
+
+/// Outcome of one block on every full node.
+#[derive(Debug, Clone)]
+pub struct BlockOutcome {
+    pub height: u64,
+    pub app_hash: [u8; 32],
+    pub tx_results: Vec<ExecTxResult>,
+}
+
+pub struct Driver {
+    pub chain_id: String,
+    pub validators: Vec<TestValidator>,
+    pub admin_key: SigningKey,
+    pub nodes: Vec<Node>,
+    /// Validators (indexes) that do not vote.
+    pub offline: BTreeSet<usize>,
+    pub height: u64,
+    last_commit: Option<ExtendedCommitInfo>,
+    genesis_time: i64,
+}
+
+fn consensus_params() -> tendermint::consensus::Params {
+    serde_json::from_value(serde_json::json!({
+        "block": {"max_bytes": "22020096", "max_gas": "-1", "time_iota_ms": "1000"},
+        "evidence": {"max_age_num_blocks": "100000", "max_age_duration": "172800000000000", "max_bytes": "1048576"},
+        "validator": {"pub_key_types": ["secp256k1"]},
+        "version": {"app": "1"},
+        "abci": {"vote_extensions_enable_height": "1"}
+    }))
+    .unwrap_or_else(|e| panic!("static consensus params must parse: {e}"))
+}
+
+impl Driver {
+    /// `validators` validators of equal power; the first `nodes` of them run an app under `dir`.
+    pub fn new(dir: &Path, validators: usize, nodes: usize) -> Result<Self, AppError> {
+        let validators: Vec<TestValidator> = (0..validators)
+            .map(|i| TestValidator {
+                name: format!("val{i}"),
+                consensus_key: test_key(&format!("consensus/{i}")),
+                operator_key: test_key(&format!("operator/{i}")),
+                power: 10,
+            })
+            .collect();
+        Self::with_validators(dir, validators, nodes)
+    }
+
+    pub fn with_validators(
+        dir: &Path,
+        validators: Vec<TestValidator>,
+        nodes: usize,
+    ) -> Result<Self, AppError> {
+        let admin_key = test_key("admin");
+        let mut driver = Self {
+            chain_id: "seqpool-test".into(),
+            validators,
+            admin_key,
+            nodes: Vec::new(),
+            offline: BTreeSet::new(),
+            height: 0,
+            last_commit: None,
+            genesis_time: 1_700_000_000,
+        };
+        let genesis = driver.genesis();
+        let app_state =
+            serde_json::to_vec(&genesis).map_err(|e| AppError::Genesis(e.to_string()))?;
+        for i in 0..nodes.min(driver.validators.len()).max(1) {
+            let storage = Storage::open(dir.join(format!("node{i}")))?;
+            let mempool = Arc::new(Mutex::new(MempoolState::default()));
+            let mut app = App::new(storage, mempool.clone())?;
+            app.init_chain(request::InitChain {
+                time: tendermint::Time::from_unix_timestamp(driver.genesis_time, 0)
+                    .unwrap_or_else(|_| tendermint::Time::unix_epoch()),
+                chain_id: driver.chain_id.clone(),
+                consensus_params: consensus_params(),
+                validators: vec![],
+                app_state_bytes: app_state.clone().into(),
+                initial_height: 1u32.into(),
+            })?;
+            driver.nodes.push(Node { app, mempool });
+        }
+        Ok(driver)
+    }
+
+    pub fn admin_address(&self) -> String {
+        address::account_address(
+            self.admin_key
+                .verifying_key()
+                .to_encoded_point(true)
+                .as_bytes(),
+        )
+    }
+
+    pub fn genesis(&self) -> AppGenesis {
+        let validators = self
+            .validators
+            .iter()
+            .map(|v| Validator {
+                name: v.name.clone(),
+                operator: v.operator(),
+                consensus_pub_key: v.consensus_pub_key(),
+                consensus_address: String::new(),
+                power: v.power,
+            })
+            .collect();
+        AppGenesis::default_for(&self.admin_address(), validators)
+    }
+
+    /// Validator indexes in CometBFT order (power descending, then address ascending).
+    fn ordered(&self) -> Vec<usize> {
+        let mut idx: Vec<usize> = (0..self.validators.len()).collect();
+        idx.sort_by(|&a, &b| {
+            let (va, vb) = (&self.validators[a], &self.validators[b]);
+            vb.power
+                .cmp(&va.power)
+                .then_with(|| va.consensus_address().cmp(&vb.consensus_address()))
+        });
+        idx
+    }
+
+    fn time(&self, height: u64) -> tendermint::Time {
+        tendermint::Time::from_unix_timestamp(self.genesis_time + height as i64, 0)
+            .unwrap_or_else(|_| tendermint::Time::unix_epoch())
+    }
+
+    fn block_hash(height: u64, txs: &[Bytes]) -> tendermint::Hash {
+        let mut h = Sha256::new();
+        h.update(height.to_be_bytes());
+        for tx in txs {
+            h.update(Sha256::digest(tx));
+        }
+        tendermint::Hash::Sha256(h.finalize().into())
+    }
+
+    fn proposer_address(&self, height: u64) -> tendermint::account::Id {
+        let order = self.ordered();
+        let v = &self.validators[order[(height as usize) % order.len()]];
+        tendermint::account::Id::new(v.consensus_address())
+    }
+
+    fn commit_info(&self) -> Option<CommitInfo> {
+        self.last_commit.as_ref().map(|c| CommitInfo {
+            round: c.round,
+            votes: c
+                .votes
+                .iter()
+                .map(|v| VoteInfo {
+                    validator: v.validator.clone(),
+                    sig_info: v.sig_info,
+                })
+                .collect(),
+        })
+    }
+
+    /// CheckTx on node `node`'s mempool.
+    pub fn check_tx(&self, node: usize, tx: &[u8]) -> response::CheckTx {
+        crate::abci::Mempool::new(self.nodes[node].mempool.clone()).check_tx(&request::CheckTx {
+            tx: Bytes::copy_from_slice(tx),
+            kind: request::CheckTxKind::New,
+        })
+    }
+
+    /// PrepareProposal on node 0 for the next height.
+    pub fn propose(&mut self, txs: Vec<Bytes>) -> Result<Vec<Bytes>, AppError> {
+        let height = self.height + 1;
+        let req = request::PrepareProposal {
+            max_tx_bytes: 22_020_096,
+            txs,
+            local_last_commit: self.last_commit.clone(),
+            misbehavior: vec![],
+            height: (height as u32).into(),
+            time: self.time(height),
+            next_validators_hash: tendermint::Hash::None,
+            proposer_address: self.proposer_address(height),
+        };
+        Ok(self.nodes[0].app.prepare_proposal(req)?.txs)
+    }
+
+    /// ProcessProposal of `txs` as the next block on every node.
+    pub fn process(&mut self, txs: &[Bytes]) -> Result<Vec<response::ProcessProposal>, AppError> {
+        let height = self.height + 1;
+        let hash = Self::block_hash(height, txs);
+        let last = self.commit_info();
+        let proposer = self.proposer_address(height);
+        let time = self.time(height);
+        self.nodes
+            .iter_mut()
+            .map(|n| {
+                n.app.process_proposal(request::ProcessProposal {
+                    txs: txs.to_vec(),
+                    proposed_last_commit: last.clone(),
+                    misbehavior: vec![],
+                    hash,
+                    height: (height as u32).into(),
+                    time,
+                    next_validators_hash: tendermint::Hash::None,
+                    proposer_address: proposer,
+                })
+            })
+            .collect()
+    }
+
+    /// Votes (with extensions, verified by every node), FinalizeBlock and Commit of `txs`.
+    pub fn finish(&mut self, txs: Vec<Bytes>) -> Result<BlockOutcome, AppError> {
+        let height = self.height + 1;
+        let hash = Self::block_hash(height, &txs);
+        let time = self.time(height);
+        let proposer = self.proposer_address(height);
+
+        // Each online validator extends its vote; node 0's app builds the extension for validators
+        // without a node of their own (same state, so the same content).
+        let mut votes = Vec::new();
+        for idx in self.ordered() {
+            let v = &self.validators[idx];
+            let address = tendermint::account::Id::new(v.consensus_address());
+            let validator = types::Validator {
+                address: v.consensus_address(),
+                power: (v.power as u32).into(),
+            };
+            if self.offline.contains(&idx) {
+                votes.push(ExtendedVoteInfo {
+                    validator,
+                    sig_info: BlockSignatureInfo::Flag(BlockIdFlag::Absent),
+                    vote_extension: Bytes::new(),
+                    extension_signature: None,
+                });
+                continue;
+            }
+            let node = if idx < self.nodes.len() { idx } else { 0 };
+            let proposed_last_commit = self.commit_info();
+            let ext = self.nodes[node]
+                .app
+                .extend_vote(request::ExtendVote {
+                    hash,
+                    height: (height as u32).into(),
+                    time,
+                    txs: txs.clone(),
+                    proposed_last_commit,
+                    misbehavior: vec![],
+                    next_validators_hash: tendermint::Hash::None,
+                    proposer_address: proposer,
+                })?
+                .vote_extension;
+            for n in self.nodes.iter_mut() {
+                let verdict = n.app.verify_vote_extension(request::VerifyVoteExtension {
+                    hash,
+                    validator_address: address,
+                    height: (height as u32).into(),
+                    vote_extension: ext.clone(),
+                });
+                if verdict != response::VerifyVoteExtension::Accept {
+                    return Err(AppError::Sequence(format!(
+                        "a node rejected {}'s vote extension at height {height}",
+                        v.name
+                    )));
+                }
+            }
+            let sig: Signature =
+                v.consensus_key
+                    .sign(&vote_ext::sign_bytes(&self.chain_id, height, 0, &ext));
+            votes.push(ExtendedVoteInfo {
+                validator,
+                sig_info: BlockSignatureInfo::Flag(BlockIdFlag::Commit),
+                vote_extension: ext,
+                extension_signature: tendermint::Signature::new(sig.to_bytes()).ok().flatten(),
+            });
+        }
+
+        let decided = self.commit_info().unwrap_or(CommitInfo {
+            round: 0u16.into(),
+            votes: vec![],
+        });
+        let mut outcome: Option<BlockOutcome> = None;
+        for (i, n) in self.nodes.iter_mut().enumerate() {
+            let resp = n.app.finalize_block(request::FinalizeBlock {
+                txs: txs.clone(),
+                decided_last_commit: decided.clone(),
+                misbehavior: vec![],
+                hash,
+                height: (height as u32).into(),
+                time,
+                next_validators_hash: tendermint::Hash::None,
+                proposer_address: proposer,
+            })?;
+            let app_hash: [u8; 32] = resp.app_hash.as_bytes().try_into().unwrap_or([0; 32]);
+            match &outcome {
+                Some(o) if o.app_hash != app_hash => {
+                    return Err(AppError::Sequence(format!(
+                        "node {i} computed app hash {} at height {height}, node 0 {}",
+                        hex::encode_upper(app_hash),
+                        hex::encode_upper(o.app_hash)
+                    )))
+                }
+                Some(_) => {}
+                None => {
+                    outcome = Some(BlockOutcome {
+                        height,
+                        app_hash,
+                        tx_results: resp.tx_results,
+                    })
+                }
+            }
+            n.app.commit()?;
+        }
+        self.last_commit = Some(ExtendedCommitInfo {
+            round: 0u16.into(),
+            votes,
+        });
+        self.height = height;
+        outcome.ok_or_else(|| AppError::Sequence("no nodes".into()))
+    }
+
+    /// A whole block: propose `txs`, every node must accept, then vote, finalize and commit.
+    pub fn produce_block(&mut self, txs: Vec<Bytes>) -> Result<BlockOutcome, AppError> {
+        let block = self.propose(txs)?;
+        let verdicts = self.process(&block)?;
+        if let Some(i) = verdicts
+            .iter()
+            .position(|v| *v != response::ProcessProposal::Accept)
+        {
+            return Err(AppError::Sequence(format!(
+                "node {i} rejected the proposal at height {}",
+                self.height + 1
+            )));
+        }
+        self.finish(block)
+    }
+
+    /// The extended commit the next proposer will inject (for tampering tests).
+    pub fn last_extended_commit(&self) -> Option<&ExtendedCommitInfo> {
+        self.last_commit.as_ref()
+    }
+}

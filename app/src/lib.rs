@@ -1,0 +1,17 @@
+//! seqpoold: the seqpool node (ABCI 2.0 application on tower-abci, gRPC/REST queries) and its CLI.
+
+pub mod abci;
+pub mod app;
+pub mod cli;
+pub mod client;
+pub mod config;
+pub mod driver;
+pub mod genesis;
+pub mod keyring;
+pub mod mempool;
+pub mod msgs;
+pub mod node;
+pub mod query;
+pub mod rpc;
+pub mod tx;
+pub mod vote_ext;

@@ -1,0 +1,124 @@
+//! Message routing: every `/seqpool.<module>.v1.Msg...` type URL the chain accepts, decoded once in
+//! `decode_tx` and executed by its module's handler.
+use cosmrs::Any;
+use prost::{Message, Name};
+use seqpool_admin::{handlers as admin_handlers, MsgTransferAdmin, MsgUpdateParams};
+use seqpool_auth::AuthWrite;
+use seqpool_component::{codes, Event, MsgContext, StateWrite, TxError};
+use seqpool_staking::StakingWrite;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Msg {
+    UpdateParams(MsgUpdateParams),
+    TransferAdmin(MsgTransferAdmin),
+}
+
+fn decode<M: Message + Default>(any: &Any) -> Result<M, TxError> {
+    M::decode(any.value.as_slice()).map_err(|e| {
+        TxError::new(
+            codes::TX_DECODE,
+            format!("{} does not decode: {e}", any.type_url),
+        )
+    })
+}
+
+impl Msg {
+    pub fn decode(any: &Any) -> Result<Self, TxError> {
+        let url = any.type_url.as_str();
+        if url == MsgUpdateParams::type_url() {
+            Ok(Msg::UpdateParams(decode(any)?))
+        } else if url == MsgTransferAdmin::type_url() {
+            Ok(Msg::TransferAdmin(decode(any)?))
+        } else {
+            Err(TxError::new(
+                codes::UNKNOWN_MESSAGE,
+                format!("unknown message type {url:?}"),
+            ))
+        }
+    }
+
+    /// The account that must sign a tx carrying this message.
+    pub fn signer(&self) -> &str {
+        match self {
+            Msg::UpdateParams(m) => &m.authority,
+            Msg::TransferAdmin(m) => &m.authority,
+        }
+    }
+
+    pub fn type_url(&self) -> String {
+        match self {
+            Msg::UpdateParams(_) => MsgUpdateParams::type_url(),
+            Msg::TransferAdmin(_) => MsgTransferAdmin::type_url(),
+        }
+    }
+
+    pub fn execute<S: StateWrite>(
+        &self,
+        state: &mut S,
+        ctx: &MsgContext,
+    ) -> Result<Vec<Event>, TxError> {
+        match self {
+            Msg::UpdateParams(m) => update_params(state, m),
+            Msg::TransferAdmin(m) => admin_handlers::transfer_admin(state, ctx, m),
+        }
+    }
+}
+
+/// Routes a params update to the module that owns the params type.
+fn update_params<S: StateWrite>(
+    state: &mut S,
+    msg: &MsgUpdateParams,
+) -> Result<Vec<Event>, TxError> {
+    admin_handlers::require_admin(state, &msg.authority)?;
+    let any = msg
+        .params
+        .as_ref()
+        .ok_or_else(|| TxError::invalid_message("MsgUpdateParams has no params"))?;
+    let module = if any.type_url == seqpool_auth::Params::type_url() {
+        let p = seqpool_auth::Params::decode(any.value.as_ref())?;
+        seqpool_auth::params::validate(&p)?;
+        state.put_auth_params(&p);
+        seqpool_auth::params::MODULE
+    } else if any.type_url == seqpool_staking::Params::type_url() {
+        let p = seqpool_staking::Params::decode(any.value.as_ref())?;
+        seqpool_staking::params::validate(&p)?;
+        state.put_staking_params(&p);
+        seqpool_staking::params::MODULE
+    } else {
+        return Err(TxError::invalid_message(format!(
+            "no module has params of type {:?}",
+            any.type_url
+        )));
+    };
+    Ok(vec![Event::new("seqpool.admin.v1.EventParamsUpdated")
+        .attr("module", module)
+        .attr("params_type", any.type_url.clone())])
+}
+
+/// Every module's params, for queries (module name, params as Any).
+pub fn all_params<S: seqpool_component::StateRead>(
+    state: &S,
+) -> Result<Vec<(String, pbjson_types::Any)>, seqpool_component::StoreError> {
+    use seqpool_auth::AuthRead;
+    use seqpool_staking::StakingRead;
+    let any = |url: String, bytes: Vec<u8>| pbjson_types::Any {
+        type_url: url,
+        value: bytes.into(),
+    };
+    Ok(vec![
+        (
+            seqpool_auth::params::MODULE.to_string(),
+            any(
+                seqpool_auth::Params::type_url(),
+                state.auth_params()?.encode_to_vec(),
+            ),
+        ),
+        (
+            seqpool_staking::params::MODULE.to_string(),
+            any(
+                seqpool_staking::Params::type_url(),
+                state.staking_params()?.encode_to_vec(),
+            ),
+        ),
+    ])
+}

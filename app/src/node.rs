@@ -1,0 +1,84 @@
+//! `seqpoold start`: opens the state, serves ABCI to CometBFT, and gRPC and REST to clients.
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use anyhow::Context;
+use seqpool_store::Storage;
+use tokio::sync::watch;
+
+use crate::abci::{Consensus, Info, Mempool, Snapshots};
+use crate::app::App;
+use crate::config::AppConfig;
+use crate::mempool::MempoolState;
+
+/// Runs the node until SIGINT or SIGTERM.
+pub async fn run(home: &Path) -> anyhow::Result<()> {
+    let config = AppConfig::load(home)?;
+    let db = AppConfig::db_path(home);
+    std::fs::create_dir_all(&db).with_context(|| format!("cannot create {}", db.display()))?;
+    let storage = Storage::open(&db)
+        .with_context(|| format!("cannot open the state database at {}", db.display()))?;
+    tracing::info!(
+        height = storage.latest_version().unwrap_or(0),
+        app_hash = %hex::encode_upper(storage.latest_snapshot().root_hash()),
+        "state opened"
+    );
+
+    let mempool_state = Arc::new(Mutex::new(MempoolState::default()));
+    let app = App::new(storage.clone(), mempool_state.clone())?;
+    let consensus = Consensus::spawn(app);
+    let server = tower_abci::v038::Server::builder()
+        .consensus(consensus)
+        .mempool(Mempool::new(mempool_state))
+        .info(Info::new(storage.clone()))
+        .snapshot(Snapshots)
+        .finish()
+        .context("incomplete ABCI server")?;
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let stopped = move || {
+        let mut rx = stop_rx.clone();
+        async move {
+            let _ = rx.wait_for(|s| *s).await;
+        }
+    };
+    let grpc_addr = config
+        .grpc_listen
+        .parse()
+        .with_context(|| format!("grpc_listen {:?}", config.grpc_listen))?;
+    let rest_addr = config
+        .rest_listen
+        .parse()
+        .with_context(|| format!("rest_listen {:?}", config.rest_listen))?;
+    let grpc = tokio::spawn(crate::rpc::grpc::serve(
+        storage.clone(),
+        grpc_addr,
+        stopped(),
+    ));
+    let rest = tokio::spawn(crate::rpc::rest::serve(
+        storage.clone(),
+        rest_addr,
+        stopped(),
+    ));
+    let abci_addr = config.abci_listen.clone();
+    tracing::info!(addr = %abci_addr, "ABCI listening");
+    let abci = tokio::spawn(async move { server.listen_tcp(abci_addr).await });
+
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => tracing::info!("interrupted, stopping"),
+        _ = sigterm.recv() => tracing::info!("terminated, stopping"),
+        r = abci => {
+            let _ = stop_tx.send(true);
+            match r {
+                Ok(Ok(())) => anyhow::bail!("the ABCI server stopped"),
+                Ok(Err(e)) => anyhow::bail!("the ABCI server failed: {e}"),
+                Err(e) => anyhow::bail!("the ABCI server panicked: {e}"),
+            }
+        }
+    }
+    let _ = stop_tx.send(true);
+    let _ = grpc.await;
+    let _ = rest.await;
+    Ok(())
+}

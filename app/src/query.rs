@@ -1,0 +1,192 @@
+//! Queries, shared by abci_query, gRPC and REST: every query is a typed function over a snapshot
+//! of the state at a height, registered here once under its gRPC method path.
+use prost::Message;
+use seqpool_component::{codes, QueryError, StateRead};
+use seqpool_proto::{admin, node};
+use seqpool_store::{Snapshot, Storage, StoreError};
+use tendermint::abci::{request, response};
+
+use crate::app::{ChainInfo, APP_VERSION};
+
+/// A snapshot at `height`, 0 meaning the latest committed one.
+pub fn snapshot_at(storage: &Storage, height: u64) -> Result<Snapshot, QueryError> {
+    if height == 0 {
+        return Ok(storage.latest_snapshot());
+    }
+    storage.snapshot_at(height).map_err(QueryError::Store)
+}
+
+pub fn admin_params(
+    state: &Snapshot,
+    req: &admin::v1::QueryParamsRequest,
+) -> Result<admin::v1::QueryParamsResponse, QueryError> {
+    let all = crate::msgs::all_params(state)?;
+    if !req.module.is_empty() && !all.iter().any(|(m, _)| *m == req.module) {
+        return Err(QueryError::NotFound(format!(
+            "no module named {:?} has params",
+            req.module
+        )));
+    }
+    Ok(admin::v1::QueryParamsResponse {
+        params: all
+            .into_iter()
+            .filter(|(m, _)| req.module.is_empty() || *m == req.module)
+            .map(|(module, params)| admin::v1::ModuleParams {
+                module,
+                params: Some(params),
+            })
+            .collect(),
+    })
+}
+
+pub fn node_status(
+    state: &Snapshot,
+    _req: &node::v1::StatusRequest,
+) -> Result<node::v1::StatusResponse, QueryError> {
+    let chain = read_chain(state)?;
+    let time = state
+        .get_raw(b"app/block_time_unix_nanos")?
+        .and_then(|b| <[u8; 16]>::try_from(b.as_slice()).ok())
+        .map(i128::from_be_bytes)
+        .and_then(|n| {
+            tendermint::Time::from_unix_timestamp(
+                (n / 1_000_000_000) as i64,
+                (n % 1_000_000_000) as u32,
+            )
+            .ok()
+        })
+        .map(|t| t.to_rfc3339())
+        .unwrap_or_default();
+    Ok(node::v1::StatusResponse {
+        chain_id: chain.map(|c| c.chain_id).unwrap_or_default(),
+        app_version: format!("{} (app {APP_VERSION})", env!("CARGO_PKG_VERSION")),
+        height: state.version().unwrap_or(0),
+        app_hash: hex::encode_upper(state.root_hash()),
+        block_time: time,
+    })
+}
+
+fn read_chain(state: &Snapshot) -> Result<Option<ChainInfo>, StoreError> {
+    let id = state.get_raw(b"app/chain_id")?;
+    Ok(id.map(|id| ChainInfo {
+        chain_id: String::from_utf8_lossy(&id).into_owned(),
+        ..Default::default()
+    }))
+}
+
+type Handler = fn(&Snapshot, &[u8]) -> Result<Vec<u8>, QueryError>;
+
+fn typed<Req: Message + Default, Resp: Message>(
+    state: &Snapshot,
+    data: &[u8],
+    f: fn(&Snapshot, &Req) -> Result<Resp, QueryError>,
+) -> Result<Vec<u8>, QueryError> {
+    let req = Req::decode(data)
+        .map_err(|e| QueryError::InvalidArgument(format!("request does not decode: {e}")))?;
+    Ok(f(state, &req)?.encode_to_vec())
+}
+
+macro_rules! routes {
+    ($($path:literal => $f:path),* $(,)?) => {
+        /// Every query path (gRPC method paths), for abci_query.
+        pub const ROUTES: &[(&str, Handler)] = &[
+            $(($path, |s, d| typed(s, d, |s, r| $f(s, r)))),*
+        ];
+    };
+}
+
+routes! {
+    "/seqpool.admin.v1.Query/Admin" => seqpool_admin::query::admin,
+    "/seqpool.admin.v1.Query/Params" => admin_params,
+    "/seqpool.auth.v1.Query/Account" => seqpool_auth::query::account,
+    "/seqpool.auth.v1.Query/Accounts" => seqpool_auth::query::accounts,
+    "/seqpool.auth.v1.Query/Params" => seqpool_auth::query::params,
+    "/seqpool.staking.v1.Query/Validators" => seqpool_staking::query::validators,
+    "/seqpool.staking.v1.Query/Liveness" => seqpool_staking::query::liveness,
+    "/seqpool.staking.v1.Query/Params" => seqpool_staking::query::params,
+    "/seqpool.node.v1.Node/Status" => node_status,
+}
+
+pub fn error_code(e: &QueryError) -> u32 {
+    match e {
+        QueryError::InvalidArgument(_) => codes::INVALID_QUERY,
+        QueryError::NotFound(_) => codes::NOT_FOUND,
+        QueryError::Store(StoreError::VersionUnavailable { .. }) => codes::HEIGHT_UNAVAILABLE,
+        QueryError::Store(_) => codes::INTERNAL,
+    }
+}
+
+/// abci_query: the gRPC method paths with proto-encoded requests, and `/store/key` for a raw key
+/// (with a Merkle proof when `prove` is set).
+pub fn abci_query(storage: &Storage, req: &request::Query) -> response::Query {
+    let height = req.height.value();
+    let result = snapshot_at(storage, height).and_then(|snapshot| {
+        let h = snapshot.version().unwrap_or(0);
+        if req.path == "/store/key" {
+            let (value, proof) = if req.prove {
+                storage
+                    .get_with_proof(&req.data, h)
+                    .map_err(QueryError::Store)?
+            } else {
+                (snapshot.get_raw(&req.data)?, Vec::new())
+            };
+            return Ok((h, value.unwrap_or_default(), proof));
+        }
+        let handler = ROUTES
+            .iter()
+            .find(|(p, _)| *p == req.path)
+            .map(|(_, h)| *h)
+            .ok_or_else(|| {
+                QueryError::InvalidArgument(format!("unknown query path {:?}", req.path))
+            });
+        let handler = match handler {
+            Ok(h) => h,
+            Err(_) => {
+                return Err(QueryError::NotFound(format!(
+                    "unknown query path {:?}",
+                    req.path
+                )))
+                .map_err(|e| e)
+            }
+        };
+        Ok((h, handler(&snapshot, &req.data)?, Vec::new()))
+    });
+    match result {
+        Ok((h, value, proof)) => response::Query {
+            code: 0.into(),
+            key: req.data.clone(),
+            value: value.into(),
+            proof: (!proof.is_empty()).then(|| tendermint::merkle::proof::ProofOps {
+                ops: vec![tendermint::merkle::proof::ProofOp {
+                    field_type: "jmt:v".into(),
+                    key: req.data.to_vec(),
+                    data: proof,
+                }],
+            }),
+            height: block_height(h),
+            codespace: String::new(),
+            ..Default::default()
+        },
+        Err(e) => {
+            let code = if matches!(&e, QueryError::NotFound(m) if m.starts_with("unknown query path"))
+            {
+                codes::UNKNOWN_QUERY
+            } else {
+                error_code(&e)
+            };
+            response::Query {
+                code: code.into(),
+                log: e.to_string(),
+                height: block_height(height),
+                codespace: codes::CODESPACE.into(),
+                ..Default::default()
+            }
+        }
+    }
+}
+
+fn block_height(h: u64) -> tendermint::block::Height {
+    tendermint::block::Height::try_from(h).unwrap_or_default()
+}
+
+pub use error_code as query_error_code;

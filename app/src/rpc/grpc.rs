@@ -1,0 +1,106 @@
+//! gRPC on `grpc_listen`: every module's Query service plus node status, with server reflection.
+//! The height is taken from the `x-cosmos-block-height` metadata (as Cosmos SDK clients send it).
+use std::net::SocketAddr;
+
+use seqpool_component::QueryError;
+use seqpool_proto::{admin, auth, node, staking};
+use seqpool_store::{Snapshot, Storage, StoreError};
+use tonic::{Request, Response, Status};
+
+use crate::query;
+
+pub const HEIGHT_HEADER: &str = "x-cosmos-block-height";
+
+#[derive(Clone)]
+pub struct GrpcQueries {
+    storage: Storage,
+}
+
+fn status(e: QueryError) -> Status {
+    match e {
+        QueryError::InvalidArgument(m) => Status::invalid_argument(m),
+        QueryError::NotFound(m) => Status::not_found(m),
+        QueryError::Store(e @ StoreError::VersionUnavailable { .. }) => {
+            Status::out_of_range(e.to_string())
+        }
+        QueryError::Store(e) => Status::internal(e.to_string()),
+    }
+}
+
+impl GrpcQueries {
+    fn run<Req, Resp>(
+        &self,
+        req: Request<Req>,
+        f: fn(&Snapshot, &Req) -> Result<Resp, QueryError>,
+    ) -> Result<Response<Resp>, Status> {
+        let height = match req.metadata().get(HEIGHT_HEADER) {
+            None => 0,
+            Some(v) => v
+                .to_str()
+                .ok()
+                .and_then(|s| s.parse::<u64>().ok())
+                .ok_or_else(|| {
+                    Status::invalid_argument(format!("{HEIGHT_HEADER} must be a block height"))
+                })?,
+        };
+        let snapshot = query::snapshot_at(&self.storage, height).map_err(status)?;
+        let mut resp = Response::new(f(&snapshot, req.get_ref()).map_err(status)?);
+        if let Ok(v) = snapshot.version().unwrap_or(0).to_string().parse() {
+            resp.metadata_mut().insert(HEIGHT_HEADER, v);
+        }
+        Ok(resp)
+    }
+}
+
+macro_rules! grpc_service {
+    ($module:ident :: $server:ident :: $trait:ident { $($method:ident($req:ty) -> $resp:ty => $f:path;)* }) => {
+        #[tonic::async_trait]
+        impl $module::v1::$server::$trait for GrpcQueries {
+            $(
+                async fn $method(&self, req: Request<$req>) -> Result<Response<$resp>, Status> {
+                    self.run(req, |s, r| $f(s, r))
+                }
+            )*
+        }
+    };
+}
+
+grpc_service!(admin::query_server::Query {
+    admin(admin::v1::QueryAdminRequest) -> admin::v1::QueryAdminResponse => seqpool_admin::query::admin;
+    params(admin::v1::QueryParamsRequest) -> admin::v1::QueryParamsResponse => query::admin_params;
+});
+grpc_service!(auth::query_server::Query {
+    account(auth::v1::QueryAccountRequest) -> auth::v1::QueryAccountResponse => seqpool_auth::query::account;
+    accounts(auth::v1::QueryAccountsRequest) -> auth::v1::QueryAccountsResponse => seqpool_auth::query::accounts;
+    params(auth::v1::QueryParamsRequest) -> auth::v1::QueryParamsResponse => seqpool_auth::query::params;
+});
+grpc_service!(staking::query_server::Query {
+    validators(staking::v1::QueryValidatorsRequest) -> staking::v1::QueryValidatorsResponse => seqpool_staking::query::validators;
+    liveness(staking::v1::QueryLivenessRequest) -> staking::v1::QueryLivenessResponse => seqpool_staking::query::liveness;
+    params(staking::v1::QueryParamsRequest) -> staking::v1::QueryParamsResponse => seqpool_staking::query::params;
+});
+grpc_service!(node::node_server::Node {
+    status(node::v1::StatusRequest) -> node::v1::StatusResponse => query::node_status;
+});
+
+/// Serves gRPC until `shutdown` resolves.
+pub async fn serve(
+    storage: Storage,
+    addr: SocketAddr,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let q = GrpcQueries { storage };
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(seqpool_proto::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    tracing::info!(%addr, "gRPC listening");
+    tonic::transport::Server::builder()
+        .add_service(reflection)
+        .add_service(admin::v1::query_server::QueryServer::new(q.clone()))
+        .add_service(auth::v1::query_server::QueryServer::new(q.clone()))
+        .add_service(staking::v1::query_server::QueryServer::new(q.clone()))
+        .add_service(node::v1::node_server::NodeServer::new(q))
+        .serve_with_shutdown(addr, shutdown)
+        .await?;
+    Ok(())
+}

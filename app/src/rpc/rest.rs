@@ -1,0 +1,141 @@
+//! REST on `rest_listen`: JSON (proto3 JSON mapping) mirroring the gRPC queries under
+//! `/seqpool/<module>/v1/...`; `?height=N` reads at a past height.
+use std::net::SocketAddr;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use seqpool_component::QueryError;
+use seqpool_proto::{admin, auth, node, staking};
+use seqpool_store::{Snapshot, Storage, StoreError};
+use serde::{Deserialize, Serialize};
+
+use crate::query;
+
+#[derive(Deserialize, Default)]
+pub struct AtHeight {
+    height: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct ErrorBody {
+    code: u32,
+    message: String,
+}
+
+fn error_response(e: QueryError) -> Response {
+    let status = match &e {
+        QueryError::InvalidArgument(_) => StatusCode::BAD_REQUEST,
+        QueryError::NotFound(_) => StatusCode::NOT_FOUND,
+        QueryError::Store(StoreError::VersionUnavailable { .. }) => StatusCode::BAD_REQUEST,
+        QueryError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    (
+        status,
+        Json(ErrorBody {
+            code: query::query_error_code(&e),
+            message: e.to_string(),
+        }),
+    )
+        .into_response()
+}
+
+fn run<Req, Resp: Serialize>(
+    storage: &Storage,
+    at: &AtHeight,
+    req: Req,
+    f: fn(&Snapshot, &Req) -> Result<Resp, QueryError>,
+) -> Response {
+    match query::snapshot_at(storage, at.height.unwrap_or(0)).and_then(|s| f(&s, &req)) {
+        Ok(resp) => Json(resp).into_response(),
+        Err(e) => error_response(e),
+    }
+}
+
+macro_rules! handler {
+    ($name:ident, $req:expr, $f:path) => {
+        async fn $name(State(storage): State<Storage>, Query(at): Query<AtHeight>) -> Response {
+            run(&storage, &at, $req, |s, r| $f(s, r))
+        }
+    };
+}
+
+handler!(
+    admin_admin,
+    admin::v1::QueryAdminRequest {},
+    seqpool_admin::query::admin
+);
+handler!(
+    admin_params,
+    admin::v1::QueryParamsRequest::default(),
+    query::admin_params
+);
+handler!(
+    auth_accounts,
+    auth::v1::QueryAccountsRequest {},
+    seqpool_auth::query::accounts
+);
+handler!(
+    auth_params,
+    auth::v1::QueryParamsRequest {},
+    seqpool_auth::query::params
+);
+handler!(
+    staking_validators,
+    staking::v1::QueryValidatorsRequest {},
+    seqpool_staking::query::validators
+);
+handler!(
+    staking_liveness,
+    staking::v1::QueryLivenessRequest {},
+    seqpool_staking::query::liveness
+);
+handler!(
+    staking_params,
+    staking::v1::QueryParamsRequest {},
+    seqpool_staking::query::params
+);
+handler!(node_status, node::v1::StatusRequest {}, query::node_status);
+
+async fn auth_account(
+    State(storage): State<Storage>,
+    Path(address): Path<String>,
+    Query(at): Query<AtHeight>,
+) -> Response {
+    run(
+        &storage,
+        &at,
+        auth::v1::QueryAccountRequest { address },
+        |s, r| seqpool_auth::query::account(s, r),
+    )
+}
+
+pub fn router(storage: Storage) -> Router {
+    Router::new()
+        .route("/seqpool/admin/v1/admin", get(admin_admin))
+        .route("/seqpool/admin/v1/params", get(admin_params))
+        .route("/seqpool/auth/v1/accounts", get(auth_accounts))
+        .route("/seqpool/auth/v1/accounts/:address", get(auth_account))
+        .route("/seqpool/auth/v1/params", get(auth_params))
+        .route("/seqpool/staking/v1/validators", get(staking_validators))
+        .route("/seqpool/staking/v1/liveness", get(staking_liveness))
+        .route("/seqpool/staking/v1/params", get(staking_params))
+        .route("/seqpool/node/v1/status", get(node_status))
+        .with_state(storage)
+}
+
+/// Serves REST until `shutdown` resolves.
+pub async fn serve(
+    storage: Storage,
+    addr: SocketAddr,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    tracing::info!(%addr, "REST listening");
+    axum::serve(listener, router(storage))
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,361 @@
+//! End-to-end harness: a real N-validator devnet (the `seqpoold` binary + `.bin/cometbft`) in a temp
+//! dir on free ports. Every child process is killed when the [`Devnet`] is dropped, also on failure;
+//! on failure the tail of each log is printed. Set `SEQPOOL_E2E_KEEP=1` to keep the directory.
+#![allow(dead_code)]
+
+use std::fs::File;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use seqpoold::cli::testnet::NodesFile;
+use seqpoold::client::Rpc;
+
+pub const SEQPOOLD: &str = env!("CARGO_BIN_EXE_seqpoold");
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("app/ has a parent")
+        .to_path_buf()
+}
+
+pub fn cometbft_bin() -> PathBuf {
+    let path = std::env::var_os("COMETBFT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join(".bin/cometbft"));
+    assert!(
+        path.exists(),
+        "{} is missing: run `make deps` (scripts/install-cometbft.sh)",
+        path.display()
+    );
+    path
+}
+
+/// One process of a node.
+struct Proc {
+    node: usize,
+    kind: &'static str,
+    child: Child,
+}
+
+pub struct Devnet {
+    pub dir: tempfile::TempDir,
+    pub nodes: NodesFile,
+    procs: Vec<Proc>,
+    cometbft: PathBuf,
+    /// Serialises devnets within one test binary (cargo runs test binaries one after another).
+    _guard: std::sync::MutexGuard<'static, ()>,
+}
+
+static ONE_DEVNET_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// True if every port in `ports` can be bound on loopback right now.
+fn ports_free(ports: impl IntoIterator<Item = u16>) -> bool {
+    ports
+        .into_iter()
+        .all(|p| TcpListener::bind(("127.0.0.1", p)).is_ok())
+}
+
+/// A base port such that the CometBFT block (base..base+10n), gRPC (base+100..) and REST
+/// (base+200..) ports of `n` nodes are all free.
+fn free_base_port(n: u16) -> u16 {
+    let seed = std::process::id() as u64 * 7919
+        + std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos() as u64)
+            .unwrap_or(0);
+    for attempt in 0..200u64 {
+        let base = 20_000 + ((seed + attempt * 331) % 3_000) as u16 * 10;
+        let ports = (0..n).flat_map(|k| {
+            let b = base + 10 * k;
+            [b, b + 1, b + 2, b + 4, base + 100 + k, base + 200 + k]
+        });
+        if ports_free(ports) {
+            return base;
+        }
+    }
+    panic!("no free port range found for {n} nodes");
+}
+
+impl Devnet {
+    /// Generates and starts an `n`-validator devnet, then waits until every node is past height 1.
+    pub fn start(n: u16, extra_accounts: u32) -> Devnet {
+        let guard = ONE_DEVNET_AT_A_TIME
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let cometbft = cometbft_bin();
+        let dir = tempfile::Builder::new()
+            .prefix("seqpool-e2e-")
+            .tempdir()
+            .expect("tempdir");
+        let base = free_base_port(n);
+        let out = run_ok(
+            Command::new(SEQPOOLD)
+                .args(["testnet", "--keyring-backend", "test", "--output", "json"])
+                .args([
+                    "--v".to_string(),
+                    n.to_string(),
+                    "--output-dir".into(),
+                    dir.path().join("net").display().to_string(),
+                    "--chain-id".into(),
+                    "seqpool-e2e".into(),
+                    "--base-port".into(),
+                    base.to_string(),
+                    "--grpc-base-port".into(),
+                    (base + 100).to_string(),
+                    "--rest-base-port".into(),
+                    (base + 200).to_string(),
+                    "--extra-accounts".into(),
+                    extra_accounts.to_string(),
+                    "--timeout-commit".into(),
+                    "300ms".into(),
+                ]),
+        );
+        let nodes: NodesFile =
+            serde_json::from_slice(&out.stdout).expect("testnet prints nodes.json");
+        let mut net = Devnet {
+            dir,
+            nodes,
+            procs: Vec::new(),
+            cometbft,
+            _guard: guard,
+        };
+        for k in 0..n as usize {
+            net.start_node(k);
+        }
+        net.wait_all_height(2, Duration::from_secs(90));
+        net
+    }
+
+    pub fn len(&self) -> usize {
+        self.nodes.nodes.len()
+    }
+
+    pub fn home(&self, k: usize) -> &Path {
+        &self.nodes.nodes[k].home
+    }
+
+    pub fn client_home(&self) -> &Path {
+        &self.nodes.client_home
+    }
+
+    pub fn rpc(&self, k: usize) -> Rpc {
+        Rpc::new(&self.nodes.nodes[k].cometbft_rpc).expect("rpc url")
+    }
+
+    fn spawn(&mut self, k: usize, kind: &'static str, mut cmd: Command) {
+        let log = self.home(k).join(format!("{kind}.log"));
+        let file = File::options()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .expect("open log");
+        let err = file.try_clone().expect("clone log handle");
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(file)
+            .stderr(err)
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {kind}: {e}"));
+        self.procs.push(Proc {
+            node: k,
+            kind,
+            child,
+        });
+    }
+
+    /// Starts seqpoold and cometbft of node `k`.
+    pub fn start_node(&mut self, k: usize) {
+        let home = self.home(k).to_path_buf();
+        let mut app = Command::new(SEQPOOLD);
+        app.arg("start").arg("--home").arg(&home);
+        self.spawn(k, "seqpoold", app);
+        let mut cmt = Command::new(&self.cometbft);
+        cmt.arg("start").arg("--home").arg(&home);
+        self.spawn(k, "cometbft", cmt);
+    }
+
+    /// SIGKILLs both processes of node `k` and reaps them.
+    pub fn kill_node(&mut self, k: usize) {
+        let mut kept = Vec::new();
+        for mut p in self.procs.drain(..) {
+            if p.node == k {
+                let _ = p.child.kill();
+                let _ = p.child.wait();
+            } else {
+                kept.push(p);
+            }
+        }
+        self.procs = kept;
+    }
+
+    /// Panics (with the logs) if a process exited on its own.
+    pub fn assert_running(&mut self) {
+        for p in &mut self.procs {
+            if let Ok(Some(status)) = p.child.try_wait() {
+                panic!("node{} {} exited with {status}", p.node, p.kind);
+            }
+        }
+    }
+
+    pub fn height(&self, k: usize) -> Option<u64> {
+        block_on(self.rpc(k).status()).ok().map(|s| s.height)
+    }
+
+    /// Waits until every node reports at least `height`.
+    pub fn wait_all_height(&mut self, height: u64, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            self.assert_running();
+            let heights: Vec<Option<u64>> = (0..self.len()).map(|k| self.height(k)).collect();
+            if heights.iter().all(|h| h.is_some_and(|h| h >= height)) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "nodes did not reach height {height} within {timeout:?}: {heights:?}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// Waits until node `k` reports at least `height`.
+    pub fn wait_height(&mut self, k: usize, height: u64, timeout: Duration) -> u64 {
+        let deadline = Instant::now() + timeout;
+        loop {
+            self.assert_running();
+            if let Some(h) = self.height(k).filter(|h| *h >= height) {
+                return h;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "node{k} did not reach height {height} within {timeout:?} (at {:?})",
+                self.height(k)
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// App hash recorded in block `h + 1` (the state after `h`), as node `k` reports it.
+    pub fn app_hash_after(&self, k: usize, h: u64) -> String {
+        block_on(self.rpc(k).app_hash_after(h))
+            .unwrap_or_else(|e| panic!("node{k} block {}: {e}", h + 1))
+    }
+
+    /// Asserts every node has the same app hash after each height in `heights`.
+    pub fn assert_same_app_hashes(&self, heights: std::ops::RangeInclusive<u64>) {
+        for h in heights {
+            let hashes: Vec<String> = (0..self.len()).map(|k| self.app_hash_after(k, h)).collect();
+            assert!(
+                hashes.iter().all(|x| *x == hashes[0]),
+                "app hashes diverge after height {h}: {hashes:?}"
+            );
+            assert!(!hashes[0].is_empty(), "empty app hash after height {h}");
+        }
+    }
+
+    /// Runs the seqpoold CLI.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        Command::new(SEQPOOLD)
+            .args(args)
+            .output()
+            .expect("run seqpoold")
+    }
+
+    fn print_logs(&self) {
+        for k in 0..self.len() {
+            for kind in ["seqpoold", "cometbft"] {
+                let path = self.home(k).join(format!("{kind}.log"));
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                let tail: Vec<&str> = text.lines().rev().take(25).collect();
+                eprintln!("----- node{k} {kind}.log (last {} lines) -----", tail.len());
+                for line in tail.iter().rev() {
+                    eprintln!("{line}");
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Devnet {
+    fn drop(&mut self) {
+        for p in &mut self.procs {
+            let _ = p.child.kill();
+            let _ = p.child.wait();
+        }
+        if std::thread::panicking() {
+            self.print_logs();
+        }
+        if std::env::var_os("SEQPOOL_E2E_KEEP").is_some() {
+            let kept = std::mem::replace(&mut self.dir, tempfile::tempdir().expect("tempdir"));
+            eprintln!("kept devnet in {}", kept.keep().display());
+        }
+    }
+}
+
+/// Runs a command and asserts it succeeded.
+pub fn run_ok(cmd: &mut Command) -> Output {
+    let out = cmd.output().expect("spawn");
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed with {}:\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Runs a future to completion on a fresh current-thread runtime.
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(f)
+}
+
+/// Minimal HTTP/1.1 GET (the REST server speaks plain HTTP on loopback); returns status and body.
+pub fn http_get(base: &str, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let authority = base.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = std::net::TcpStream::connect(authority)
+        .unwrap_or_else(|e| panic!("connect {authority}: {e}"));
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\nAccept: application/json\r\n\r\n").expect("send");
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).expect("read response");
+    let text = String::from_utf8_lossy(&raw).to_string();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
+    (status, body)
+}
+
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size_line, rest)) = body.split_once("\r\n") {
+        let size = usize::from_str_radix(size_line.trim(), 16).unwrap_or(0);
+        if size == 0 || rest.len() < size {
+            break;
+        }
+        out.push_str(&rest[..size]);
+        body = rest[size..].trim_start_matches("\r\n");
+    }
+    out
+}

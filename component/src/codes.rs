@@ -1,0 +1,72 @@
+//! Stable ABCI result codes of seqpool (codespace [`CODESPACE`]). Clients and tests match on these
+//! numbers, so a code is never reused or renumbered; new codes are appended.
+
+pub const CODESPACE: &str = "seqpool";
+
+pub const OK: u32 = 0;
+/// A bug or a storage failure on this node; never the sender's fault.
+pub const INTERNAL: u32 = 1;
+/// The bytes are not a `cosmos.tx.v1beta1.TxRaw` with a decodable body and auth info.
+pub const TX_DECODE: u32 = 2;
+/// The tx is larger than `auth` param `max_tx_bytes`.
+pub const TX_TOO_LARGE: u32 = 3;
+/// The tx is well-formed protobuf but breaks a structural rule (no messages, several signers,
+/// unsupported sign mode, bad public key, memo too long, ...).
+pub const INVALID_TX: u32 = 4;
+/// The tx declares (in its `TxChainId` extension) a chain-id other than this chain's.
+pub const WRONG_CHAIN_ID: u32 = 5;
+/// The signer is not a registered account.
+pub const UNKNOWN_ACCOUNT: u32 = 6;
+/// The signature does not verify over the SignDoc (wrong key, account number or chain-id).
+pub const INVALID_SIGNATURE: u32 = 7;
+/// The tx's sequence was already used (a replay).
+pub const SEQUENCE_REPLAYED: u32 = 8;
+/// The tx's sequence is ahead of the next expected one.
+pub const SEQUENCE_GAP: u32 = 9;
+/// The account already has `max_pending_txs_per_account` txs in this node's mempool.
+pub const MEMPOOL_ACCOUNT_FULL: u32 = 10;
+/// A message type URL that no module handles.
+pub const UNKNOWN_MESSAGE: u32 = 11;
+/// The signer may not send this message (e.g. not the admin).
+pub const UNAUTHORIZED: u32 = 12;
+/// A message failed validation (bad address, bad params, ...).
+pub const INVALID_MESSAGE: u32 = 13;
+/// The tx's `timeout_height` has passed.
+pub const TX_TIMEOUT: u32 = 14;
+/// Bytes reserved for block-level data (the injected extended commit) sent as a user tx.
+pub const RESERVED_TX: u32 = 15;
+/// A query asked for something that does not exist (an unregistered account, ...).
+pub const NOT_FOUND: u32 = 16;
+/// A query path that no module serves.
+pub const UNKNOWN_QUERY: u32 = 17;
+/// A query at a height this node does not have.
+pub const HEIGHT_UNAVAILABLE: u32 = 18;
+/// A query whose arguments are malformed.
+pub const INVALID_QUERY: u32 = 19;
+
+/// Name of a code, for logs and the CLI.
+pub fn name(code: u32) -> &'static str {
+    match code {
+        OK => "ok",
+        INTERNAL => "internal",
+        TX_DECODE => "tx_decode",
+        TX_TOO_LARGE => "tx_too_large",
+        INVALID_TX => "invalid_tx",
+        WRONG_CHAIN_ID => "wrong_chain_id",
+        UNKNOWN_ACCOUNT => "unknown_account",
+        INVALID_SIGNATURE => "invalid_signature",
+        SEQUENCE_REPLAYED => "sequence_replayed",
+        SEQUENCE_GAP => "sequence_gap",
+        MEMPOOL_ACCOUNT_FULL => "mempool_account_full",
+        UNKNOWN_MESSAGE => "unknown_message",
+        UNAUTHORIZED => "unauthorized",
+        INVALID_MESSAGE => "invalid_message",
+        TX_TIMEOUT => "tx_timeout",
+        RESERVED_TX => "reserved_tx",
+        NOT_FOUND => "not_found",
+        UNKNOWN_QUERY => "unknown_query",
+        HEIGHT_UNAVAILABLE => "height_unavailable",
+        INVALID_QUERY => "invalid_query",
+        _ => "unknown",
+    }
+}

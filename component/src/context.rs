@@ -1,0 +1,16 @@
+/// The block a state transition belongs to. Time comes from the block header, never the wall clock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockContext {
+    pub chain_id: String,
+    pub height: u64,
+    /// Block time, unix nanoseconds (from the header; identical on every node).
+    pub time_unix_nanos: i128,
+}
+
+/// The context one message runs in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MsgContext {
+    pub block: BlockContext,
+    /// Bech32 address of the account that signed the tx.
+    pub signer: String,
+}

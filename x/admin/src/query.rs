@@ -1,0 +1,13 @@
+use seqpool_component::{QueryError, StateRead};
+use seqpool_proto::admin::v1::{QueryAdminRequest, QueryAdminResponse};
+
+use crate::AdminRead;
+
+pub fn admin(
+    state: &impl StateRead,
+    _req: &QueryAdminRequest,
+) -> Result<QueryAdminResponse, QueryError> {
+    Ok(QueryAdminResponse {
+        admin: state.admin()?.unwrap_or_default(),
+    })
+}

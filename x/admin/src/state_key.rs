@@ -1,0 +1,3 @@
+pub fn admin() -> &'static [u8] {
+    b"admin/admin"
+}
