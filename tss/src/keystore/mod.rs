@@ -1,0 +1,316 @@
+//! Encrypted LevelDB keystore for key shares and nonce pools. Every value is sealed with
+//! ChaCha20-Poly1305 under a key derived by Argon2id from the operator's passphrase or key file,
+//! with a fresh random nonce per write and the record key as associated data (so records cannot
+//! be swapped). A nonce is deleted and marked used in one synced write before the signature share
+//! that uses it is computed, so a crash can never make one nonce sign twice.
+//!
+//! `rusty_leveldb::DB` is not `Send`: a `Keystore` lives on the thread that opened it.
+
+mod cipher;
+mod records;
+
+use std::path::{Path, PathBuf};
+
+use frost_secp256k1::keys::{KeyPackage, PublicKeyPackage};
+use frost_secp256k1::round1::{SigningCommitments, SigningNonces};
+use frost_secp256k1::round2::{self, SignatureShare};
+use frost_secp256k1::SigningPackage;
+use rand_core::{CryptoRng, OsRng, RngCore};
+use rusty_leveldb::{LdbIterator, Options, WriteBatch, DB};
+use zeroize::Zeroizing;
+
+pub use cipher::KdfParams;
+use cipher::RecordCipher;
+use records::RecordKey;
+
+use crate::error::{Result, TssError};
+use crate::ids::KeyId;
+use crate::sign;
+
+/// Where the keystore's encryption key comes from.
+pub enum KeystoreSecret {
+    /// An operator passphrase.
+    Passphrase(Zeroizing<Vec<u8>>),
+    /// A file whose whole content is the secret (at least 32 bytes).
+    KeyFile(PathBuf),
+}
+
+impl KeystoreSecret {
+    pub fn passphrase(p: &str) -> Self {
+        Self::Passphrase(Zeroizing::new(p.as_bytes().to_vec()))
+    }
+
+    fn material(&self) -> Result<Zeroizing<Vec<u8>>> {
+        match self {
+            Self::Passphrase(p) => {
+                if p.is_empty() {
+                    return Err(TssError::InvalidParameters(
+                        "empty keystore passphrase".into(),
+                    ));
+                }
+                Ok(p.clone())
+            }
+            Self::KeyFile(path) => {
+                let bytes = Zeroizing::new(std::fs::read(path).map_err(|e| {
+                    TssError::Storage(format!("read key file {}: {e}", path.display()))
+                })?);
+                if bytes.len() < 32 {
+                    return Err(TssError::InvalidParameters(format!(
+                        "key file {} holds {} bytes, need at least 32",
+                        path.display(),
+                        bytes.len()
+                    )));
+                }
+                Ok(bytes)
+            }
+        }
+    }
+}
+
+fn storage(context: &str, e: impl std::fmt::Display) -> TssError {
+    TssError::Storage(format!("{context}: {e}"))
+}
+
+/// The node-local store of secret key material.
+pub struct Keystore {
+    db: DB,
+    cipher: RecordCipher,
+    path: PathBuf,
+}
+
+impl Keystore {
+    /// Opens (or creates) the keystore at `path` with the default Argon2id parameters.
+    pub fn open(path: &Path, secret: &KeystoreSecret) -> Result<Self> {
+        Self::open_with(path, secret, KdfParams::default())
+    }
+
+    /// Opens (or creates) the keystore; `params` only apply when it is created.
+    pub fn open_with(path: &Path, secret: &KeystoreSecret, params: KdfParams) -> Result<Self> {
+        let material = secret.material()?;
+        let options = Options {
+            create_if_missing: true,
+            paranoid_checks: true,
+            ..Options::default()
+        };
+        let mut db = DB::open(path, options).map_err(|e| storage("open keystore", e))?;
+        let kdf_key = RecordKey::KdfHeader.encode();
+        let cipher = match db.get(&kdf_key) {
+            Some(header) => {
+                let cipher = RecordCipher::from_header(&material, &header)?;
+                let check_key = RecordKey::Check.encode();
+                let sealed = db.get(&check_key).ok_or(TssError::CorruptedRecord {
+                    record: RecordKey::Check.to_string(),
+                })?;
+                cipher.check_marker(&check_key, &sealed)?;
+                cipher
+            }
+            None => {
+                let (cipher, header) = RecordCipher::create(&material, params, &mut OsRng)?;
+                let check_key = RecordKey::Check.encode();
+                let marker = cipher.seal_marker(&check_key, &mut OsRng)?;
+                let mut batch = WriteBatch::default();
+                batch.put(&kdf_key, &header);
+                batch.put(&check_key, &marker);
+                db.write(batch, true)
+                    .map_err(|e| storage("initialise keystore", e))?;
+                cipher
+            }
+        };
+        Ok(Self {
+            db,
+            cipher,
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn get_record(&mut self, key: &RecordKey) -> Result<Option<Zeroizing<Vec<u8>>>> {
+        let encoded = key.encode();
+        match self.db.get(&encoded) {
+            None => Ok(None),
+            Some(sealed) => Ok(Some(self.cipher.open(&encoded, &sealed).map_err(|_| {
+                TssError::CorruptedRecord {
+                    record: key.to_string(),
+                }
+            })?)),
+        }
+    }
+
+    fn sealed(&self, key: &RecordKey, plaintext: &[u8]) -> Result<(Vec<u8>, Vec<u8>)> {
+        let encoded = key.encode();
+        let sealed = self.cipher.seal(&encoded, plaintext, &mut OsRng)?;
+        Ok((encoded, sealed))
+    }
+
+    /// Stores a key share and its public package, replacing any earlier share of the key and
+    /// erasing the earlier share's nonces (a reshare retires them).
+    pub fn put_key(
+        &mut self,
+        key_id: KeyId,
+        key_package: &KeyPackage,
+        public: &PublicKeyPackage,
+    ) -> Result<()> {
+        let mut batch = WriteBatch::default();
+        for key in self.keys_with_prefix(&RecordKey::key_prefix(key_id))? {
+            batch.delete(&key);
+        }
+        let share = Zeroizing::new(key_package.serialize()?);
+        let (k, v) = self.sealed(&RecordKey::Share(key_id), &share)?;
+        batch.put(&k, &v);
+        let (k, v) = self.sealed(&RecordKey::Public(key_id), &public.serialize()?)?;
+        batch.put(&k, &v);
+        self.db
+            .write(batch, true)
+            .map_err(|e| storage("store key share", e))?;
+        Ok(())
+    }
+
+    /// The key share and public package of `key_id`.
+    pub fn key(&mut self, key_id: KeyId) -> Result<(KeyPackage, PublicKeyPackage)> {
+        let share = self
+            .get_record(&RecordKey::Share(key_id))?
+            .ok_or(TssError::UnknownKey(key_id))?;
+        let public = self
+            .get_record(&RecordKey::Public(key_id))?
+            .ok_or(TssError::UnknownKey(key_id))?;
+        let corrupted = |record: RecordKey| TssError::CorruptedRecord {
+            record: record.to_string(),
+        };
+        let key_package =
+            KeyPackage::deserialize(&share).map_err(|_| corrupted(RecordKey::Share(key_id)))?;
+        let public = PublicKeyPackage::deserialize(&public)
+            .map_err(|_| corrupted(RecordKey::Public(key_id)))?;
+        Ok((key_package, public))
+    }
+
+    pub fn has_key(&mut self, key_id: KeyId) -> bool {
+        self.db.get(&RecordKey::Share(key_id).encode()).is_some()
+    }
+
+    /// Makes `count` nonce pairs for `key_id`, stores them (synced) and returns the commitments
+    /// to publish.
+    pub fn generate_nonces<R: RngCore + CryptoRng>(
+        &mut self,
+        key_id: KeyId,
+        count: u8,
+        rng: &mut R,
+    ) -> Result<Vec<SigningCommitments>> {
+        let (key_package, _) = self.key(key_id)?;
+        let (nonces, commitments) = sign::preprocess(&key_package, count, rng);
+        let mut batch = WriteBatch::default();
+        for (nonce, commitment) in nonces.iter().zip(&commitments) {
+            let record = RecordKey::Nonce(key_id, records::commitment_digest(commitment)?);
+            let plaintext = Zeroizing::new(nonce.serialize()?);
+            let (k, v) = self.sealed(&record, &plaintext)?;
+            batch.put(&k, &v);
+        }
+        drop(nonces);
+        self.db
+            .write(batch, true)
+            .map_err(|e| storage("store nonces", e))?;
+        Ok(commitments)
+    }
+
+    /// Number of unused nonces held for `key_id`.
+    pub fn unused_nonces(&mut self, key_id: KeyId) -> Result<usize> {
+        Ok(self
+            .keys_with_prefix(&RecordKey::nonce_prefix(key_id))?
+            .len())
+    }
+
+    /// Produces this member's signature share for `package`. The nonce is deleted and marked
+    /// used in one synced write before the share is computed and returned.
+    pub fn sign(&mut self, key_id: KeyId, package: &SigningPackage) -> Result<SignatureShare> {
+        let (key_package, public) = self.key(key_id)?;
+        sign::validate_package(&key_package, &public, package)?;
+        let mine = package
+            .signing_commitments()
+            .get(key_package.identifier())
+            .ok_or(TssError::NotASigner)?;
+        let digest = records::commitment_digest(mine)?;
+        let used_key = RecordKey::Used(key_id, digest);
+        if self.db.get(&used_key.encode()).is_some() {
+            return Err(TssError::ReusedCommitment(crate::ids::hex_encode(&digest)));
+        }
+        let nonce_key = RecordKey::Nonce(key_id, digest);
+        let plaintext = self.get_record(&nonce_key)?.ok_or(TssError::UnknownNonce)?;
+        let nonces =
+            SigningNonces::deserialize(&plaintext).map_err(|_| TssError::CorruptedRecord {
+                record: nonce_key.to_string(),
+            })?;
+        drop(plaintext);
+        if SigningCommitments::from(&nonces) != *mine {
+            return Err(TssError::CorruptedRecord {
+                record: nonce_key.to_string(),
+            });
+        }
+        let mut batch = WriteBatch::default();
+        batch.delete(&nonce_key.encode());
+        let (k, v) = self.sealed(&used_key, &[])?;
+        batch.put(&k, &v);
+        self.db
+            .write(batch, true)
+            .map_err(|e| storage("retire nonce", e))?;
+        Ok(round2::sign(package, &nonces, &key_package)?)
+    }
+
+    /// Erases a retired key: its share, public package, nonces and used-nonce markers, then
+    /// compacts the range so the sealed records leave the files on disk too.
+    pub fn delete_key(&mut self, key_id: KeyId) -> Result<usize> {
+        let prefix = RecordKey::key_prefix(key_id);
+        let keys = self.keys_with_prefix(&prefix)?;
+        let mut batch = WriteBatch::default();
+        for key in &keys {
+            batch.delete(key);
+        }
+        self.db
+            .write(batch, true)
+            .map_err(|e| storage("delete key", e))?;
+        let mut end = prefix.clone();
+        end.push(0xff);
+        self.db
+            .compact_range(&prefix, &end)
+            .map_err(|e| storage("compact after delete", e))?;
+        Ok(keys.len())
+    }
+
+    /// Erases the unused nonces of a key (for example after its member set changed).
+    pub fn delete_unused_nonces(&mut self, key_id: KeyId) -> Result<usize> {
+        let keys = self.keys_with_prefix(&RecordKey::nonce_prefix(key_id))?;
+        let mut batch = WriteBatch::default();
+        for key in &keys {
+            batch.delete(key);
+        }
+        self.db
+            .write(batch, true)
+            .map_err(|e| storage("delete nonces", e))?;
+        Ok(keys.len())
+    }
+
+    /// Pushes the memtable to table files (used before inspecting the files).
+    pub fn flush(&mut self) -> Result<()> {
+        self.db.flush().map_err(|e| storage("flush", e))
+    }
+
+    fn keys_with_prefix(&mut self, prefix: &[u8]) -> Result<Vec<Vec<u8>>> {
+        let mut iter = self.db.new_iter().map_err(|e| storage("iterate", e))?;
+        iter.seek(prefix);
+        let mut out = Vec::new();
+        while iter.valid() {
+            let Some((key, _)) = iter.current() else {
+                break;
+            };
+            if !key.starts_with(prefix) {
+                break;
+            }
+            out.push(key.to_vec());
+            if !iter.advance() {
+                break;
+            }
+        }
+        Ok(out)
+    }
+}

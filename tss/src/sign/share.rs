@@ -1,0 +1,67 @@
+use std::collections::BTreeSet;
+
+use frost_secp256k1::keys::{KeyPackage, PublicKeyPackage};
+use frost_secp256k1::round1::{SigningCommitments, SigningNonces};
+use frost_secp256k1::round2::{self, SignatureShare};
+use frost_secp256k1::{Secp256K1Sha256, SigningPackage};
+use rand_core::{CryptoRng, RngCore};
+
+use crate::error::{Result, TssError};
+use crate::ids::{hex_encode, id_hex};
+
+/// Makes `count` nonce pairs and their public commitments for one key share.
+pub fn preprocess<R: RngCore + CryptoRng>(
+    key_package: &KeyPackage,
+    count: u8,
+    rng: &mut R,
+) -> (Vec<SigningNonces>, Vec<SigningCommitments>) {
+    frost_core::round1::preprocess::<Secp256K1Sha256, R>(count, key_package.signing_share(), rng)
+}
+
+/// Checks a signing package before any nonce is touched: at least t signers, all of them
+/// members of the key, this member among them, and no commitment used twice.
+pub fn validate_package(
+    key_package: &KeyPackage,
+    public: &PublicKeyPackage,
+    package: &SigningPackage,
+) -> Result<()> {
+    let signers = package.signing_commitments();
+    let threshold = *key_package.min_signers() as usize;
+    if signers.len() < threshold {
+        return Err(TssError::TooFewSigners {
+            signers: signers.len(),
+            threshold,
+        });
+    }
+    for id in signers.keys() {
+        if !public.verifying_shares().contains_key(id) {
+            return Err(TssError::SignerNotInKey {
+                culprit: id_hex(id),
+            });
+        }
+    }
+    if !signers.contains_key(key_package.identifier()) {
+        return Err(TssError::NotASigner);
+    }
+    let mut seen = BTreeSet::new();
+    for commitments in signers.values() {
+        for point in [commitments.hiding(), commitments.binding()] {
+            let bytes = point.serialize()?;
+            if !seen.insert(bytes.clone()) {
+                return Err(TssError::ReusedCommitment(hex_encode(&bytes)));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Computes this member's share with nonces the caller already retired (see the keystore).
+pub fn sign_with_nonces(
+    key_package: &KeyPackage,
+    public: &PublicKeyPackage,
+    package: &SigningPackage,
+    nonces: &SigningNonces,
+) -> Result<SignatureShare> {
+    validate_package(key_package, public, package)?;
+    Ok(round2::sign(package, nonces, key_package)?)
+}
