@@ -544,11 +544,28 @@ impl Worker {
             _ => None,
         };
         let view = TreeView::new(&self.db, &self.nodes, virtual_empty_root);
-        let value_set = changes
-            .iter()
-            .map(|(k, v)| (KeyHash::with::<Sha256>(k), v.clone()));
-        let (root, batch) =
-            view.run(|view| Sha256Jmt::new(view).put_value_set(value_set, version))?;
+        let has_deletes = changes.values().any(Option::is_none);
+        let (root, batch) = if changes.is_empty() || has_deletes {
+            // jmt's batch insert cannot delete; the per-key path handles every case.
+            let value_set = changes
+                .iter()
+                .map(|(k, v)| (KeyHash::with::<Sha256>(k), v.clone()));
+            view.run(|view| Sha256Jmt::new(view).put_value_set(value_set, version))?
+        } else {
+            // Builds each touched node once instead of once per key: same tree, same root.
+            let inserts: Vec<(KeyHash, OwnedValue)> = changes
+                .iter()
+                .filter_map(|(k, v)| v.as_ref().map(|v| (KeyHash::with::<Sha256>(k), v.clone())))
+                .collect();
+            let (roots, batch) = view.run(|view| {
+                Sha256Jmt::new(view).batch_put_value_sets(vec![inserts], None, version)
+            })?;
+            let root = roots
+                .first()
+                .copied()
+                .ok_or_else(|| StoreError::Tree("jmt returned no root".into()))?;
+            (root, batch)
+        };
         drop(view);
 
         let node_batch = batch.node_batch;

@@ -88,3 +88,29 @@ fn different_content_gives_a_different_root() {
     assert_ne!(a, b);
     assert_ne!(a, c);
 }
+
+/// Insert-only blocks take jmt's batch path, blocks with a delete the per-key path: same roots.
+#[test]
+fn batch_and_per_key_updates_agree() {
+    let base: Changes = (0..3_000u32)
+        .map(|i| {
+            (
+                format!("base/{i}").into_bytes(),
+                Some(i.to_be_bytes().to_vec()),
+            )
+        })
+        .collect();
+    let update: Changes = (0..1_500u32)
+        .map(|i| {
+            (
+                format!("base/{}", i * 7 % 4_000).into_bytes(),
+                Some(format!("new {i}").into_bytes()),
+            )
+        })
+        .collect();
+    let mut update_with_noop_delete = update.clone();
+    update_with_noop_delete.insert(b"absent".to_vec(), None);
+    let batch = commit_blocks(&[base.clone(), update]);
+    let per_key = commit_blocks(&[base, update_with_noop_delete]);
+    assert_eq!(batch, per_key);
+}

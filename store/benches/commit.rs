@@ -1,0 +1,112 @@
+//! prepare+commit of 1k / 10k writes on top of a 100k-key state, and reads of the latest version.
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use seqpool_store::{StateRead, Storage};
+
+type Changes = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
+
+const BASE_KEYS: u64 = 100_000;
+
+/// splitmix64: deterministic pseudo-random bytes without a rand dependency.
+struct Mix(u64);
+impl Mix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn bytes(&mut self, len: usize) -> Vec<u8> {
+        (0..len).map(|_| self.next() as u8).collect()
+    }
+}
+
+/// Key `i` of the base state: 32 bytes.
+fn base_key(i: u64) -> Vec<u8> {
+    let mut key = b"bench/account/".to_vec();
+    key.extend_from_slice(&i.to_be_bytes());
+    key.resize(32, b'.');
+    key
+}
+
+/// Half overwrites of base keys, half fresh keys; 64-byte values.
+fn block(rng: &mut Mix, writes: usize) -> Changes {
+    let mut changes = Changes::new();
+    while changes.len() < writes {
+        let key = if rng.next() % 2 == 0 {
+            base_key(rng.next() % BASE_KEYS)
+        } else {
+            rng.bytes(32)
+        };
+        changes.insert(key, Some(rng.bytes(64)));
+    }
+    changes
+}
+
+fn bench(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let storage = Storage::open(dir.path()).expect("open");
+    let mut rng = Mix(7);
+    let mut version = 0;
+    for chunk in 0..10 {
+        let changes: Changes = (chunk * 10_000..(chunk + 1) * 10_000)
+            .map(|i| (base_key(i), Some(rng.bytes(64))))
+            .collect();
+        version += 1;
+        storage
+            .commit(storage.prepare(changes, version).expect("prepare"))
+            .expect("commit");
+    }
+
+    let mut group = c.benchmark_group("store");
+    for writes in [1_000usize, 10_000] {
+        group.bench_function(format!("prepare_commit_{writes}_writes_on_100k"), |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let changes = block(&mut rng, writes);
+                    version += 1;
+                    let start = Instant::now();
+                    let prepared = storage.prepare(changes, version).expect("prepare");
+                    storage.commit(prepared).expect("commit");
+                    total += start.elapsed();
+                }
+                total
+            })
+        });
+    }
+    group.bench_function("prepare_only_10000_writes_on_100k", |b| {
+        b.iter_batched(
+            || block(&mut rng, 10_000),
+            |changes| storage.prepare(changes, version + 1).expect("prepare"),
+            BatchSize::LargeInput,
+        )
+    });
+
+    let snapshot = storage.latest_snapshot();
+    let hot: Vec<Vec<u8>> = (0..1_000).map(|i| base_key(i * 97)).collect();
+    for key in &hot {
+        snapshot.get_raw(key).expect("warm");
+    }
+    let mut i = 0;
+    group.bench_function("get_latest_cached", |b| {
+        b.iter(|| {
+            i = (i + 1) % hot.len();
+            snapshot.get_raw(&hot[i]).expect("get")
+        })
+    });
+    let past = storage.snapshot_at(5).expect("past snapshot");
+    group.bench_function("get_past_version_uncached", |b| {
+        b.iter(|| {
+            i = (i + 1) % hot.len();
+            past.get_raw(&hot[i]).expect("get")
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
