@@ -143,6 +143,14 @@ impl MemberSecret {
     pub fn identifier(&self) -> Result<Identifier> {
         self.public().identifier()
     }
+
+    pub fn signer_key(&self) -> &SigningKey {
+        &self.signer
+    }
+
+    pub fn encryption_key(&self) -> &SecretKey {
+        &self.encryption
+    }
 }
 
 /// A member set keyed by FROST identifier (ordered, so every node iterates it the same way).

@@ -200,18 +200,31 @@ impl Keystore {
     ) -> Result<Vec<SigningCommitments>> {
         let (key_package, _) = self.key(key_id)?;
         let (nonces, commitments) = sign::preprocess(&key_package, count, rng);
+        self.store_nonces(key_id, &nonces)?;
+        Ok(commitments)
+    }
+
+    /// Stores nonce pairs made elsewhere (synced), each under its public commitment.
+    pub fn store_nonces(&mut self, key_id: KeyId, nonces: &[SigningNonces]) -> Result<()> {
+        if !self.has_key(key_id) {
+            return Err(TssError::UnknownKey(key_id));
+        }
         let mut batch = WriteBatch::default();
-        for (nonce, commitment) in nonces.iter().zip(&commitments) {
-            let record = RecordKey::Nonce(key_id, records::commitment_digest(commitment)?);
+        for nonce in nonces {
+            let commitment = SigningCommitments::from(nonce);
+            let record = RecordKey::Nonce(key_id, records::commitment_digest(&commitment)?);
+            let used = RecordKey::Used(key_id, records::commitment_digest(&commitment)?);
+            if self.db.get(&used.encode()).is_some() {
+                return Err(TssError::ReusedCommitment(record.to_string()));
+            }
             let plaintext = Zeroizing::new(nonce.serialize()?);
             let (k, v) = self.sealed(&record, &plaintext)?;
             batch.put(&k, &v);
         }
-        drop(nonces);
         self.db
             .write(batch, true)
             .map_err(|e| storage("store nonces", e))?;
-        Ok(commitments)
+        Ok(())
     }
 
     /// Number of unused nonces held for `key_id`.
