@@ -1,4 +1,7 @@
 //! Ethereum L1 side of seqpool: FROST signature conversion for the Solidity verifier, the
 //! request digests the group signs, alloy bindings of the contracts and deployment helpers.
 
+pub mod bindings;
+pub mod deploy;
+pub mod digest;
 pub mod frost_sig;

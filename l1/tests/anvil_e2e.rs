@@ -1,0 +1,369 @@
+//! End to end against a real anvil: deploy from the committed artifacts, register a FROST group
+//! key, lock stake, read the events back, and append a batch signed by a frost-secp256k1 group.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use alloy::primitives::{keccak256, Address, B256, U256};
+use alloy::providers::{Provider, ProviderBuilder};
+use alloy::signers::local::PrivateKeySigner;
+use alloy::sol_types::SolCall;
+use k256::elliptic_curve::sec1::ToEncodedPoint;
+use rand_chacha::rand_core::SeedableRng;
+use seqpool_l1::bindings::{BatchInbox, DevnetToken, Governance, GroupKeyRegistry, LockingPool};
+use seqpool_l1::deploy::{deploy_all, DeployConfig, Deployment};
+use seqpool_l1::digest;
+use seqpool_l1::frost_sig::{group_key_affine, signature_affine, DealtGroup};
+
+/// anvil's first default dev account.
+const DEV_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+
+/// Kills anvil when the test ends, whether it passes or panics.
+struct AnvilGuard {
+    child: Child,
+    url: String,
+}
+
+impl Drop for AnvilGuard {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn anvil_path() -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.bin/anvil");
+    assert!(
+        path.exists(),
+        "{} not found: run `make deps` (scripts/install-foundry.sh) to install anvil",
+        path.display()
+    );
+    path
+}
+
+/// Starts anvil on 127.0.0.1 with a port the OS picks, and waits until it says where it listens.
+fn start_anvil() -> AnvilGuard {
+    let mut child = Command::new(anvil_path())
+        .args(["--host", "127.0.0.1", "--port", "0", "--chain-id", "31337"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawning anvil");
+    let stdout = child.stdout.take().expect("anvil stdout");
+    let mut guard = AnvilGuard {
+        child,
+        url: String::new(),
+    };
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(addr) = line.strip_prefix("Listening on ") {
+                let _ = tx.send(addr.trim().to_string());
+            }
+        }
+    });
+    let addr = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("anvil did not report its address within 30 s");
+    guard.url = format!("http://{addr}");
+    guard
+}
+
+/// A sequencer consensus key: its address and the 64-byte public key lockFor takes.
+fn sequencer_key(seed: u64) -> (Address, Vec<u8>) {
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
+    let key = k256::SecretKey::random(&mut rng);
+    let point = key.public_key().to_encoded_point(false);
+    let pubkey = point.as_bytes()[1..].to_vec();
+    let address = Address::from_slice(&keccak256(&pubkey)[12..]);
+    (address, pubkey)
+}
+
+async fn wait_for_rpc<P: Provider>(provider: &P) -> u64 {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match provider.get_chain_id().await {
+            Ok(id) => return id,
+            Err(err) if Instant::now() < deadline => {
+                let _ = err;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(err) => panic!("anvil RPC not ready after 30 s: {err}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deploy_lock_and_append_signed_batch() {
+    let anvil = start_anvil();
+    let signer: PrivateKeySigner = DEV_KEY.parse().expect("dev key");
+    let deployer = signer.address();
+    let provider = ProviderBuilder::new()
+        .wallet(signer)
+        .connect_http(anvil.url.parse().expect("url"));
+    let chain_id = wait_for_rpc(&provider).await;
+    assert_eq!(chain_id, 31337);
+
+    // Deploy and write the deployment file the devnet reads.
+    let config = DeployConfig::default();
+    let deployment = deploy_all(provider.clone(), &config).await.expect("deploy");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("l1-deployment.json");
+    deployment.write_json(&file).expect("write deployment");
+    let reread: Deployment = serde_json::from_str(&std::fs::read_to_string(&file).expect("read"))
+        .expect("parse deployment");
+    assert_eq!(reread, deployment);
+    assert_eq!(reread.deployer, deployer);
+
+    let gov = Governance::new(deployment.governance, provider.clone());
+    let registry = GroupKeyRegistry::new(deployment.group_key_registry, provider.clone());
+    let pool = LockingPool::new(deployment.locking_pool, provider.clone());
+    let token = DevnetToken::new(deployment.stake_token, provider.clone());
+    let inbox = BatchInbox::new(deployment.batch_inbox, provider.clone());
+    assert_eq!(
+        pool.escrow().call().await.expect("escrow"),
+        deployment.locking_escrow
+    );
+
+    // A 3-of-4 FROST group made here; governance registers its key.
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(42);
+    let group = DealtGroup::deal(4, 3, &mut rng).expect("deal");
+    let key = group_key_affine(group.verifying_key()).expect("usable group key");
+    let (px, py) = (U256::from_be_bytes(key.x), U256::from_be_bytes(key.y));
+    let set_key = GroupKeyRegistry::setInitialKeyCall {
+        newPx: px,
+        newPy: py,
+    }
+    .abi_encode();
+    let receipt = gov
+        .execute(deployment.group_key_registry, set_key.into())
+        .send()
+        .await
+        .expect("send setInitialKey")
+        .get_receipt()
+        .await
+        .expect("receipt");
+    assert!(receipt.status(), "setInitialKey reverted");
+    assert_eq!(
+        registry.keyNonce().call().await.expect("keyNonce"),
+        U256::from(1)
+    );
+
+    // Whitelist the deployer and lock stake for a sequencer key.
+    let whitelist = LockingPool::setWhitelistCall {
+        owner: deployer,
+        allowed: true,
+    }
+    .abi_encode();
+    let receipt = gov
+        .execute(deployment.locking_pool, whitelist.into())
+        .send()
+        .await
+        .expect("send whitelist")
+        .get_receipt()
+        .await
+        .expect("receipt");
+    assert!(receipt.status(), "whitelist reverted");
+    let (seq_signer, seq_pubkey) = sequencer_key(7);
+    let amount = config.min_lock * U256::from(3);
+    token
+        .mint(deployer, amount)
+        .send()
+        .await
+        .expect("mint")
+        .get_receipt()
+        .await
+        .expect("receipt");
+    token
+        .approve(deployment.locking_pool, amount)
+        .send()
+        .await
+        .expect("approve")
+        .get_receipt()
+        .await
+        .expect("receipt");
+    let receipt = pool
+        .lockFor(seq_signer, amount, seq_pubkey.clone().into())
+        .send()
+        .await
+        .expect("send lockFor")
+        .get_receipt()
+        .await
+        .expect("receipt");
+    assert!(receipt.status(), "lockFor reverted");
+
+    // The chain's watcher view: events in nonce order, each carrying the contract-wide nonce.
+    let whitelisted = pool
+        .WhitelistChanged_filter()
+        .from_block(0)
+        .query()
+        .await
+        .expect("WhitelistChanged logs");
+    assert_eq!(whitelisted.len(), 1);
+    assert_eq!(whitelisted[0].0.owner, deployer);
+    assert_eq!(whitelisted[0].0.nonce, U256::from(1));
+    let locked = pool
+        .Locked_filter()
+        .from_block(0)
+        .query()
+        .await
+        .expect("Locked logs");
+    assert_eq!(locked.len(), 1);
+    let (event, log) = &locked[0];
+    assert_eq!(event.signer, seq_signer);
+    assert_eq!(event.sequencerId, U256::from(1));
+    assert_eq!(event.nonce, U256::from(2));
+    assert_eq!(event.owner, deployer);
+    assert_eq!(event.amount, amount);
+    assert_eq!(event.totalLocked, amount);
+    assert_eq!(event.signerPubkey.as_ref(), seq_pubkey.as_slice());
+    assert!(
+        log.transaction_hash.is_some() && log.log_index.is_some(),
+        "event id fields"
+    );
+    assert_eq!(
+        token
+            .balanceOf(deployment.locking_escrow)
+            .call()
+            .await
+            .expect("escrow balance"),
+        amount
+    );
+
+    // A batch signed by 3 of the 4 members; the Rust digest must equal the contract's.
+    let header = BatchInbox::BatchHeader {
+        batchIndex: 0,
+        l2StartBlock: deployment.first_l2_block,
+        l2EndBlock: deployment.first_l2_block + 99,
+        l2BlocksRoot: B256::repeat_byte(0xb1),
+        l2StateRoot: B256::repeat_byte(0x5e),
+    };
+    let batch_digest = digest::batch_digest(chain_id, deployment.batch_inbox, &header);
+    assert_eq!(
+        inbox
+            .batchDigest(header.clone())
+            .call()
+            .await
+            .expect("batchDigest"),
+        batch_digest
+    );
+    let signature = group
+        .sign(batch_digest.as_slice(), 3, &mut rng)
+        .expect("threshold sign");
+    let sig: BatchInbox::FrostSignature = signature_affine(&signature).expect("affine").into();
+
+    // A signature over other bytes is refused with a clear error.
+    let wrong = group.sign(&[0u8; 32], 3, &mut rng).expect("sign other");
+    let wrong: BatchInbox::FrostSignature = signature_affine(&wrong).expect("affine").into();
+    let err = inbox
+        .appendBatch(header.clone(), wrong)
+        .call()
+        .await
+        .expect_err("forged batch accepted");
+    assert!(
+        err.as_decoded_error::<BatchInbox::InvalidGroupSignature>()
+            .is_some(),
+        "{err}"
+    );
+
+    let receipt = inbox
+        .appendBatch(header.clone(), sig.clone())
+        .send()
+        .await
+        .expect("send appendBatch")
+        .get_receipt()
+        .await
+        .expect("receipt");
+    assert!(receipt.status(), "appendBatch reverted");
+    eprintln!(
+        "appendBatch gas used (whole transaction): {}",
+        receipt.gas_used
+    );
+    assert_eq!(
+        inbox.nextBatchIndex().call().await.expect("nextBatchIndex"),
+        1
+    );
+    let appended = inbox
+        .BatchAppended_filter()
+        .from_block(0)
+        .query()
+        .await
+        .expect("BatchAppended logs");
+    assert_eq!(appended.len(), 1);
+    assert_eq!(appended[0].0.l2StateRoot, header.l2StateRoot);
+
+    // A racing relayer learns "already done", not a generic failure.
+    let err = inbox
+        .appendBatch(header, sig)
+        .call()
+        .await
+        .expect_err("second relay accepted");
+    let decoded = err
+        .as_decoded_error::<BatchInbox::BatchAlreadyAppended>()
+        .expect("BatchAlreadyAppended");
+    assert_eq!(decoded.batchIndex, 0);
+
+    // Reward distribution digest also matches the contract.
+    let dist = LockingPool::RewardDistribution {
+        sequence: U256::ZERO,
+        startEpoch: U256::ZERO,
+        endEpoch: U256::from(3),
+        sequencerIds: vec![U256::from(1)],
+        blocksProduced: vec![U256::from(100)],
+    };
+    assert_eq!(
+        pool.rewardDigest(dist.clone())
+            .call()
+            .await
+            .expect("rewardDigest"),
+        digest::reward_digest(chain_id, deployment.locking_pool, &dist)
+    );
+    let reward_sig = group
+        .sign(
+            digest::reward_digest(chain_id, deployment.locking_pool, &dist).as_slice(),
+            3,
+            &mut rng,
+        )
+        .expect("sign rewards");
+    let reward_sig: LockingPool::FrostSignature =
+        signature_affine(&reward_sig).expect("affine").into();
+    let receipt = pool
+        .distributeRewards(dist, reward_sig)
+        .send()
+        .await
+        .expect("send distributeRewards")
+        .get_receipt()
+        .await
+        .expect("receipt");
+    assert!(receipt.status(), "distributeRewards reverted");
+    assert_eq!(
+        pool.sequencer(U256::from(1))
+            .call()
+            .await
+            .expect("sequencer")
+            .reward,
+        U256::from(100) * config.reward_per_block
+    );
+
+    // Governance action digest matches too.
+    let action = Governance::GovernanceAction {
+        target: deployment.locking_pool,
+        data: LockingPool::setRewardPerBlockCall {
+            newRewardPerBlock: U256::from(5),
+        }
+        .abi_encode()
+        .into(),
+        nonce: U256::ZERO,
+    };
+    assert_eq!(
+        gov.actionDigest(action.clone())
+            .call()
+            .await
+            .expect("actionDigest"),
+        digest::governance_action_digest(chain_id, deployment.governance, &action)
+    );
+    drop(anvil);
+}
