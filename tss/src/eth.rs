@@ -135,3 +135,42 @@ pub fn request_digest(
     encoded.extend_from_slice(&payload_hash);
     keccak256(&encoded)
 }
+
+/// Checks a signature exactly as the L1 verifier does, with the ecrecover trick:
+/// c = H2(R || P || m) (RFC 9591), then ecrecover(-z*Px, v(Py), Px, -c*Px) must be address(R).
+/// Lets a node check a signature before paying to relay it.
+pub fn verify_like_l1(key: &VerifyingKey, signature: &Signature, message: &[u8]) -> Result<bool> {
+    use frost_core::Ciphersuite;
+    use k256::ecdsa::{RecoveryId, Signature as EcdsaSignature, VerifyingKey as EcdsaKey};
+    use k256::elliptic_curve::PrimeField;
+    use k256::{FieldBytes, Scalar};
+
+    let p = group_key_affine(key)?;
+    let sig = signature_affine(signature)?;
+    let px: Option<Scalar> = Scalar::from_repr(FieldBytes::from(p.x)).into();
+    let z: Option<Scalar> = Scalar::from_repr(FieldBytes::from(sig.z)).into();
+    let (Some(px), Some(z)) = (px, z) else {
+        return Ok(false);
+    };
+    let c = frost_secp256k1::Secp256K1Sha256::challenge(signature.R(), key, message)?.to_scalar();
+    let prehash: [u8; 32] = (-(z * px)).to_repr().into();
+    let s = -(c * px);
+    let Ok(ecdsa) = EcdsaSignature::from_scalars(px.to_repr(), s.to_repr()) else {
+        return Ok(false);
+    };
+    let recovery = RecoveryId::new(p.y_is_odd(), false);
+    let Ok(recovered) = EcdsaKey::recover_from_prehash(&prehash, &ecdsa, recovery) else {
+        return Ok(false);
+    };
+    let encoded = recovered.to_encoded_point(false);
+    let (Some(x), Some(y)) = (encoded.x(), encoded.y()) else {
+        return Ok(false);
+    };
+    let mut q = AffinePoint {
+        x: [0; 32],
+        y: [0; 32],
+    };
+    q.x.copy_from_slice(x);
+    q.y.copy_from_slice(y);
+    Ok(q.address() == sig.r.address())
+}
