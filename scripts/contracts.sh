@@ -16,24 +16,42 @@ cd "$repo/contracts"
 # The contracts the Rust crate (l1/) binds and deploys.
 ABI_CONTRACTS=(DevnetToken Governance GroupKeyRegistry LockingPool LockingEscrow BatchInbox)
 
+# Writes the trimmed artifacts (abi + bytecode) of ABI_CONTRACTS from out/ into directory $1.
+# node, not jq: Node.js is already required for solc-js.
+write_artifacts() {
+  mkdir -p "$1"
+  node -e '
+    const fs = require("fs");
+    const [dir, ...names] = process.argv.slice(1);
+    for (const name of names) {
+      const art = JSON.parse(fs.readFileSync(`out/${name}.sol/${name}.json`, "utf8"));
+      const trimmed = { contractName: name, abi: art.abi, bytecode: art.bytecode.object,
+                        deployedBytecode: art.deployedBytecode.object };
+      fs.writeFileSync(`${dir}/${name}.json`, JSON.stringify(trimmed, null, 2) + "\n");
+    }' "$1" "${ABI_CONTRACTS[@]}"
+}
+
 cmd="${1:-build}"
 shift || true
 case "$cmd" in
   build) "$forge" build "$@" ;;
-  test) "$forge" test -vv "$@" ;;
+  test)
+    "$forge" test -vv "$@"
+    # The Rust bindings compile from contracts/abi/: fail if it no longer matches the sources.
+    fresh="$(mktemp -d)"
+    trap 'rm -rf "$fresh"' EXIT
+    write_artifacts "$fresh"
+    if ! diff -rq "$fresh" abi >/dev/null; then
+      echo "error: contracts/abi/ is stale; run 'scripts/contracts.sh abi' and commit it" >&2
+      diff -rq "$fresh" abi >&2 || true
+      exit 1
+    fi
+    echo "contracts/abi/ matches the sources"
+    ;;
   gas) "$forge" test --gas-report "$@" ;;
   abi)
     "$forge" build "$@"
-    mkdir -p abi
-    # node, not jq: Node.js is already required for solc-js.
-    node -e '
-      const fs = require("fs");
-      for (const name of process.argv.slice(1)) {
-        const art = JSON.parse(fs.readFileSync(`out/${name}.sol/${name}.json`, "utf8"));
-        const trimmed = { contractName: name, abi: art.abi, bytecode: art.bytecode.object,
-                          deployedBytecode: art.deployedBytecode.object };
-        fs.writeFileSync(`abi/${name}.json`, JSON.stringify(trimmed, null, 2) + "\n");
-      }' "${ABI_CONTRACTS[@]}"
+    write_artifacts abi
     echo "wrote ${#ABI_CONTRACTS[@]} artifacts to contracts/abi/"
     ;;
   *)
