@@ -489,6 +489,8 @@ impl App {
             ctx.time_unix_nanos.to_be_bytes().to_vec(),
         );
 
+        // CometBFT wants one result per tx, the injected extended commit included.
+        let mut tx_results = Vec::with_capacity(input.txs.len());
         let mut user_txs = input.txs;
         if chain.expects_extended_commit(input.height) {
             let verified = match input
@@ -516,13 +518,29 @@ impl App {
                     "the block does not start with the previous height's extended commit".into(),
                 ),
             };
-            match verified {
-                Ok((verified, set)) => self.apply_extended_commit(&mut state, &verified, &set)?,
+            let injected_result = match verified {
+                Ok((verified, set)) => {
+                    self.apply_extended_commit(&mut state, &verified, &set)?;
+                    ExecTxResult {
+                        info: format!(
+                            "extended commit of height {}: {} of {} voting power",
+                            verified.height, verified.signed_power, verified.total_power
+                        ),
+                        ..Default::default()
+                    }
+                }
                 Err(reason) if strict => return Err(ExecError::Invalid(reason)),
-                Err(_) => {}
+                Err(reason) => ExecTxResult {
+                    code: codes::INVALID_TX.into(),
+                    log: reason,
+                    codespace: codes::CODESPACE.into(),
+                    ..Default::default()
+                },
+            };
+            if user_txs.len() < input.txs.len() {
+                tx_results.push(injected_result);
             }
         }
-        let mut tx_results = Vec::with_capacity(user_txs.len());
         for tx in user_txs {
             if strict && tx.first() == Some(&0) {
                 return Err(ExecError::Invalid(
@@ -576,10 +594,10 @@ pub fn deliver_tx<S: StateWrite>(state: &mut S, ctx: &BlockContext, bytes: &[u8]
         signer: tx.signer.clone(),
     };
     let result = state_transact(state, |s| {
+        // `tx.hash` and `tx.height` are CometBFT's own index keys; use other attribute names.
         let mut events = vec![Event::new("tx")
             .attr("signer", tx.signer.clone())
-            .attr("sequence", tx.sequence.to_string())
-            .attr("hash", hex::encode_upper(tx.hash))];
+            .attr("acc_seq", format!("{}/{}", tx.signer, tx.sequence))];
         for msg in &tx.msgs {
             events.push(
                 Event::new("message")

@@ -106,7 +106,25 @@ fn consensus_params() -> tendermint::consensus::Params {
 impl Driver {
     /// `validators` validators of equal power; the first `nodes` of them run an app under `dir`.
     pub fn new(dir: &Path, validators: usize, nodes: usize) -> Result<Self, AppError> {
-        let validators: Vec<TestValidator> = (0..validators)
+        Self::new_with_genesis(dir, validators, nodes, |_| {})
+    }
+
+    pub fn with_validators(
+        dir: &Path,
+        validators: Vec<TestValidator>,
+        nodes: usize,
+    ) -> Result<Self, AppError> {
+        Self::build(dir, validators, nodes, |_| {})
+    }
+
+    /// Like [`Driver::new`], with a chance to change the genesis (params, extra accounts) first.
+    pub fn new_with_genesis(
+        dir: &Path,
+        validators: usize,
+        nodes: usize,
+        customize: impl FnOnce(&mut AppGenesis),
+    ) -> Result<Self, AppError> {
+        let validators = (0..validators)
             .map(|i| TestValidator {
                 name: format!("val{i}"),
                 consensus_key: test_key(&format!("consensus/{i}")),
@@ -114,13 +132,14 @@ impl Driver {
                 power: 10,
             })
             .collect();
-        Self::with_validators(dir, validators, nodes)
+        Self::build(dir, validators, nodes, customize)
     }
 
-    pub fn with_validators(
+    fn build(
         dir: &Path,
         validators: Vec<TestValidator>,
         nodes: usize,
+        customize: impl FnOnce(&mut AppGenesis),
     ) -> Result<Self, AppError> {
         let admin_key = test_key("admin");
         let mut driver = Self {
@@ -133,7 +152,8 @@ impl Driver {
             last_commit: None,
             genesis_time: 1_700_000_000,
         };
-        let genesis = driver.genesis();
+        let mut genesis = driver.genesis();
+        customize(&mut genesis);
         let app_state =
             serde_json::to_vec(&genesis).map_err(|e| AppError::Genesis(e.to_string()))?;
         for i in 0..nodes.min(driver.validators.len()).max(1) {
@@ -365,10 +385,19 @@ impl Driver {
                 }
                 Some(_) => {}
                 None => {
+                    // Report the user txs' results only (not the injected extended commit's).
+                    let injected = txs
+                        .first()
+                        .is_some_and(|t| vote_ext::decode_injected(t).is_some());
+                    let tx_results = resp
+                        .tx_results
+                        .into_iter()
+                        .skip(usize::from(injected))
+                        .collect();
                     outcome = Some(BlockOutcome {
                         height,
                         app_hash,
-                        tx_results: resp.tx_results,
+                        tx_results,
                     })
                 }
             }

@@ -94,31 +94,3 @@ fn update_params<S: StateWrite>(
         .attr("module", module)
         .attr("params_type", any.type_url.clone())])
 }
-
-/// Every module's params, for queries (module name, params as Any).
-pub fn all_params<S: seqpool_component::StateRead>(
-    state: &S,
-) -> Result<Vec<(String, pbjson_types::Any)>, seqpool_component::StoreError> {
-    use seqpool_auth::AuthRead;
-    use seqpool_staking::StakingRead;
-    let any = |url: String, bytes: Vec<u8>| pbjson_types::Any {
-        type_url: url,
-        value: bytes.into(),
-    };
-    Ok(vec![
-        (
-            seqpool_auth::params::MODULE.to_string(),
-            any(
-                seqpool_auth::Params::type_url(),
-                state.auth_params()?.encode_to_vec(),
-            ),
-        ),
-        (
-            seqpool_staking::params::MODULE.to_string(),
-            any(
-                seqpool_staking::Params::type_url(),
-                state.staking_params()?.encode_to_vec(),
-            ),
-        ),
-    ])
-}

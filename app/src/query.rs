@@ -1,8 +1,10 @@
 //! Queries, shared by abci_query, gRPC and REST: every query is a typed function over a snapshot
 //! of the state at a height, registered here once under its gRPC method path.
 use prost::Message;
+use seqpool_auth::AuthRead;
 use seqpool_component::{codes, QueryError, StateRead};
 use seqpool_proto::{admin, node};
+use seqpool_staking::StakingRead;
 use seqpool_store::{Snapshot, Storage, StoreError};
 use tendermint::abci::{request, response};
 
@@ -20,22 +22,20 @@ pub fn admin_params(
     state: &Snapshot,
     req: &admin::v1::QueryParamsRequest,
 ) -> Result<admin::v1::QueryParamsResponse, QueryError> {
-    let all = crate::msgs::all_params(state)?;
-    if !req.module.is_empty() && !all.iter().any(|(m, _)| *m == req.module) {
+    let wants = |m: &str| req.module.is_empty() || req.module == m;
+    if !wants(seqpool_auth::params::MODULE) && !wants(seqpool_staking::params::MODULE) {
         return Err(QueryError::NotFound(format!(
             "no module named {:?} has params",
             req.module
         )));
     }
     Ok(admin::v1::QueryParamsResponse {
-        params: all
-            .into_iter()
-            .filter(|(m, _)| req.module.is_empty() || *m == req.module)
-            .map(|(module, params)| admin::v1::ModuleParams {
-                module,
-                params: Some(params),
-            })
-            .collect(),
+        auth: wants(seqpool_auth::params::MODULE)
+            .then(|| state.auth_params())
+            .transpose()?,
+        staking: wants(seqpool_staking::params::MODULE)
+            .then(|| state.staking_params())
+            .transpose()?,
     })
 }
 
