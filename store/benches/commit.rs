@@ -36,7 +36,7 @@ fn base_key(i: u64) -> Vec<u8> {
 fn block(rng: &mut Mix, writes: usize) -> Changes {
     let mut changes = Changes::new();
     while changes.len() < writes {
-        let key = if rng.next() % 2 == 0 {
+        let key = if rng.next() & 1 == 0 {
             base_key(rng.next() % BASE_KEYS)
         } else {
             rng.bytes(32)

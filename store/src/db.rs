@@ -545,17 +545,17 @@ impl Worker {
         };
         let view = TreeView::new(&self.db, &self.nodes, virtual_empty_root);
         let has_deletes = changes.values().any(Option::is_none);
+        let key_hashes: Vec<KeyHash> = changes.keys().map(KeyHash::with::<Sha256>).collect();
         let (root, batch) = if changes.is_empty() || has_deletes {
             // jmt's batch insert cannot delete; the per-key path handles every case.
-            let value_set = changes
-                .iter()
-                .map(|(k, v)| (KeyHash::with::<Sha256>(k), v.clone()));
+            let value_set = key_hashes.iter().copied().zip(changes.values().cloned());
             view.run(|view| Sha256Jmt::new(view).put_value_set(value_set, version))?
         } else {
             // Builds each touched node once instead of once per key: same tree, same root.
-            let inserts: Vec<(KeyHash, OwnedValue)> = changes
+            let inserts: Vec<(KeyHash, OwnedValue)> = key_hashes
                 .iter()
-                .filter_map(|(k, v)| v.as_ref().map(|v| (KeyHash::with::<Sha256>(k), v.clone())))
+                .zip(changes.values())
+                .filter_map(|(h, v)| v.as_ref().map(|v| (*h, v.clone())))
                 .collect();
             let (roots, batch) = view.run(|view| {
                 Sha256Jmt::new(view).batch_put_value_sets(vec![inserts], None, version)
@@ -577,12 +577,9 @@ impl Worker {
             records.push((db_key, record));
             nodes.push((node_key.clone(), node.clone()));
         }
-        for (key, value) in &changes {
+        for ((key, value), key_hash) in changes.iter().zip(&key_hashes) {
             let record = keys::encode_value(value.as_deref());
-            records.push((
-                keys::value_history_key(&KeyHash::with::<Sha256>(key), version),
-                record.clone(),
-            ));
+            records.push((keys::value_history_key(key_hash, version), record.clone()));
             records.push((keys::index_key(key, version), record));
         }
         Ok(Box::new(PreparedWrites {
