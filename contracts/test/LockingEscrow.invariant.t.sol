@@ -92,7 +92,8 @@ contract LockingEscrowInvariantTest is Fixture {
     function setUp() public {
         deployAll();
         for (uint256 i = 1; i <= 4; ++i) {
-            address owner = address(uint160(0x1000 + i));
+            // forge-lint: disable-next-line(unsafe-typecast)
+            address owner = address(uint160(0x1000 + i)); // i <= 4
             owners.push(owner);
             whitelist(owner);
         }

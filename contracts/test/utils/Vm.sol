@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.30;
 
-/// @notice The subset of forge's cheatcodes these tests use (signatures as in forge 1.x), written
+/// @notice The subset of forge's cheatcodes these tests and scripts use (signatures as in forge 1.x), written
 ///         here because forge-std is not distributed through npm.
 interface Vm {
     struct Wallet {
@@ -39,6 +39,20 @@ interface Vm {
     function assume(bool condition) external pure;
     function toString(uint256 value) external pure returns (string memory);
     function label(address account, string calldata newLabel) external;
+
+    function startBroadcast(uint256 privateKey) external;
+    function stopBroadcast() external;
+    function envUint(string calldata name) external view returns (uint256 value);
+    function envOr(string calldata name, string calldata defaultValue) external view returns (string memory value);
+    function envOr(string calldata name, uint256 defaultValue) external view returns (uint256 value);
+    function serializeAddress(string calldata objectKey, string calldata valueKey, address value)
+        external
+        returns (string memory json);
+    function serializeUint(string calldata objectKey, string calldata valueKey, uint256 value)
+        external
+        returns (string memory json);
+    function writeJson(string calldata json, string calldata path) external;
+    function createDir(string calldata path, bool recursive) external;
 
     function assertTrue(bool condition, string calldata error) external pure;
     function assertFalse(bool condition, string calldata error) external pure;
