@@ -211,3 +211,42 @@ where
         deployed_at_block: receipt.block_number.unwrap_or_default(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The forge script (contracts/script/Deploy.s.sol) writes the same keys.
+    #[test]
+    fn reads_the_forge_script_output() {
+        let json = r#"{
+          "batchInbox": "0xCf7Ed3AccA5a467e9e704C703E8D87F634fB0Fc9",
+          "chainId": 31337,
+          "deployedAtBlock": 0,
+          "deployer": "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266",
+          "firstL2Block": 1,
+          "governance": "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512",
+          "groupKeyRegistry": "0xCafac3dD18aC6c6e92c921884f9E4176737C052c",
+          "lockingEscrow": "0x75537828f2ce51be7289709686A69CbFDbB714F1",
+          "lockingPool": "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0",
+          "stakeToken": "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+        }"#;
+        let deployment: Deployment = serde_json::from_str(json).expect("forge script JSON");
+        assert_eq!(deployment.chain_id, 31337);
+        assert_eq!(
+            deployment.locking_pool.to_string(),
+            "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0"
+        );
+        let round_trip: Deployment =
+            serde_json::from_str(&serde_json::to_string(&deployment).expect("encode"))
+                .expect("decode");
+        assert_eq!(round_trip, deployment);
+    }
+
+    #[test]
+    fn rejects_a_deployment_file_with_a_missing_address() {
+        let err = serde_json::from_str::<Deployment>(r#"{"chainId": 1}"#)
+            .expect_err("incomplete file accepted");
+        assert!(err.to_string().contains("missing field"), "{err}");
+    }
+}

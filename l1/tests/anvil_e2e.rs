@@ -87,9 +87,8 @@ async fn wait_for_rpc<P: Provider>(provider: &P) -> u64 {
     loop {
         match provider.get_chain_id().await {
             Ok(id) => return id,
-            Err(err) if Instant::now() < deadline => {
-                let _ = err;
-                tokio::time::sleep(Duration::from_millis(50)).await;
+            Err(_) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await
             }
             Err(err) => panic!("anvil RPC not ready after 30 s: {err}"),
         }
