@@ -309,6 +309,38 @@ contract LockingPoolTest is Fixture {
         pool.updateSigner(id, newSigner, newPubkey);
     }
 
+    function test_updateSignerAndRewardsNeedActiveOwnedSequencer() public {
+        (uint256 id,) = lockAs(alice, 1, MIN_LOCK);
+        (address newSigner, bytes memory newPubkey) = signerKey(2);
+        vm.prank(bob);
+        vm.expectRevert(abi.encodeWithSelector(LockingPool.NotSequencerOwner.selector, id, bob));
+        pool.withdrawRewards(id);
+        vm.prank(alice);
+        pool.unlock(id);
+        vm.warp(block.timestamp + SIGNER_THROTTLE);
+        vm.prank(alice);
+        vm.expectRevert(abi.encodeWithSelector(LockingPool.SequencerNotActive.selector, id));
+        pool.updateSigner(id, newSigner, newPubkey);
+    }
+
+    function testFuzz_governanceLockBounds(uint256 newMin, uint256 newMax) public {
+        newMax = bound(newMax, 0, 10 * MAX_LOCK);
+        if (newMax < MIN_LOCK) {
+            vm.expectRevert(abi.encodeWithSelector(LockingPool.InvalidLockBounds.selector, MIN_LOCK, newMax));
+            gov.execute(address(pool), abi.encodeCall(LockingPool.setMaxLock, (newMax)));
+            return;
+        }
+        gov.execute(address(pool), abi.encodeCall(LockingPool.setMaxLock, (newMax)));
+        newMin = bound(newMin, 0, 20 * MAX_LOCK);
+        if (newMin == 0 || newMin > newMax) {
+            vm.expectRevert(abi.encodeWithSelector(LockingPool.InvalidLockBounds.selector, newMin, newMax));
+        }
+        gov.execute(address(pool), abi.encodeCall(LockingPool.setMinLock, (newMin)));
+        // Whatever happened, the stored bounds stay ordered and non-zero.
+        vm.assertGe(pool.maxLock(), pool.minLock(), "max >= min");
+        vm.assertGe(pool.minLock(), 1, "min > 0");
+    }
+
     // ------------------------------------------------------------------ rewards
 
     function _distribution(uint256 sequence, uint256 startEpoch, uint256 endEpoch, uint256 id1, uint256 id2)
