@@ -5,3 +5,4 @@ pub mod bindings;
 pub mod deploy;
 pub mod digest;
 pub mod frost_sig;
+pub mod relay;

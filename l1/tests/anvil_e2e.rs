@@ -17,6 +17,7 @@ use seqpool_l1::bindings::{BatchInbox, DevnetToken, Governance, GroupKeyRegistry
 use seqpool_l1::deploy::{deploy_all, DeployConfig, Deployment};
 use seqpool_l1::digest;
 use seqpool_l1::frost_sig::{group_key_affine, signature_affine, DealtGroup};
+use seqpool_l1::relay::{relay_batch, RelayError, RelayOutcome};
 
 /// anvil's first default dev account.
 const DEV_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
@@ -258,7 +259,7 @@ async fn deploy_lock_and_append_signed_batch() {
     let wrong = group.sign(&[0u8; 32], 3, &mut rng).expect("sign other");
     let wrong: BatchInbox::FrostSignature = signature_affine(&wrong).expect("affine").into();
     let err = inbox
-        .appendBatch(header.clone(), wrong)
+        .appendBatch(header.clone(), wrong.clone())
         .call()
         .await
         .expect_err("forged batch accepted");
@@ -268,19 +269,36 @@ async fn deploy_lock_and_append_signed_batch() {
         "{err}"
     );
 
-    let receipt = inbox
-        .appendBatch(header.clone(), sig.clone())
-        .send()
+    let relay_err = relay_batch(&inbox, header.clone(), wrong)
         .await
-        .expect("send appendBatch")
-        .get_receipt()
-        .await
-        .expect("receipt");
-    assert!(receipt.status(), "appendBatch reverted");
-    eprintln!(
-        "appendBatch gas used (whole transaction): {}",
-        receipt.gas_used
+        .expect_err("forged batch relayed");
+    assert!(
+        matches!(relay_err, RelayError::InvalidSignature { batch_index: 0 }),
+        "{relay_err}"
     );
+    let mut ahead = header.clone();
+    ahead.batchIndex = 5;
+    let relay_err = relay_batch(&inbox, ahead, sig.clone())
+        .await
+        .expect_err("gap relayed");
+    assert!(
+        matches!(
+            relay_err,
+            RelayError::IndexGap {
+                batch_index: 5,
+                expected: 0
+            }
+        ),
+        "{relay_err}"
+    );
+
+    let outcome = relay_batch(&inbox, header.clone(), sig.clone())
+        .await
+        .expect("relay batch");
+    let RelayOutcome::Appended { gas_used, .. } = outcome else {
+        panic!("first relay did not append: {outcome:?}");
+    };
+    eprintln!("appendBatch gas used (whole transaction): {gas_used}");
     assert_eq!(
         inbox.nextBatchIndex().call().await.expect("nextBatchIndex"),
         1
@@ -296,7 +314,7 @@ async fn deploy_lock_and_append_signed_batch() {
 
     // A racing relayer learns "already done", not a generic failure.
     let err = inbox
-        .appendBatch(header, sig)
+        .appendBatch(header.clone(), sig.clone())
         .call()
         .await
         .expect_err("second relay accepted");
@@ -304,6 +322,10 @@ async fn deploy_lock_and_append_signed_batch() {
         .as_decoded_error::<BatchInbox::BatchAlreadyAppended>()
         .expect("BatchAlreadyAppended");
     assert_eq!(decoded.batchIndex, 0);
+    let outcome = relay_batch(&inbox, header, sig)
+        .await
+        .expect("second relay");
+    assert_eq!(outcome, RelayOutcome::AlreadyAppended);
 
     // Reward distribution digest also matches the contract.
     let dist = LockingPool::RewardDistribution {
