@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export PATH := $(CURDIR)/.bin:$(PATH)
 
-.PHONY: all deps build proto-check contracts contracts-test contracts-gas test test-unit e2e bench fmt fmt-check lint clean-devnet
+.PHONY: all deps build proto-check contracts contracts-test contracts-gas test test-unit e2e bench fmt fmt-check lint clean-devnet devnet devnet-up devnet-down
 
 all: build
 
@@ -36,6 +36,17 @@ test-unit: deps
 ## End-to-end tests against real cometbft processes (and anvil), one devnet at a time.
 e2e: deps
 	$(CARGO) test -p seqpoold --test 'e2e_*' -- --test-threads=1
+
+## Local devnet: 4 validators (cometbft + seqpoold) in .devnet/; see docs/operations.md.
+devnet: deps build
+	scripts/devnet.sh run
+
+## The devnet in the background; returns once every node is past height 2.
+devnet-up: deps build
+	scripts/devnet.sh up
+
+devnet-down:
+	scripts/devnet.sh down
 
 ## Everything CI runs.
 test: deps fmt-check test-unit contracts-test e2e

@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# Local 4-validator seqpool devnet: each validator is a cometbft + seqpoold pair on loopback.
+#
+#   scripts/devnet.sh run     generate .devnet/, start every process in the foreground, show progress,
+#                             stop everything on Ctrl-C
+#   scripts/devnet.sh up      the same in the background; returns once every node is past height 2
+#   scripts/devnet.sh down    stop a devnet started by `up` (or left behind)
+#   scripts/devnet.sh status  one line of height and app hash per node
+#
+# Environment: DEVNET_DIR (.devnet), DEVNET_VALIDATORS (4), DEVNET_BASE_PORT (26656),
+# DEVNET_GRPC_PORT (9090), DEVNET_REST_PORT (1317), DEVNET_EXTRA_ACCOUNTS (32),
+# DEVNET_CHAIN_ID (seqpool-devnet), SEQPOOLD (target/release/seqpoold), COMETBFT (.bin/cometbft),
+# DEVNET_UP_TIMEOUT (90 seconds).
+set -euo pipefail
+
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+dir="${DEVNET_DIR:-$repo/.devnet}"
+validators="${DEVNET_VALIDATORS:-4}"
+base_port="${DEVNET_BASE_PORT:-26656}"
+grpc_port="${DEVNET_GRPC_PORT:-9090}"
+rest_port="${DEVNET_REST_PORT:-1317}"
+extra_accounts="${DEVNET_EXTRA_ACCOUNTS:-32}"
+chain_id="${DEVNET_CHAIN_ID:-seqpool-devnet}"
+seqpoold="${SEQPOOLD:-$repo/target/release/seqpoold}"
+cometbft="${COMETBFT:-$repo/.bin/cometbft}"
+up_timeout="${DEVNET_UP_TIMEOUT:-90}"
+pids_file="$dir/pids"
+
+die() { echo "devnet: $*" >&2; exit 1; }
+
+check_binaries() {
+  [ -x "$seqpoold" ] || die "$seqpoold not found; run 'make build' (or set SEQPOOLD)"
+  [ -x "$cometbft" ] || die "$cometbft not found; run 'make deps' (scripts/install-cometbft.sh)"
+}
+
+rpc_port() { echo $((base_port + 10 * $1 + 1)); }
+
+# Prints "height app_hash" of node $1, or nothing if its RPC does not answer.
+node_status() {
+  local out
+  out="$(curl -s --max-time 2 "http://127.0.0.1:$(rpc_port "$1")/status" 2>/dev/null)" || return 0
+  local h a
+  h="$(printf '%s' "$out" | grep -o '"latest_block_height": *"[0-9]*"' | grep -o '[0-9][0-9]*' || true)"
+  a="$(printf '%s' "$out" | grep -o '"latest_app_hash": *"[0-9A-Fa-f]*"' | sed 's/.*: *"\(.*\)"/\1/' || true)"
+  [ -n "$h" ] && echo "$h ${a:-?}"
+  return 0
+}
+
+stop_all() {
+  [ -f "$pids_file" ] || return 0
+  local pids
+  pids="$(cat "$pids_file")"
+  # cometbft first (it is the ABCI client), then seqpoold; TERM, then KILL after a grace period.
+  for pid in $pids; do kill -TERM "$pid" 2>/dev/null || true; done
+  for _ in $(seq 1 50); do
+    local alive=0
+    for pid in $pids; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break
+    sleep 0.1
+  done
+  for pid in $pids; do kill -KILL "$pid" 2>/dev/null || true; done
+  rm -f "$pids_file"
+}
+
+generate() {
+  check_binaries
+  if [ -f "$pids_file" ]; then
+    echo "devnet: stopping the previous devnet first"
+    stop_all
+  fi
+  "$seqpoold" testnet --v "$validators" --output-dir "$dir" --overwrite --chain-id "$chain_id" \
+    --base-port "$base_port" --grpc-base-port "$grpc_port" --rest-base-port "$rest_port" \
+    --extra-accounts "$extra_accounts" --keyring-backend test --timeout-commit 500ms >/dev/null
+}
+
+start_all() {
+  : >"$pids_file"
+  for k in $(seq 0 $((validators - 1))); do
+    local home="$dir/node$k"
+    "$seqpoold" start --home "$home" >"$home/seqpoold.log" 2>&1 &
+    echo $! >>"$pids_file"
+  done
+  for k in $(seq 0 $((validators - 1))); do
+    local home="$dir/node$k"
+    "$cometbft" start --home "$home" >"$home/cometbft.log" 2>&1 &
+    # cometbft is listed first so that it is stopped first.
+    { echo $!; cat "$pids_file"; } >"$pids_file.tmp" && mv "$pids_file.tmp" "$pids_file"
+  done
+}
+
+describe() {
+  echo "seqpool devnet ($validators validators, chain-id $chain_id) in $dir"
+  for k in $(seq 0 $((validators - 1))); do
+    echo "  node$k: cometbft rpc http://127.0.0.1:$(rpc_port "$k")  abci 127.0.0.1:$((base_port + 10 * k + 2))" \
+      " grpc 127.0.0.1:$((grpc_port + k))  rest http://127.0.0.1:$((rest_port + k))  logs $dir/node$k/{cometbft,seqpoold}.log"
+  done
+  echo "  keys (UNENCRYPTED test keyring, devnet only): admin, node0..node$((validators - 1)), account0..: $dir/client"
+  echo "  endpoints: $dir/nodes.json"
+  echo "  try: $seqpoold query node status --grpc 127.0.0.1:$grpc_port"
+}
+
+progress_line() {
+  local line="" k s
+  for k in $(seq 0 $((validators - 1))); do
+    s="$(node_status "$k")"
+    if [ -n "$s" ]; then
+      line="$line node$k h=${s%% *} app=$(printf '%.12s' "${s#* }")"
+    else
+      line="$line node$k down"
+    fi
+  done
+  echo "$line"
+}
+
+# True when every node reports a height above $1.
+all_past() {
+  local k s
+  for k in $(seq 0 $((validators - 1))); do
+    s="$(node_status "$k")"
+    [ -n "$s" ] || return 1
+    [ "${s%% *}" -gt "$1" ] || return 1
+  done
+}
+
+any_dead() {
+  local pid
+  for pid in $(cat "$pids_file" 2>/dev/null); do
+    kill -0 "$pid" 2>/dev/null || return 0
+  done
+  return 1
+}
+
+cmd="${1:-run}"
+case "$cmd" in
+  run)
+    generate
+    trap 'echo; echo "devnet: stopping"; stop_all; exit 0' INT TERM
+    start_all
+    describe
+    echo "Ctrl-C stops every process."
+    while true; do
+      if any_dead; then
+        echo
+        echo "devnet: a process exited; see the logs in $dir/node*/. Stopping the rest."
+        stop_all
+        exit 1
+      fi
+      if [ -t 1 ]; then printf '\r\033[K%s' "$(progress_line)"; else progress_line; fi
+      sleep 1
+    done
+    ;;
+  up)
+    generate
+    # Background jobs of a non-interactive shell outlive it (their output goes to the log files).
+    start_all
+    deadline=$((SECONDS + up_timeout))
+    until all_past 2; do
+      if any_dead; then stop_all; die "a process exited during startup; see $dir/node*/*.log"; fi
+      if [ "$SECONDS" -ge "$deadline" ]; then stop_all; die "nodes did not pass height 2 within ${up_timeout}s; see $dir/node*/*.log"; fi
+      sleep 0.5
+    done
+    describe
+    progress_line
+    echo "devnet is up; 'make devnet-down' stops it."
+    ;;
+  down)
+    if [ -f "$pids_file" ]; then stop_all; echo "devnet stopped"; else echo "no devnet running in $dir"; fi
+    ;;
+  status)
+    progress_line
+    ;;
+  *)
+    die "unknown command '$cmd' (run, up, down, status)"
+    ;;
+esac
