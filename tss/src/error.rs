@@ -46,6 +46,11 @@ pub enum TssError {
         culprit: MemberHex,
         recipient: MemberHex,
     },
+    #[error("{} sent bad secret shares to {recipient}", culprits.join(", "))]
+    BadShares {
+        culprits: Vec<MemberHex>,
+        recipient: MemberHex,
+    },
     #[error("complaint against {accused} is not justified: {reason}")]
     UnjustifiedComplaint { accused: MemberHex, reason: String },
     #[error("{culprit} confirmed a different public key package")]

@@ -141,20 +141,33 @@ fn bad_round2_share_is_named_and_provable() {
         &cheater.secret,
     ));
 
-    // Everyone else accepts it; the victim names the cheater.
+    // The victim accepts the message (it decrypts) and names the cheater when it checks the
+    // shares in part 3; everyone else completes part 3.
     for (i, (p, m)) in run.parts.iter_mut().zip(&run.members).enumerate() {
-        let result = p.receive_round2(&forged, &m.secret);
-        if i == victim_index {
-            match result {
-                Err(TssError::BadShare { culprit, recipient }) => {
-                    assert_eq!(culprit, id_hex(&cheater.id));
-                    assert_eq!(recipient, id_hex(&victim_id));
-                }
-                other => panic!("expected BadShare, got {other:?}"),
+        p.receive_round2(&forged, &m.secret).unwrap();
+        for (j, msg) in run.round2.iter().enumerate() {
+            if j != 0 && j != 2 {
+                p.receive_round2(msg, &m.secret).unwrap();
             }
-        } else {
-            result.unwrap();
         }
+        // Member 2's round 2 (and the victim's view of it) is delivered below.
+        if i != victim_index {
+            p.receive_round2(&run.round2[2], &m.secret).unwrap();
+            p.finish(&m.secret).unwrap();
+        }
+    }
+    run.parts[victim_index]
+        .receive_round2(&run.round2[2], &run.members[victim_index].secret)
+        .unwrap();
+    match run.parts[victim_index].finish(&run.members[victim_index].secret) {
+        Err(TssError::BadShares {
+            culprits,
+            recipient,
+        }) => {
+            assert_eq!(culprits, vec![id_hex(&cheater.id)]);
+            assert_eq!(recipient, id_hex(&victim_id));
+        }
+        other => panic!("expected BadShares, got {:?}", other.map(|_| ())),
     }
     // The victim's complaint convinces a third party; an honest member's false complaint does not.
     let roster = roster(&run.members);
@@ -175,9 +188,6 @@ fn bad_round2_share_is_named_and_provable() {
         }
     );
     let honest = run.members[2].id;
-    run.parts[victim_index]
-        .receive_round2(&run.round2[2], &run.members[victim_index].secret)
-        .unwrap();
     let false_complaint = run.parts[victim_index]
         .complaint(&honest, &run.members[victim_index].secret, &mut rng)
         .unwrap();

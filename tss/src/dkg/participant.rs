@@ -230,9 +230,10 @@ impl DkgParticipant {
         Ok(envelope::seal(pb::MessageKind::DkgRound2, &body, me))
     }
 
-    /// Accepts another member's round-2 message: decrypts this member's share and checks it
-    /// against the sender's round-1 commitment. A bad share is a `BadShare` error naming the
-    /// sender; [`Self::complaint`] then proves it to everyone.
+    /// Accepts another member's round-2 message and decrypts this member's share. A share that
+    /// does not decrypt is a `BadShare` error naming the sender at once; a share that decrypts
+    /// but does not match the sender's commitment is caught by [`Self::finish`] (which checks
+    /// every share once, inside frost's part 3). [`Self::complaint`] proves either to everyone.
     pub fn receive_round2(
         &mut self,
         message: &pb::SignedEnvelope,
@@ -250,17 +251,14 @@ impl DkgParticipant {
                 sender: id_hex(&sender),
             });
         }
-        let commitment = self
-            .round1_packages
-            .get(&sender)
-            .ok_or(TssError::OutOfOrder(
+        if !self.round1_packages.contains_key(&sender) {
+            return Err(TssError::OutOfOrder(
                 "dkg round 2 before the sender's round 1",
-            ))?
-            .commitment()
-            .clone();
+            ));
+        }
         self.round2_envelopes.insert(sender, message.clone());
-        let bad_share = || TssError::BadShare {
-            culprit: id_hex(&sender),
+        let bad_share = || TssError::BadShares {
+            culprits: vec![id_hex(&sender)],
             recipient: id_hex(&self.me),
         };
         let my_bytes = self.me.serialize();
@@ -283,13 +281,30 @@ impl DkgParticipant {
             &share.ciphertext,
         )
         .map_err(|_| bad_share())?;
-        let signing_share = SigningShare::new(scalar);
-        SecretShare::new(self.me, signing_share, commitment)
-            .verify()
-            .map_err(|_| bad_share())?;
         self.round2_packages
-            .insert(sender, round2::Package::new(signing_share));
+            .insert(sender, round2::Package::new(SigningShare::new(scalar)));
         Ok(sender)
+    }
+
+    /// Every sender whose share does not match its commitment (the slow path after part 3
+    /// found one, so that all culprits are named, not only the first).
+    fn bad_share_senders(&self) -> Vec<String> {
+        self.round2_packages
+            .iter()
+            .filter(|(sender, package)| {
+                let Some(round1) = self.round1_packages.get(sender) else {
+                    return true;
+                };
+                SecretShare::new(
+                    self.me,
+                    *package.signing_share(),
+                    round1.commitment().clone(),
+                )
+                .verify()
+                .is_err()
+            })
+            .map(|(sender, _)| id_hex(sender))
+            .collect()
     }
 
     /// A provable complaint against `accused`, whose round-2 message was received.
@@ -344,7 +359,16 @@ impl DkgParticipant {
             .as_ref()
             .ok_or(TssError::OutOfOrder("dkg part 3 before part 2"))?;
         let (key_package, public_key_package) =
-            dkg::part3(secret, &self.round1_packages, &self.round2_packages)?;
+            match dkg::part3(secret, &self.round1_packages, &self.round2_packages) {
+                Ok(out) => out,
+                Err(frost_core::Error::InvalidSecretShare { .. }) => {
+                    return Err(TssError::BadShares {
+                        culprits: self.bad_share_senders(),
+                        recipient: id_hex(&self.me),
+                    })
+                }
+                Err(e) => return Err(e.into()),
+            };
         eth::group_key_affine(public_key_package.verifying_key())?;
         self.round2_secret = None;
         self.round2_packages.clear();

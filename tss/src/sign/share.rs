@@ -1,5 +1,3 @@
-use std::collections::BTreeSet;
-
 use frost_secp256k1::keys::{KeyPackage, PublicKeyPackage};
 use frost_secp256k1::round1::{SigningCommitments, SigningNonces};
 use frost_secp256k1::round2::{self, SignatureShare};
@@ -7,7 +5,7 @@ use frost_secp256k1::{Secp256K1Sha256, SigningPackage};
 use rand_core::{CryptoRng, RngCore};
 
 use crate::error::{Result, TssError};
-use crate::ids::{hex_encode, id_hex};
+use crate::ids::id_hex;
 
 /// Makes `count` nonce pairs and their public commitments for one key share.
 pub fn preprocess<R: RngCore + CryptoRng>(
@@ -40,17 +38,23 @@ pub fn validate_package(
             });
         }
     }
-    if !signers.contains_key(key_package.identifier()) {
-        return Err(TssError::NotASigner);
-    }
-    let mut seen = BTreeSet::new();
-    for commitments in signers.values() {
-        for point in [commitments.hiding(), commitments.binding()] {
-            let bytes = point.serialize()?;
-            if !seen.insert(bytes.clone()) {
-                return Err(TssError::ReusedCommitment(hex_encode(&bytes)));
-            }
+    // Nobody else may present this member's commitment (its nonce signs for it alone). Comparing
+    // points avoids serialising every commitment on the signing path.
+    let mine = signers
+        .get(key_package.identifier())
+        .ok_or(TssError::NotASigner)?;
+    for (id, commitments) in signers {
+        if id != key_package.identifier()
+            && (commitments.hiding() == mine.hiding() || commitments.binding() == mine.binding())
+        {
+            return Err(TssError::ReusedCommitment(format!(
+                "{} presents this member's commitment",
+                id_hex(id)
+            )));
         }
+    }
+    if mine.hiding() == mine.binding() {
+        return Err(TssError::ReusedCommitment("hiding equals binding".into()));
     }
     Ok(())
 }
