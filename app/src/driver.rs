@@ -70,6 +70,7 @@ pub fn test_key(label: &str) -> SigningKey {
 pub struct Node {
     pub app: App,
     pub mempool: Arc<Mutex<MempoolState>>,
+    pub dir: std::path::PathBuf,
 }
 
 /// Outcome of one block on every full node.
@@ -157,7 +158,8 @@ impl Driver {
         let app_state =
             serde_json::to_vec(&genesis).map_err(|e| AppError::Genesis(e.to_string()))?;
         for i in 0..nodes.min(driver.validators.len()).max(1) {
-            let storage = Storage::open(dir.join(format!("node{i}")))?;
+            let node_dir = dir.join(format!("node{i}"));
+            let storage = Storage::open(&node_dir)?;
             let mempool = Arc::new(Mutex::new(MempoolState::default()));
             let mut app = App::new(storage, mempool.clone())?;
             app.init_chain(request::InitChain {
@@ -169,7 +171,11 @@ impl Driver {
                 app_state_bytes: app_state.clone().into(),
                 initial_height: 1u32.into(),
             })?;
-            driver.nodes.push(Node { app, mempool });
+            driver.nodes.push(Node {
+                app,
+                mempool,
+                dir: node_dir,
+            });
         }
         Ok(driver)
     }
@@ -425,6 +431,43 @@ impl Driver {
             )));
         }
         self.finish(block)
+    }
+
+    /// Stops node `i` and starts it again from its database, as after a crash (nothing that was not
+    /// committed survives).
+    pub fn restart_node(&mut self, i: usize) -> Result<(), AppError> {
+        // Drop the old app and every handle on its database before reopening it.
+        let dir = self.nodes.remove(i).dir;
+        let mempool = Arc::new(Mutex::new(MempoolState::default()));
+        let app = App::new(Storage::open(&dir)?, mempool.clone())?;
+        self.nodes.insert(i, Node { app, mempool, dir });
+        Ok(())
+    }
+
+    /// ProcessProposal and FinalizeBlock of the next block on node `i` only, without Commit: the
+    /// app hash it would have committed.
+    pub fn finalize_without_commit(
+        &mut self,
+        i: usize,
+        txs: Vec<Bytes>,
+    ) -> Result<[u8; 32], AppError> {
+        let height = self.height + 1;
+        let block = self.propose(txs)?;
+        let req = request::FinalizeBlock {
+            txs: block,
+            decided_last_commit: self.commit_info().unwrap_or(CommitInfo {
+                round: 0u16.into(),
+                votes: vec![],
+            }),
+            misbehavior: vec![],
+            hash: Self::block_hash(height, &[]),
+            height: (height as u32).into(),
+            time: self.time(height),
+            next_validators_hash: tendermint::Hash::None,
+            proposer_address: self.proposer_address(height),
+        };
+        let resp = self.nodes[i].app.finalize_block(req)?;
+        Ok(resp.app_hash.as_bytes().try_into().unwrap_or([0; 32]))
     }
 
     /// The extended commit the next proposer will inject (for tampering tests).

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# `make bench`: every benchmark of the project; figures go into docs/benchmarks.md by hand, with the
+# command that produced them. Criterion keeps its reports in target/criterion/.
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$repo"
+short=(-- --warm-up-time 1 --measurement-time 5)
+
+echo "== store: commit of 1k/10k writes, reads"
+cargo bench -p seqpool-store "${short[@]}"
+
+echo "== app: CheckTx and block throughput (in-process driver, one consensus thread)"
+cargo bench -p seqpoold --bench abci
+
+if [ -d tss/benches ]; then
+  echo "== threshold key engine"
+  cargo bench -p seqpool-tss
+fi
+
+echo "== L1 gas report"
+scripts/contracts.sh gas
+
+if [ -x scripts/devnet-load.sh ]; then
+  echo "== devnet: sustained txs/s through 4 validators"
+  scripts/devnet-load.sh
+fi
