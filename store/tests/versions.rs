@@ -385,3 +385,12 @@ fn a_directory_is_opened_by_one_handle_at_a_time() {
     drop(storage);
     Storage::open(dir.path()).expect("reopen after the first handle is gone");
 }
+
+#[test]
+fn handles_are_clone_send_sync() {
+    fn assert_shareable<T: Clone + Send + Sync + 'static>() {}
+    assert_shareable::<Storage>();
+    assert_shareable::<seqpool_store::Snapshot>();
+    fn assert_send<T: Send + 'static>() {}
+    assert_send::<seqpool_store::PreparedCommit>();
+}
