@@ -412,3 +412,40 @@ fn envelope_decoding_never_panics_on_garbage() {
         }
     }
 }
+
+/// Wire sizes at n = 100 (t = 67): every message fits a CometBFT tx or vote extension.
+#[test]
+fn message_sizes_at_n100() {
+    let mut rng = rng(27);
+    let members = members(100, &mut rng);
+    let roster = roster(&members);
+    let t = threshold_for(100);
+    let mut round1 = Vec::new();
+    let mut first = None;
+    for m in &members {
+        let (p, msg) = DkgParticipant::start(
+            KeyId(1),
+            SessionId(1),
+            roster.clone(),
+            t,
+            &m.secret,
+            &mut rng,
+        )
+        .unwrap();
+        if first.is_none() {
+            first = Some(p);
+        }
+        round1.push(msg);
+    }
+    let mut p = first.unwrap();
+    for msg in &round1 {
+        p.receive_round1(msg).unwrap();
+    }
+    let round2 = p.round2(&members[0].secret, &mut rng).unwrap();
+    let r1 = round1[0].encoded_len();
+    let r2 = round2.encoded_len();
+    let deal_estimate = r2 + r1;
+    println!("n=100: DkgRound1 {r1} B, DkgRound2 {r2} B, ReshareDeal ~{deal_estimate} B");
+    assert!(r1 < 2_600, "round 1 is {r1} bytes");
+    assert!(r2 < 16_384, "round 2 is {r2} bytes");
+}
