@@ -248,11 +248,13 @@ pub async fn generate(args: &LoadArgs) -> Result<LoadReport> {
         let results = http
             .block_results(tendermint::block::Height::try_from(h)?)
             .await?;
-        txs_ok += results
-            .txs_results
-            .unwrap_or_default()
+        let results = results.txs_results.unwrap_or_default();
+        txs_ok += block
+            .block
+            .data
             .iter()
-            .filter(|r| r.code.is_ok())
+            .zip(results.iter())
+            .filter(|(tx, r)| is_user_tx(tx) && r.code.is_ok())
             .count() as u64;
         if first_height == 0 {
             first_height = h;
