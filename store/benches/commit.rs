@@ -98,6 +98,14 @@ fn bench(c: &mut Criterion) {
             snapshot.get_raw(&hot[i]).expect("get")
         })
     });
+    // A key never read before (a first-time sender): the cache misses and the DB thread seeks.
+    group.bench_function("get_latest_uncached_absent", |b| {
+        b.iter_batched(
+            || rng.bytes(32),
+            |key| snapshot.get_raw(&key).expect("get"),
+            BatchSize::SmallInput,
+        )
+    });
     let past = storage.snapshot_at(5).expect("past snapshot");
     group.bench_function("get_past_version_uncached", |b| {
         b.iter(|| {
