@@ -374,10 +374,16 @@ impl Worker {
             }
             // A panic must not kill the only thread that owns the database; the dropped reply
             // sender tells the caller that its request failed.
+            let is_commit = matches!(request, Request::Commit { .. });
             let outcome =
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.serve(request)));
             if let Err(payload) = outcome {
-                tracing::error!(panic = %panic_message(payload.as_ref()), "store request panicked");
+                let message = panic_message(payload.as_ref());
+                tracing::error!(panic = %message, "store request panicked");
+                if is_commit {
+                    // Disk and memory may disagree about the latest version now.
+                    self.broken = Some(format!("commit panicked: {message}"));
+                }
             }
         }
     }
