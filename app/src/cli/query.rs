@@ -4,7 +4,7 @@ use clap::{Args, Subcommand};
 use prost::Message;
 use serde::Serialize;
 
-use super::{HomeArgs, Output};
+use super::Output;
 use crate::client::Rpc;
 use seqpool_proto::{admin, auth, node, staking};
 
@@ -12,8 +12,9 @@ use seqpool_proto::{admin, auth, node, staking};
 pub struct QueryArgs {
     #[command(subcommand)]
     pub what: What,
-    #[command(flatten)]
-    pub home: HomeArgs,
+    /// Node home whose app.toml gives the default endpoints.
+    #[arg(long, env = "SEQPOOL_HOME", default_value_os_t = super::default_home(), global = true)]
+    pub home: std::path::PathBuf,
     /// seqpoold gRPC endpoint (default: `grpc_listen` of the home's app.toml).
     #[arg(long, global = true)]
     pub grpc: Option<String>,
@@ -112,7 +113,7 @@ impl Transport {
 }
 
 pub async fn run(args: QueryArgs) -> Result<()> {
-    let config = super::app_config_or_default(&args.home.home)?;
+    let config = super::app_config_or_default(&args.home)?;
     let transport = if args.abci {
         Transport::Abci(Rpc::new(
             args.node.as_deref().unwrap_or(&config.cometbft_rpc),
