@@ -94,6 +94,7 @@ pub struct ExecutedBlock {
     pub app_hash: RootHash,
     pub tx_results: Vec<ExecTxResult>,
     pub events: Vec<tendermint::abci::Event>,
+    pub validator_updates: Vec<tendermint::validator::Update>,
     prepared: PreparedCommit,
 }
 
@@ -127,6 +128,7 @@ pub struct App {
     proposals: BTreeMap<[u8; 32], ExecutedBlock>,
     finalized: Option<ExecutedBlock>,
     mempool: Arc<Mutex<MempoolState>>,
+    bridge_observations: crate::bridge::Observations,
 }
 
 fn to_exec_result(result: Result<Vec<Event>, TxError>) -> ExecTxResult {
@@ -170,7 +172,13 @@ impl App {
             proposals: BTreeMap::new(),
             finalized: None,
             mempool,
+            bridge_observations: Default::default(),
         })
+    }
+
+    /// Where the L1 watcher puts what it observed, for this node's vote extensions.
+    pub fn bridge_observations(&self) -> crate::bridge::Observations {
+        self.bridge_observations.clone()
     }
 
     pub fn storage(&self) -> &Storage {
@@ -223,6 +231,8 @@ impl App {
             .map_err(|e| AppError::Genesis(format!("admin: {e}")))?;
         let validators = seqpool_staking::genesis::init_genesis(&mut state, &genesis.staking)
             .map_err(|e| AppError::Genesis(format!("staking: {e}")))?;
+        seqpool_bridge::genesis::init_genesis(&mut state, &genesis.bridge)
+            .map_err(|e| AppError::Genesis(format!("bridge: {e}")))?;
 
         let updates: Vec<tendermint::validator::Update> = validators
             .iter()
@@ -354,8 +364,13 @@ impl App {
         &mut self,
         req: request::ExtendVote,
     ) -> Result<response::ExtendVote, AppError> {
+        let bridge = crate::bridge::vote_section(
+            &self.storage.latest_snapshot(),
+            &self.bridge_observations,
+        )?;
         let ext = VoteExtension {
             liveness: Some(liveness::make_vote(req.height.value(), &self.last_app_hash)),
+            bridge: Some(bridge),
         };
         Ok(response::ExtendVote {
             vote_extension: ext.encode_to_vec().into(),
@@ -378,6 +393,7 @@ impl App {
     fn check_extension(&self, height: u64, bytes: &[u8]) -> Result<(), String> {
         let ext =
             VoteExtension::decode(bytes).map_err(|e| format!("extension does not decode: {e}"))?;
+        crate::bridge::check_section(&self.storage.latest_snapshot(), ext.bridge.as_ref())?;
         let vote = ext.liveness.ok_or("extension has no liveness section")?;
         liveness::check_vote(&vote, height, &self.last_app_hash)
     }
@@ -419,7 +435,7 @@ impl App {
         let resp = response::FinalizeBlock {
             events: block.events.clone(),
             tx_results: block.tx_results.clone(),
-            validator_updates: Vec::new(),
+            validator_updates: block.validator_updates.clone(),
             consensus_param_updates: None,
             app_hash: self.app_hash_bytes(block.app_hash),
         };
@@ -491,6 +507,7 @@ impl App {
 
         // CometBFT wants one result per tx, the injected extended commit included.
         let mut tx_results = Vec::with_capacity(input.txs.len());
+        let mut block_events = Vec::new();
         let mut user_txs = input.txs;
         if chain.expects_extended_commit(input.height) {
             let verified = match input
@@ -520,7 +537,8 @@ impl App {
             };
             let injected_result = match verified {
                 Ok((verified, set)) => {
-                    self.apply_extended_commit(&mut state, &verified, &set)?;
+                    block_events
+                        .extend(self.apply_extended_commit(&mut state, &verified, &set, &ctx)?);
                     ExecTxResult {
                         info: format!(
                             "extended commit of height {}: {} of {} voting power",
@@ -549,13 +567,16 @@ impl App {
             }
             tx_results.push(deliver_tx(&mut state, &ctx, tx));
         }
+        let validator_updates =
+            crate::bridge::validator_updates(&mut state, input.height).map_err(ExecError::Fatal)?;
         let (_, changes) = state.into_parts();
         let prepared = self.storage.prepare(changes, input.height)?;
         Ok(ExecutedBlock {
             height: input.height,
             app_hash: prepared.root,
             tx_results,
-            events: Vec::new(),
+            events: block_events.into_iter().map(to_abci_event).collect(),
+            validator_updates,
             prepared,
         })
     }
@@ -565,9 +586,11 @@ impl App {
         state: &mut StateDelta<Snapshot>,
         verified: &VerifiedCommit,
         set: &[seqpool_staking::Validator],
-    ) -> Result<(), ExecError> {
+        ctx: &BlockContext,
+    ) -> Result<Vec<Event>, ExecError> {
         liveness::record_extended_commit(state, verified.height, set, &verified.signed)?;
-        Ok(())
+        let events = crate::bridge::apply(state, verified, set, ctx.height)?;
+        Ok(events)
     }
 }
 

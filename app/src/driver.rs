@@ -199,6 +199,7 @@ impl Driver {
                 consensus_pub_key: v.consensus_pub_key(),
                 consensus_address: String::new(),
                 power: v.power,
+                ..Default::default()
             })
             .collect();
         AppGenesis::default_for(&self.admin_address(), validators)

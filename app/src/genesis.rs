@@ -9,6 +9,8 @@ pub struct AppGenesis {
     #[serde(default)]
     pub auth: seqpool_auth::GenesisState,
     pub staking: seqpool_staking::GenesisState,
+    #[serde(default)]
+    pub bridge: seqpool_bridge::GenesisState,
 }
 
 impl AppGenesis {
@@ -25,6 +27,10 @@ impl AppGenesis {
             staking: seqpool_staking::GenesisState {
                 params: Some(seqpool_staking::params::default_params()),
                 validators,
+            },
+            bridge: seqpool_bridge::GenesisState {
+                params: Some(seqpool_bridge::params::default_params()),
+                next_nonce: 1,
             },
         }
     }

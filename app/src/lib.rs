@@ -2,6 +2,7 @@
 
 pub mod abci;
 pub mod app;
+pub mod bridge;
 pub mod cli;
 pub mod client;
 pub mod config;

@@ -29,6 +29,11 @@ pub mod seqpool {
             generated!("seqpool.auth.v1");
         }
     }
+    pub mod bridge {
+        pub mod v1 {
+            generated!("seqpool.bridge.v1");
+        }
+    }
     pub mod node {
         pub mod v1 {
             generated!("seqpool.node.v1");

@@ -254,6 +254,7 @@ pub fn staking_validator(v: &GenesisValidator) -> seqpool_proto::staking::v1::Va
         consensus_pub_key: compressed(&v.consensus_key),
         consensus_address: consensus_address(&v.consensus_key),
         power: v.power,
+        ..Default::default()
     }
 }
 

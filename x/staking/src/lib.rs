@@ -6,6 +6,7 @@
 //! extension was there. The counters over a sliding window are what jailing will use.
 
 pub mod genesis;
+pub mod l1;
 pub mod liveness;
 pub mod params;
 pub mod query;

@@ -1,0 +1,87 @@
+//! The app's side of x/bridge: the bridge section of this node's vote extension (from what its L1
+//! watcher observed), applying attested events to x/staking, and the validator updates that follow.
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use seqpool_bridge::{attest, BridgeRead, BridgeVote, L1Event};
+use seqpool_component::{Event, StateRead, StateWrite, StoreError};
+use seqpool_staking::Validator;
+
+use crate::vote_ext::VerifiedCommit;
+
+/// Events the L1 watcher saw at finality depth, by nonce; shared with the consensus actor.
+pub type Observations = Arc<Mutex<BTreeMap<u64, L1Event>>>;
+
+/// This node's bridge section: observed events from the next unapplied nonce on, oldest first.
+/// Empty when the watcher is down or behind; the chain goes on without it.
+pub fn vote_section<S: StateRead>(
+    state: &S,
+    observed: &Observations,
+) -> Result<BridgeVote, StoreError> {
+    let next = state.next_nonce()?;
+    let max = state.bridge_params()?.max_events_per_vote;
+    let Ok(mut observed) = observed.lock() else {
+        return Ok(BridgeVote::default());
+    };
+    // Applied events are no longer needed.
+    observed.retain(|nonce, _| *nonce >= next);
+    Ok(attest::make_vote(next, &observed, max))
+}
+
+/// Checks another validator's bridge section (absent is fine: its watcher may be down).
+pub fn check_section<S: StateRead>(state: &S, vote: Option<&BridgeVote>) -> Result<(), String> {
+    let Some(vote) = vote else { return Ok(()) };
+    let max = state
+        .bridge_params()
+        .map_err(|e| e.to_string())?
+        .max_events_per_vote;
+    attest::check_vote(vote, max)
+}
+
+/// Applies the events of the extended commit that more than 2/3 of `set`'s power attests, and
+/// their effect on the sequencer set.
+pub fn apply<S: StateWrite>(
+    state: &mut S,
+    verified: &VerifiedCommit,
+    set: &[Validator],
+    height: u64,
+) -> Result<Vec<Event>, StoreError> {
+    let votes: Vec<(i64, Option<&BridgeVote>)> = set
+        .iter()
+        .map(|v| {
+            let vote = verified
+                .extensions
+                .get(&v.consensus_address)
+                .and_then(|e| e.bridge.as_ref());
+            (v.power, vote)
+        })
+        .collect();
+    let total: i64 = set.iter().map(|v| v.power).sum();
+    let mut events = Vec::new();
+    for e in attest::apply_attested(state, &votes, total, height)? {
+        events.extend(seqpool_staking::l1::apply_l1_event(state, &e)?);
+    }
+    Ok(events)
+}
+
+/// CometBFT validator updates for the set changes of this block (taking effect at `height + 2`).
+pub fn validator_updates<S: StateWrite>(
+    state: &mut S,
+    height: u64,
+) -> Result<Vec<tendermint::validator::Update>, crate::app::AppError> {
+    seqpool_staking::l1::validator_updates(state, height)?
+        .into_iter()
+        .map(|v| {
+            let pub_key = tendermint::PublicKey::from_raw_secp256k1(&v.consensus_pub_key)
+                .ok_or_else(|| {
+                    crate::app::AppError::Sequence(format!(
+                        "validator {} has a bad key in state",
+                        v.consensus_address
+                    ))
+                })?;
+            let power = tendermint::vote::Power::try_from(v.power)
+                .map_err(|e| crate::app::AppError::Sequence(e.to_string()))?;
+            Ok(tendermint::validator::Update { pub_key, power })
+        })
+        .collect()
+}

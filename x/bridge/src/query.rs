@@ -1,0 +1,22 @@
+use seqpool_component::{QueryError, StateRead};
+use seqpool_proto::bridge::v1::*;
+
+use crate::BridgeRead;
+
+pub fn next_nonce(
+    state: &impl StateRead,
+    _req: &QueryNextNonceRequest,
+) -> Result<QueryNextNonceResponse, QueryError> {
+    Ok(QueryNextNonceResponse {
+        next_nonce: state.next_nonce()?,
+    })
+}
+
+pub fn event(
+    state: &impl StateRead,
+    req: &QueryEventRequest,
+) -> Result<QueryEventResponse, QueryError> {
+    Ok(QueryEventResponse {
+        event: state.applied_event(req.nonce)?,
+    })
+}

@@ -1,0 +1,282 @@
+//! Sequencers from LockingPool events (applied by x/bridge once attested) and the CometBFT
+//! validator updates they cause.
+//!
+//! Voting power is the locked stake in whole tokens: `power = stake_wei / 10^18`, capped per
+//! validator at [`MAX_VALIDATOR_POWER`] (2^50) so that even 100 validators stay far below
+//! CometBFT's total-power cap of 2^60/8 = 2^57. A stake under one token gives power 0 (not in the
+//! set). The sequencer's signer key (64-byte uncompressed secp256k1 key from the lock) is its
+//! CometBFT consensus key, and the account of that key operates the validator.
+use seqpool_auth::AuthWrite;
+use seqpool_component::{address, Event, StateRead, StateReadProto, StateWrite, StoreError};
+use seqpool_proto::bridge::v1::{l1_event::Payload, L1Event};
+
+use crate::genesis::consensus_address;
+use crate::{state_key, StakingRead, StakingWrite, Validator, ValidatorSet};
+
+pub const POWER_UNIT_WEI: u128 = 1_000_000_000_000_000_000;
+pub const MAX_VALIDATOR_POWER: i64 = 1 << 50;
+
+/// Voting power of a stake given in wei (decimal).
+pub fn power_from_stake(wei: &str) -> Result<i64, String> {
+    let stake: u128 = wei
+        .parse()
+        .map_err(|_| format!("stake {wei:?} is not a decimal amount of wei below 2^128"))?;
+    Ok(i64::try_from(stake / POWER_UNIT_WEI)
+        .unwrap_or(MAX_VALIDATOR_POWER)
+        .min(MAX_VALIDATOR_POWER))
+}
+
+/// Compressed (33-byte) form of the 64-byte uncompressed key LockingPool events carry.
+pub fn compress_signer_pubkey(raw: &[u8]) -> Result<Vec<u8>, String> {
+    if raw.len() != 64 {
+        return Err(format!(
+            "signer public key has {} bytes, expected 64",
+            raw.len()
+        ));
+    }
+    let sec1 = [&[4u8][..], raw].concat();
+    let key = k256::PublicKey::from_sec1_bytes(&sec1)
+        .map_err(|_| "signer public key is not a point of secp256k1".to_string())?;
+    Ok(
+        k256::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(&key, true)
+            .as_bytes()
+            .to_vec(),
+    )
+}
+
+fn sequencer_key(id: u64) -> Vec<u8> {
+    [b"staking/sequencer/".as_slice(), &id.to_be_bytes()[..]].concat()
+}
+
+fn sequencer_validator<S: StateRead>(state: &S, id: u64) -> Result<Option<Validator>, StoreError> {
+    match state.get_raw(&sequencer_key(id))? {
+        None => Ok(None),
+        Some(addr) => state.validator(&String::from_utf8_lossy(&addr)),
+    }
+}
+
+fn put_sequencer<S: StateWrite>(state: &mut S, v: &Validator) {
+    state.put_validator(v);
+    state.put_raw(
+        sequencer_key(v.sequencer_id),
+        v.consensus_address.as_bytes().to_vec(),
+    );
+}
+
+fn remove_validator<S: StateWrite>(state: &mut S, v: &Validator) {
+    state.delete(state_key::validator(&v.consensus_address));
+}
+
+/// Applies one attested L1 event to the sequencer set. An event that cannot apply (unknown
+/// sequencer, bad key) is reported in the returned events and changes nothing: the nonce is
+/// consumed either way so one bad event never stalls the bridge.
+pub fn apply_l1_event<S: StateWrite>(
+    state: &mut S,
+    event: &L1Event,
+) -> Result<Vec<Event>, StoreError> {
+    let outcome = match &event.payload {
+        Some(Payload::Locked(l)) => lock(state, l.sequencer_id, &l.signer_pubkey, &l.amount),
+        Some(Payload::Relocked(r)) => relock(state, r.sequencer_id, &r.amount),
+        Some(Payload::UnlockInit(u)) => match sequencer_validator(state, u.sequencer_id)? {
+            Some(v) => {
+                remove_validator(state, &v);
+                state.delete(sequencer_key(u.sequencer_id));
+                Ok(format!(
+                    "sequencer {} leaves, validator {} removed",
+                    u.sequencer_id, v.consensus_address
+                ))
+            }
+            None => Err(format!("unlock of unknown sequencer {}", u.sequencer_id)),
+        },
+        Some(Payload::SignerChange(c)) => change_signer(state, c.sequencer_id, &c.signer_pubkey),
+        Some(Payload::WhitelistChanged(w)) => {
+            let key = [b"staking/l1/whitelist/".as_slice(), &w.owner].concat();
+            if w.allowed {
+                state.put_raw(key, vec![1]);
+            } else {
+                state.delete(key);
+            }
+            Ok(format!(
+                "whitelist 0x{} = {}",
+                hex::encode(&w.owner),
+                w.allowed
+            ))
+        }
+        Some(Payload::MinLockChanged(b)) => {
+            state.put_raw(
+                b"staking/l1/min_lock".to_vec(),
+                b.new_value.as_bytes().to_vec(),
+            );
+            Ok(format!("min lock {}", b.new_value))
+        }
+        Some(Payload::MaxLockChanged(b)) => {
+            state.put_raw(
+                b"staking/l1/max_lock".to_vec(),
+                b.new_value.as_bytes().to_vec(),
+            );
+            Ok(format!("max lock {}", b.new_value))
+        }
+        Some(Payload::Other(o)) => Ok(format!("{} (no effect here)", o.name)),
+        None => Err("event without payload".into()),
+    };
+    let base = Event::new("l1_event")
+        .attr("nonce", event.nonce.to_string())
+        .attr(
+            "id",
+            format!("0x{}:{}", hex::encode(&event.tx_hash), event.log_index),
+        );
+    Ok(vec![match outcome {
+        Ok(effect) => base.attr("effect", effect),
+        Err(reason) => base.attr("rejected", reason),
+    }])
+}
+
+fn lock<S: StateWrite>(
+    state: &mut S,
+    id: u64,
+    raw_pubkey: &[u8],
+    amount: &str,
+) -> Result<String, String> {
+    let pub_key = compress_signer_pubkey(raw_pubkey)?;
+    let power = power_from_stake(amount)?;
+    let addr = consensus_address(&pub_key);
+    if let Ok(Some(existing)) = sequencer_validator(state, id) {
+        return Err(format!(
+            "sequencer {id} is already validator {}",
+            existing.consensus_address
+        ));
+    }
+    let existing = state.validator(&addr).map_err(|e| e.to_string())?;
+    let v = match existing {
+        // A genesis validator mirrored from L1: the lock names its sequencer id and stake.
+        Some(v) if v.sequencer_id == 0 => Validator {
+            sequencer_id: id,
+            stake: amount.to_string(),
+            power,
+            ..v
+        },
+        Some(v) => {
+            return Err(format!(
+                "signer key of sequencer {id} is already used by sequencer {}",
+                v.sequencer_id
+            ))
+        }
+        None => {
+            let operator = address::account_address(&pub_key);
+            state.ensure_account(&operator).map_err(|e| e.to_string())?;
+            Validator {
+                name: format!("sequencer-{id}"),
+                operator,
+                consensus_pub_key: pub_key,
+                consensus_address: addr.clone(),
+                power,
+                sequencer_id: id,
+                stake: amount.to_string(),
+                jailed: false,
+            }
+        }
+    };
+    put_sequencer(state, &v);
+    Ok(format!(
+        "sequencer {id} locked {amount} wei: validator {addr} with power {power}"
+    ))
+}
+
+fn relock<S: StateWrite>(state: &mut S, id: u64, amount: &str) -> Result<String, String> {
+    let mut v = sequencer_validator(state, id)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("relock of unknown sequencer {id}"))?;
+    v.power = power_from_stake(amount)?;
+    v.stake = amount.to_string();
+    put_sequencer(state, &v);
+    Ok(format!(
+        "sequencer {id} stake {amount} wei: power {}",
+        v.power
+    ))
+}
+
+fn change_signer<S: StateWrite>(
+    state: &mut S,
+    id: u64,
+    raw_pubkey: &[u8],
+) -> Result<String, String> {
+    let old = sequencer_validator(state, id)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("signer change of unknown sequencer {id}"))?;
+    let pub_key = compress_signer_pubkey(raw_pubkey)?;
+    let addr = consensus_address(&pub_key);
+    if state.validator(&addr).map_err(|e| e.to_string())?.is_some() {
+        return Err(format!(
+            "new signer key of sequencer {id} is already validator {addr}"
+        ));
+    }
+    let operator = address::account_address(&pub_key);
+    state.ensure_account(&operator).map_err(|e| e.to_string())?;
+    remove_validator(state, &old);
+    let new = Validator {
+        consensus_pub_key: pub_key,
+        consensus_address: addr.clone(),
+        operator,
+        ..old.clone()
+    };
+    put_sequencer(state, &new);
+    Ok(format!(
+        "sequencer {id} signer {} -> {addr}",
+        old.consensus_address
+    ))
+}
+
+/// The latest recorded consensus set (the one in force from the highest recorded height).
+fn latest_consensus_set<S: StateRead>(state: &S) -> Result<Vec<Validator>, StoreError> {
+    Ok(state
+        .prefix_proto::<ValidatorSet>(state_key::consensus_sets_prefix())?
+        .pop()
+        .map(|(_, s)| s.validators)
+        .unwrap_or_default())
+}
+
+/// Compares the unjailed validators with power with the latest recorded consensus set; when they differ,
+/// records the new set as in force from `height + 2` (CometBFT applies updates returned at `height`
+/// from `height + 2`) and returns the updates (power 0 = removal). An empty new set is refused
+/// (CometBFT cannot run without validators): the current set stays.
+pub fn validator_updates<S: StateWrite>(
+    state: &mut S,
+    height: u64,
+) -> Result<Vec<Validator>, StoreError> {
+    let new: Vec<Validator> = state
+        .validators()?
+        .into_iter()
+        .filter(|v| v.power > 0 && !v.jailed)
+        .collect();
+    if new.is_empty() {
+        return Ok(Vec::new());
+    }
+    let old = latest_consensus_set(state)?;
+    let key = |v: &Validator| {
+        (
+            v.consensus_address.clone(),
+            v.consensus_pub_key.clone(),
+            v.power,
+        )
+    };
+    let old_keys: std::collections::BTreeSet<_> = old.iter().map(key).collect();
+    let new_addrs: std::collections::BTreeSet<_> =
+        new.iter().map(|v| v.consensus_address.clone()).collect();
+    let mut updates: Vec<Validator> = new
+        .iter()
+        .filter(|v| !old_keys.contains(&key(v)))
+        .cloned()
+        .collect();
+    updates.extend(
+        old.iter()
+            .filter(|v| !new_addrs.contains(&v.consensus_address))
+            .map(|v| Validator {
+                power: 0,
+                ..v.clone()
+            }),
+    );
+    if !updates.is_empty() {
+        state.put_consensus_set(height + 2, new);
+    }
+    Ok(crate::state::sort_cometbft(updates))
+}
