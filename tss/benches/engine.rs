@@ -147,6 +147,35 @@ fn bench_dkg(c: &mut Criterion) {
                 raw_dkg::part3(&s2, &others_r1, &to_me).unwrap()
             })
         });
+        // Raw frost as it runs between processes: packages arrive serialized (frost's own
+        // encoding, unauthenticated, unencrypted) and must be decoded first.
+        let r1_wire: Vec<(Identifier, Vec<u8>)> = others_r1
+            .iter()
+            .map(|(k, v)| (*k, v.serialize().unwrap()))
+            .collect();
+        let r2_wire: Vec<(Identifier, Vec<u8>)> = to_me
+            .iter()
+            .map(|(k, v)| (*k, v.serialize().unwrap()))
+            .collect();
+        group.bench_with_input(
+            BenchmarkId::new("raw_frost_with_decoding", n),
+            &n,
+            |b, _| {
+                b.iter(|| {
+                    let (s1, _) = raw_dkg::part1(me, n as u16, setup.t, &mut rng).unwrap();
+                    let r1: BTreeMap<_, _> = r1_wire
+                        .iter()
+                        .map(|(k, v)| (*k, raw_dkg::round1::Package::deserialize(v).unwrap()))
+                        .collect();
+                    let (s2, _) = raw_dkg::part2(s1, &r1).unwrap();
+                    let r2: BTreeMap<_, _> = r2_wire
+                        .iter()
+                        .map(|(k, v)| (*k, raw_dkg::round2::Package::deserialize(v).unwrap()))
+                        .collect();
+                    raw_dkg::part3(&s2, &r1, &r2).unwrap()
+                })
+            },
+        );
     }
     group.finish();
 }

@@ -449,3 +449,60 @@ fn message_sizes_at_n100() {
     assert!(r1 < 2_600, "round 1 is {r1} bytes");
     assert!(r2 < 16_384, "round 2 is {r2} bytes");
 }
+
+#[test]
+fn nonce_commitment_and_share_messages_are_authenticated() {
+    let mut rng = rng(28);
+    let members = members(4, &mut rng);
+    let roster = roster(&members);
+    let key = run_dkg(KeyId(4), SessionId(1), &members, &mut rng);
+    let me = &members[1];
+    let (nonces, commitments) = sign::preprocess(&key.shares[&me.id], 5, &mut rng);
+    let msg = wire(
+        &seqpool_tss::messages::seal_nonce_commitments(KeyId(4), &commitments, &me.secret).unwrap(),
+    );
+    let (sender, key_id, got) =
+        seqpool_tss::messages::open_nonce_commitments(&msg, &roster).unwrap();
+    assert_eq!((sender, key_id), (me.id, KeyId(4)));
+    assert_eq!(got, commitments);
+    let mut tampered = msg.clone();
+    tampered.body[5] ^= 1;
+    assert!(matches!(
+        seqpool_tss::messages::open_nonce_commitments(&tampered, &roster),
+        Err(TssError::BadEnvelopeSignature { .. })
+    ));
+
+    let signers: BTreeSet<Identifier> = key.shares.keys().copied().take(3).chain([me.id]).collect();
+    let (package, mut others) = signing_round(&key, &signers, b"m", &mut rng);
+    let mut commitments_map = package.signing_commitments().clone();
+    commitments_map.insert(me.id, commitments[0]);
+    others.insert(me.id, nonces[0].clone());
+    let package = frost_secp256k1::SigningPackage::new(commitments_map, b"m");
+    let share = sign::sign_with_nonces(&key.shares[&me.id], &key.public, &package, &others[&me.id])
+        .unwrap();
+    let msg = wire(&seqpool_tss::messages::seal_signature_share(
+        KeyId(4),
+        SessionId(8),
+        &share,
+        &me.secret,
+    ));
+    let (sender, key_id, session, got) =
+        seqpool_tss::messages::open_signature_share(&msg, &roster).unwrap();
+    assert_eq!(
+        (sender, key_id, session, got),
+        (me.id, KeyId(4), SessionId(8), share)
+    );
+    // Another member cannot pass its share off under this member's name.
+    let mut forged = msg.clone();
+    forged.sender = members[2].secret.public().signer_key.to_vec();
+    assert!(seqpool_tss::messages::open_signature_share(&forged, &roster).is_err());
+    // A signing package survives its protobuf encoding.
+    let encoded =
+        seqpool_tss::messages::signing_package_to_pb(KeyId(4), SessionId(8), &package).unwrap();
+    let (k, s, decoded) = seqpool_tss::messages::signing_package_from_pb(
+        &pb::SigningPackage::decode(encoded.encode_to_vec().as_slice()).unwrap(),
+    )
+    .unwrap();
+    assert_eq!((k, s), (KeyId(4), SessionId(8)));
+    assert_eq!(decoded, package);
+}

@@ -134,3 +134,68 @@ pub fn public_key_package_hash(package: &PublicKeyPackage) -> Result<[u8; 32]> {
     }
     Ok(hasher.finalize().into())
 }
+
+use crate::crypto::envelope;
+use crate::ids::{MemberSecret, Roster};
+
+/// Seals a member's freshly preprocessed nonce commitments for registration on chain.
+pub fn seal_nonce_commitments(
+    key_id: KeyId,
+    commitments: &[SigningCommitments],
+    me: &MemberSecret,
+) -> Result<pb::SignedEnvelope> {
+    let body = pb::NonceCommitments {
+        key_id: key_id.0,
+        commitments: commitments
+            .iter()
+            .map(signing_commitments_to_pb)
+            .collect::<Result<_>>()?,
+    };
+    Ok(envelope::seal(pb::MessageKind::NonceCommitments, &body, me))
+}
+
+/// Opens a member's nonce commitments.
+pub fn open_nonce_commitments(
+    message: &pb::SignedEnvelope,
+    roster: &Roster,
+) -> Result<(Identifier, KeyId, Vec<SigningCommitments>)> {
+    let (sender, body): (Identifier, pb::NonceCommitments) =
+        envelope::open(message, pb::MessageKind::NonceCommitments, roster)?;
+    let commitments = body
+        .commitments
+        .iter()
+        .map(|c| signing_commitments_from_pb(&sender, c))
+        .collect::<Result<_>>()?;
+    Ok((sender, KeyId(body.key_id), commitments))
+}
+
+/// Seals a signature share for the aggregator.
+pub fn seal_signature_share(
+    key_id: KeyId,
+    session_id: SessionId,
+    share: &SignatureShare,
+    me: &MemberSecret,
+) -> pb::SignedEnvelope {
+    let body = pb::SignatureShare {
+        key_id: key_id.0,
+        session_id: session_id.0,
+        share: share.serialize(),
+    };
+    envelope::seal(pb::MessageKind::SignatureShare, &body, me)
+}
+
+/// Opens a signature share; the share is attributed to the envelope's signer.
+pub fn open_signature_share(
+    message: &pb::SignedEnvelope,
+    roster: &Roster,
+) -> Result<(Identifier, KeyId, SessionId, SignatureShare)> {
+    let (sender, body): (Identifier, pb::SignatureShare) =
+        envelope::open(message, pb::MessageKind::SignatureShare, roster)?;
+    let share = signature_share_from_pb(&sender, &body)?;
+    Ok((
+        sender,
+        KeyId(body.key_id),
+        SessionId(body.session_id),
+        share,
+    ))
+}

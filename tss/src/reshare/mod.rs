@@ -8,4 +8,4 @@ mod receiver;
 
 pub use dealer::deal;
 pub use lagrange::lagrange_at_zero;
-pub use receiver::{combine_public, ReshareReceiver};
+pub use receiver::{check_confirmation, combine_public, seal_confirmation, ReshareReceiver};

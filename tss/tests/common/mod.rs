@@ -177,6 +177,8 @@ pub fn run_reshare(
         .collect();
     let mut shares = BTreeMap::new();
     let mut public = None;
+    let mut confirmations = Vec::new();
+    let mut qualified_sets = Vec::new();
     for m in new {
         let mut receiver = ReshareReceiver::new(
             key_id,
@@ -199,11 +201,28 @@ pub fn run_reshare(
         if let Some(prev) = &public {
             assert_eq!(prev, &pkp);
         }
+        confirmations.push(wire(
+            &reshare::seal_confirmation(key_id, session, &qualified, &pkp, &m.secret)
+                .expect("confirm"),
+        ));
+        qualified_sets.push(qualified);
         public = Some(pkp);
         shares.insert(m.id, kp);
     }
-    Key {
-        shares,
-        public: public.expect("new members"),
+    let public = public.expect("new members");
+    // Every new member checks every confirmation: same dealers, same package.
+    for qualified in &qualified_sets {
+        for confirmation in &confirmations {
+            reshare::check_confirmation(
+                confirmation,
+                &new_roster,
+                key_id,
+                session,
+                qualified,
+                &public,
+            )
+            .expect("matching confirmation");
+        }
     }
+    Key { shares, public }
 }
