@@ -366,6 +366,25 @@ fn signing_refuses_short_or_reused_packages() {
         }
         other => panic!("expected TooFewSigners, got {other:?}"),
     }
+    // A signer outside the key is named.
+    let outsider = frost_secp256k1::Identifier::derive(b"outsider").unwrap();
+    let (_, extra) = sign::preprocess(&key.shares[&signer], 1, &mut rng);
+    let mut with_outsider = package.signing_commitments().clone();
+    with_outsider.insert(outsider, extra[0]);
+    for id in random_subset(&ids, t, &mut rng) {
+        with_outsider.entry(id).or_insert(extra[0]);
+    }
+    let with_outsider = frost_secp256k1::SigningPackage::new(with_outsider, b"m");
+    match sign::validate_package(&key.shares[&signer], &key.public, &with_outsider) {
+        Err(TssError::SignerNotInKey { culprit }) => assert_eq!(culprit, id_hex(&outsider)),
+        other => panic!("expected SignerNotInKey, got {other:?}"),
+    }
+    // Every honest signer set passes validation.
+    let all: BTreeSet<Identifier> = ids.iter().copied().collect();
+    let (full, _) = signing_round(&key, &all, b"m", &mut rng);
+    for id in &ids {
+        sign::validate_package(&key.shares[id], &key.public, &full).unwrap();
+    }
     // Two signers presenting the same commitment.
     let signers = random_subset(&ids, t, &mut rng);
     let (package, nonces) = signing_round(&key, &signers, b"m", &mut rng);
