@@ -3,14 +3,16 @@
 //! FinalizeBlock and Commit, for any number of validators. Every validator signs its vote
 //! extension with its own secp256k1 key over CometBFT's canonical sign bytes; `nodes` of them run a
 //! full [`App`] over their own LevelDB store (the others only vote), and their app hashes must agree.
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use k256::ecdsa::signature::Signer;
 use k256::ecdsa::{Signature, SigningKey};
+use prost::Message;
 use seqpool_component::address;
+use seqpool_proto::app::v1::VoteExtension;
 use seqpool_staking::Validator;
 use seqpool_store::Storage;
 use sha2::{Digest, Sha256};
@@ -90,6 +92,11 @@ pub struct Driver {
     pub offline: BTreeSet<usize>,
     pub height: u64,
     last_commit: Option<ExtendedCommitInfo>,
+    /// Bridge sections (L1 observations) that validators (indexes) put in their votes instead of
+    /// their node's own, until changed.
+    pub bridge_votes: BTreeMap<usize, seqpool_bridge::BridgeVote>,
+    /// Validator updates returned by FinalizeBlock, by the height they take effect at (h + 2).
+    pending_updates: BTreeMap<u64, Vec<tendermint::validator::Update>>,
     genesis_time: i64,
 }
 
@@ -151,6 +158,8 @@ impl Driver {
             offline: BTreeSet::new(),
             height: 0,
             last_commit: None,
+            bridge_votes: BTreeMap::new(),
+            pending_updates: BTreeMap::new(),
             genesis_time: 1_700_000_000,
         };
         let mut genesis = driver.genesis();
@@ -207,7 +216,10 @@ impl Driver {
 
     /// Validator indexes in CometBFT order (power descending, then address ascending).
     fn ordered(&self) -> Vec<usize> {
-        let mut idx: Vec<usize> = (0..self.validators.len()).collect();
+        // Power 0: a standby key (not yet joined, or removed).
+        let mut idx: Vec<usize> = (0..self.validators.len())
+            .filter(|&i| self.validators[i].power > 0)
+            .collect();
         idx.sort_by(|&a, &b| {
             let (va, vb) = (&self.validators[a], &self.validators[b]);
             vb.power
@@ -262,6 +274,7 @@ impl Driver {
     /// PrepareProposal on node 0 for the next height.
     pub fn propose(&mut self, txs: Vec<Bytes>) -> Result<Vec<Bytes>, AppError> {
         let height = self.height + 1;
+        self.apply_updates(height)?;
         let req = request::PrepareProposal {
             max_tx_bytes: 22_020_096,
             txs,
@@ -302,6 +315,7 @@ impl Driver {
     /// Votes (with extensions, verified by every node), FinalizeBlock and Commit of `txs`.
     pub fn finish(&mut self, txs: Vec<Bytes>) -> Result<BlockOutcome, AppError> {
         let height = self.height + 1;
+        self.apply_updates(height)?;
         let hash = Self::block_hash(height, &txs);
         let time = self.time(height);
         let proposer = self.proposer_address(height);
@@ -340,6 +354,7 @@ impl Driver {
                     proposer_address: proposer,
                 })?
                 .vote_extension;
+            let ext = self.with_bridge_section(idx, ext);
             for n in self.nodes.iter_mut() {
                 let verdict = n.app.verify_vote_extension(request::VerifyVoteExtension {
                     hash,
@@ -392,6 +407,10 @@ impl Driver {
                 }
                 Some(_) => {}
                 None => {
+                    if !resp.validator_updates.is_empty() {
+                        self.pending_updates
+                            .insert(height + 2, resp.validator_updates.clone());
+                    }
                     // Report the user txs' results only (not the injected extended commit's).
                     let injected = txs
                         .first()
@@ -469,6 +488,42 @@ impl Driver {
         };
         let resp = self.nodes[i].app.finalize_block(req)?;
         Ok(resp.app_hash.as_bytes().try_into().unwrap_or([0; 32]))
+    }
+
+    fn with_bridge_section(&self, idx: usize, ext: Bytes) -> Bytes {
+        let Some(section) = self.bridge_votes.get(&idx) else {
+            return ext;
+        };
+        let mut decoded = VoteExtension::decode(ext.as_ref()).unwrap_or_default();
+        decoded.bridge = Some(section.clone());
+        decoded.encode_to_vec().into()
+    }
+
+    /// Adds a validator key with power 0 (it votes once an L1 event gives it power), e.g. the
+    /// signer of a future lock or signer change. Returns its index.
+    pub fn add_standby(&mut self, mut v: TestValidator) -> usize {
+        v.power = 0;
+        self.validators.push(v);
+        self.validators.len() - 1
+    }
+
+    /// Applies the validator updates that take effect at `height`, as CometBFT does.
+    fn apply_updates(&mut self, height: u64) -> Result<(), AppError> {
+        for u in self.pending_updates.remove(&height).unwrap_or_default() {
+            let key = u.pub_key.to_bytes();
+            let v = self
+                .validators
+                .iter_mut()
+                .find(|v| v.consensus_pub_key() == key)
+                .ok_or_else(|| {
+                    AppError::Sequence(format!(
+                        "validator update for unknown key {}: add it with add_standby first",
+                        hex::encode(&key)
+                    ))
+                })?;
+            v.power = u.power.value() as i64;
+        }
+        Ok(())
     }
 
     /// The extended commit the next proposer will inject (for tampering tests).

@@ -1,0 +1,330 @@
+//! x/bridge and x/staking from L1 events through the in-process ABCI driver: each validator's vote
+//! extension carries the L1 events the test says its watcher saw.
+use seqpool_bridge::{BridgeRead, BridgeVote, L1Event, Payload};
+use seqpool_proto::bridge::v1::{Locked, OtherEvent, Relocked, SignerChange, UnlockInit};
+use seqpool_staking::StakingRead;
+use seqpoold::driver::{test_key, Driver, TestValidator};
+
+const TOKEN: u128 = 1_000_000_000_000_000_000;
+
+fn standby(label: &str) -> TestValidator {
+    TestValidator {
+        name: label.into(),
+        consensus_key: test_key(&format!("consensus/{label}")),
+        operator_key: test_key(&format!("operator/{label}")),
+        power: 0,
+    }
+}
+
+/// The 64-byte uncompressed public key (no 0x04 prefix) that LockingPool events carry.
+fn l1_pubkey(v: &TestValidator) -> Vec<u8> {
+    v.consensus_key
+        .verifying_key()
+        .to_encoded_point(false)
+        .as_bytes()[1..]
+        .to_vec()
+}
+
+fn event(nonce: u64, payload: Payload) -> L1Event {
+    L1Event {
+        nonce,
+        tx_hash: vec![nonce as u8 + 0x10; 32],
+        log_index: nonce % 3,
+        block_number: 100 + nonce,
+        payload: Some(payload),
+    }
+}
+
+fn locked(nonce: u64, id: u64, v: &TestValidator, tokens: u128) -> L1Event {
+    event(
+        nonce,
+        Payload::Locked(Locked {
+            sequencer_id: id,
+            signer: vec![0xAA; 20],
+            owner: vec![0xBB; 20],
+            amount: (tokens * TOKEN).to_string(),
+            signer_pubkey: l1_pubkey(v),
+        }),
+    )
+}
+
+fn other(nonce: u64, name: &str) -> L1Event {
+    event(nonce, Payload::Other(OtherEvent { name: name.into() }))
+}
+
+/// Every validator (standby ones too) reports `events`.
+fn all_report(d: &mut Driver, events: &[L1Event]) {
+    for i in 0..d.validators.len() {
+        d.bridge_votes.insert(
+            i,
+            BridgeVote {
+                events: events.to_vec(),
+            },
+        );
+    }
+}
+
+fn blocks(d: &mut Driver, n: usize) {
+    for _ in 0..n {
+        d.produce_block(vec![]).expect("block");
+    }
+}
+
+fn next_nonce(d: &Driver) -> u64 {
+    d.nodes[0]
+        .app
+        .storage()
+        .latest_snapshot()
+        .next_nonce()
+        .expect("nonce")
+}
+
+fn power_in_state(d: &Driver, v: &TestValidator) -> Option<i64> {
+    let addr = hex::encode_upper(v.consensus_address());
+    d.nodes[0]
+        .app
+        .storage()
+        .latest_snapshot()
+        .validator(&addr)
+        .expect("read")
+        .map(|v| v.power)
+}
+
+/// Power of `v` in the CometBFT set that signs the next block.
+fn consensus_power(d: &Driver, v: &TestValidator) -> Option<i64> {
+    let addr = hex::encode_upper(v.consensus_address());
+    d.nodes[0]
+        .app
+        .storage()
+        .latest_snapshot()
+        .consensus_set_at(d.height + 1)
+        .expect("set")
+        .into_iter()
+        .find(|x| x.consensus_address == addr)
+        .map(|x| x.power)
+}
+
+#[test]
+fn join_relock_signer_change_unlock() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut d = Driver::new(dir.path(), 4, 2).expect("driver");
+    blocks(&mut d, 2);
+    let new = d.add_standby(standby("joiner"));
+    let rotated = d.add_standby(standby("joiner-rotated"));
+
+    // Join: the lock is voted at one height, applied in the next block, in force two blocks later.
+    let lock = locked(1, 7, &d.validators[new], 25);
+    all_report(&mut d, &[lock.clone()]);
+    blocks(&mut d, 2);
+    assert_eq!(next_nonce(&d), 2);
+    assert_eq!(power_in_state(&d, &d.validators[new]), Some(25));
+    blocks(&mut d, 2);
+    assert_eq!(consensus_power(&d, &d.validators[new]), Some(25));
+    assert_eq!(d.validators[new].power, 25, "CometBFT got the update");
+    // The new validator now signs extensions that count (the driver fails a block otherwise).
+    blocks(&mut d, 2);
+
+    // Relock: power follows the new stake.
+    let relock = event(
+        2,
+        Payload::Relocked(Relocked {
+            sequencer_id: 7,
+            added: (15 * TOKEN).to_string(),
+            amount: (40 * TOKEN).to_string(),
+        }),
+    );
+    all_report(&mut d, &[relock.clone()]);
+    blocks(&mut d, 4);
+    assert_eq!(power_in_state(&d, &d.validators[new]), Some(40));
+    assert_eq!(consensus_power(&d, &d.validators[new]), Some(40));
+
+    // Signer change: the old key leaves the set, the new key takes its power.
+    let change = event(
+        3,
+        Payload::SignerChange(SignerChange {
+            sequencer_id: 7,
+            old_signer: vec![0xAA; 20],
+            new_signer: vec![0xCC; 20],
+            signer_pubkey: l1_pubkey(&d.validators[rotated]),
+        }),
+    );
+    all_report(&mut d, &[change]);
+    blocks(&mut d, 4);
+    assert_eq!(power_in_state(&d, &d.validators[new]), None);
+    assert_eq!(consensus_power(&d, &d.validators[new]), None);
+    assert_eq!(consensus_power(&d, &d.validators[rotated]), Some(40));
+    assert_eq!(d.validators[new].power, 0);
+    assert_eq!(d.validators[rotated].power, 40);
+
+    // Unlock start: the sequencer leaves the set.
+    let unlock = event(
+        4,
+        Payload::UnlockInit(UnlockInit {
+            sequencer_id: 7,
+            owner: vec![0xBB; 20],
+            amount: (40 * TOKEN).to_string(),
+        }),
+    );
+    all_report(&mut d, &[unlock]);
+    blocks(&mut d, 4);
+    assert_eq!(next_nonce(&d), 5);
+    assert_eq!(power_in_state(&d, &d.validators[rotated]), None);
+    assert_eq!(consensus_power(&d, &d.validators[rotated]), None);
+    let set = d.nodes[0]
+        .app
+        .storage()
+        .latest_snapshot()
+        .consensus_set_at(d.height + 1)
+        .expect("set");
+    assert_eq!(set.len(), 4);
+
+    // Replaying the old lock and relock (a stale watcher) changes nothing.
+    all_report(&mut d, &[lock, relock]);
+    blocks(&mut d, 3);
+    assert_eq!(next_nonce(&d), 5);
+    assert_eq!(power_in_state(&d, &d.validators[new]), None);
+}
+
+#[test]
+fn two_thirds_of_power_is_not_enough() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut d = Driver::new(dir.path(), 6, 1).expect("driver");
+    blocks(&mut d, 1);
+    let e = other(1, "PausedChanged");
+    // 4 of 6 equal validators: exactly 2/3, not more.
+    for i in 0..4 {
+        d.bridge_votes.insert(
+            i,
+            BridgeVote {
+                events: vec![e.clone()],
+            },
+        );
+    }
+    blocks(&mut d, 4);
+    assert_eq!(next_nonce(&d), 1);
+    // Two others see a different payload for the same nonce: still nothing.
+    let forged = other(1, "Forged");
+    for i in 4..6 {
+        d.bridge_votes.insert(
+            i,
+            BridgeVote {
+                events: vec![forged.clone()],
+            },
+        );
+    }
+    blocks(&mut d, 3);
+    assert_eq!(next_nonce(&d), 1);
+    // A fifth validator agrees: 5 of 6 > 2/3.
+    d.bridge_votes.insert(
+        4,
+        BridgeVote {
+            events: vec![e.clone()],
+        },
+    );
+    blocks(&mut d, 2);
+    assert_eq!(next_nonce(&d), 2);
+    let applied = d.nodes[0]
+        .app
+        .storage()
+        .latest_snapshot()
+        .applied_event(1)
+        .expect("read")
+        .and_then(|a| a.event);
+    assert_eq!(applied, Some(e));
+}
+
+#[test]
+fn a_gap_waits_and_nothing_applies_twice() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut d = Driver::new(dir.path(), 4, 2).expect("driver");
+    blocks(&mut d, 1);
+    let (e1, e2, e3) = (other(1, "A"), other(2, "B"), other(3, "C"));
+    // Everyone saw 2 and 3 but not 1: they wait.
+    all_report(&mut d, &[e2.clone(), e3.clone()]);
+    blocks(&mut d, 4);
+    assert_eq!(next_nonce(&d), 1);
+    // 1 arrives: all three apply, in order, in one block.
+    all_report(&mut d, &[e1.clone(), e2.clone(), e3.clone()]);
+    blocks(&mut d, 2);
+    assert_eq!(next_nonce(&d), 4);
+    let snapshot = d.nodes[0].app.storage().latest_snapshot();
+    let heights: Vec<u64> = (1..=3)
+        .map(|n| {
+            snapshot
+                .applied_event(n)
+                .expect("read")
+                .expect("applied")
+                .height
+        })
+        .collect();
+    assert!(heights.iter().all(|h| *h == heights[0]), "{heights:?}");
+    // Validators that still report them (slow watchers) apply nothing again.
+    blocks(&mut d, 3);
+    let snapshot = d.nodes[0].app.storage().latest_snapshot();
+    assert_eq!(snapshot.next_nonce().expect("nonce"), 4);
+    assert_eq!(
+        snapshot
+            .applied_event(1)
+            .expect("read")
+            .expect("applied")
+            .height,
+        heights[0]
+    );
+    // The vote sections now built by the node skip applied nonces.
+    d.bridge_votes.clear();
+    blocks(&mut d, 2);
+    assert_eq!(next_nonce(&d), 4);
+}
+
+#[test]
+fn hundred_validators_one_joins() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut d = Driver::new(dir.path(), 100, 1).expect("driver");
+    blocks(&mut d, 1);
+    let new = d.add_standby(standby("joiner-100"));
+    let lock = locked(1, 101, &d.validators[new], 10);
+    // 67 of 100 equal validators (67% > 2/3) see it.
+    for i in 0..67 {
+        d.bridge_votes.insert(
+            i,
+            BridgeVote {
+                events: vec![lock.clone()],
+            },
+        );
+    }
+    blocks(&mut d, 4);
+    assert_eq!(next_nonce(&d), 2);
+    assert_eq!(consensus_power(&d, &d.validators[new]), Some(10));
+    assert_eq!(d.validators[new].power, 10);
+    blocks(&mut d, 1);
+}
+
+#[test]
+fn bad_event_consumes_its_nonce_without_effect() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut d = Driver::new(dir.path(), 4, 1).expect("driver");
+    blocks(&mut d, 1);
+    // A relock of a sequencer this chain does not know, then a lock with a key not on the curve.
+    let relock = event(
+        1,
+        Payload::Relocked(Relocked {
+            sequencer_id: 99,
+            added: "1".into(),
+            amount: "2".into(),
+        }),
+    );
+    let mut bad_lock = locked(2, 3, &standby("x"), 10);
+    if let Some(Payload::Locked(l)) = &mut bad_lock.payload {
+        l.signer_pubkey = vec![7; 64];
+    }
+    all_report(&mut d, &[relock, bad_lock, other(3, "After")]);
+    blocks(&mut d, 4);
+    assert_eq!(next_nonce(&d), 4);
+    let set = d.nodes[0]
+        .app
+        .storage()
+        .latest_snapshot()
+        .consensus_set_at(d.height + 1)
+        .expect("set");
+    assert_eq!(set.len(), 4);
+}
