@@ -129,6 +129,7 @@ pub struct App {
     finalized: Option<ExecutedBlock>,
     mempool: Arc<Mutex<MempoolState>>,
     bridge_observations: crate::bridge::Observations,
+    l2_view: crate::producer::SharedL2View,
 }
 
 fn to_exec_result(result: Result<Vec<Event>, TxError>) -> ExecTxResult {
@@ -173,12 +174,18 @@ impl App {
             finalized: None,
             mempool,
             bridge_observations: Default::default(),
+            l2_view: Default::default(),
         })
     }
 
     /// Where the L1 watcher puts what it observed, for this node's vote extensions.
     pub fn bridge_observations(&self) -> crate::bridge::Observations {
         self.bridge_observations.clone()
+    }
+
+    /// Where this node's L2 view is fed (sidecar adapter or L2 RPC), for its producer section.
+    pub fn l2_view(&self) -> crate::producer::SharedL2View {
+        self.l2_view.clone()
     }
 
     pub fn storage(&self) -> &Storage {
@@ -233,6 +240,10 @@ impl App {
             .map_err(|e| AppError::Genesis(format!("staking: {e}")))?;
         seqpool_bridge::genesis::init_genesis(&mut state, &genesis.bridge)
             .map_err(|e| AppError::Genesis(format!("bridge: {e}")))?;
+        seqpool_epochs::init_genesis(&mut state, &genesis.epochs)
+            .map_err(|e| AppError::Genesis(format!("epochs: {e}")))?;
+        seqpool_producer::init_genesis(&mut state, &genesis.producer, &chain.chain_id)
+            .map_err(|e| AppError::Genesis(format!("producer: {e}")))?;
 
         let updates: Vec<tendermint::validator::Update> = validators
             .iter()
@@ -371,6 +382,11 @@ impl App {
         let ext = VoteExtension {
             liveness: Some(liveness::make_vote(req.height.value(), &self.last_app_hash)),
             bridge: Some(bridge),
+            producer: Some(crate::producer::vote_section(
+                &self.storage.latest_snapshot(),
+                &self.l2_view,
+            )?),
+            ..Default::default()
         };
         Ok(response::ExtendVote {
             vote_extension: ext.encode_to_vec().into(),
@@ -394,6 +410,9 @@ impl App {
         let ext =
             VoteExtension::decode(bytes).map_err(|e| format!("extension does not decode: {e}"))?;
         crate::bridge::check_section(&self.storage.latest_snapshot(), ext.bridge.as_ref())?;
+        if let Some(section) = &ext.producer {
+            seqpool_producer::vote::validate(section)?;
+        }
         let vote = ext.liveness.ok_or("extension has no liveness section")?;
         liveness::check_vote(&vote, height, &self.last_app_hash)
     }
@@ -589,7 +608,15 @@ impl App {
         ctx: &BlockContext,
     ) -> Result<Vec<Event>, ExecError> {
         liveness::record_extended_commit(state, verified.height, set, &verified.signed)?;
-        let events = crate::bridge::apply(state, verified, set, ctx.height)?;
+        let mut events = crate::bridge::apply(state, verified, set, ctx.height)?;
+        let parent_app_hash = state.base().root_hash();
+        events.extend(crate::producer::apply(
+            state,
+            ctx,
+            verified,
+            set,
+            &parent_app_hash,
+        )?);
         Ok(events)
     }
 }

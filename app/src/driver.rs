@@ -12,6 +12,7 @@ use k256::ecdsa::signature::Signer;
 use k256::ecdsa::{Signature, SigningKey};
 use prost::Message;
 use seqpool_component::address;
+use seqpool_producer::ProducerVote;
 use seqpool_proto::app::v1::VoteExtension;
 use seqpool_staking::Validator;
 use seqpool_store::Storage;
@@ -90,13 +91,16 @@ pub struct Driver {
     pub nodes: Vec<Node>,
     /// Validators (indexes) that do not vote.
     pub offline: BTreeSet<usize>,
-    pub height: u64,
-    last_commit: Option<ExtendedCommitInfo>,
+    /// Producer sections (L2 view) that validators (indexes) put in their votes instead of their
+    /// node's own, until changed.
+    pub producer_votes: BTreeMap<usize, ProducerVote>,
     /// Bridge sections (L1 observations) that validators (indexes) put in their votes instead of
     /// their node's own, until changed.
     pub bridge_votes: BTreeMap<usize, seqpool_bridge::BridgeVote>,
     /// Validator updates returned by FinalizeBlock, by the height they take effect at (h + 2).
     pending_updates: BTreeMap<u64, Vec<tendermint::validator::Update>>,
+    pub height: u64,
+    last_commit: Option<ExtendedCommitInfo>,
     genesis_time: i64,
 }
 
@@ -156,10 +160,11 @@ impl Driver {
             admin_key,
             nodes: Vec::new(),
             offline: BTreeSet::new(),
-            height: 0,
-            last_commit: None,
+            producer_votes: BTreeMap::new(),
             bridge_votes: BTreeMap::new(),
             pending_updates: BTreeMap::new(),
+            height: 0,
+            last_commit: None,
             genesis_time: 1_700_000_000,
         };
         let mut genesis = driver.genesis();
@@ -354,6 +359,7 @@ impl Driver {
                     proposer_address: proposer,
                 })?
                 .vote_extension;
+            let ext = self.with_producer_section(idx, ext);
             let ext = self.with_bridge_section(idx, ext);
             for n in self.nodes.iter_mut() {
                 let verdict = n.app.verify_vote_extension(request::VerifyVoteExtension {
@@ -524,6 +530,15 @@ impl Driver {
             v.power = u.power.value() as i64;
         }
         Ok(())
+    }
+
+    fn with_producer_section(&self, idx: usize, ext: Bytes) -> Bytes {
+        let Some(section) = self.producer_votes.get(&idx) else {
+            return ext;
+        };
+        let mut decoded = VoteExtension::decode(ext.as_ref()).unwrap_or_default();
+        decoded.producer = Some(section.clone());
+        decoded.encode_to_vec().into()
     }
 
     /// The extended commit the next proposer will inject (for tampering tests).

@@ -11,6 +11,10 @@ pub struct AppGenesis {
     pub staking: seqpool_staking::GenesisState,
     #[serde(default)]
     pub bridge: seqpool_bridge::GenesisState,
+    #[serde(default)]
+    pub epochs: seqpool_epochs::GenesisState,
+    #[serde(default)]
+    pub producer: seqpool_producer::GenesisState,
 }
 
 impl AppGenesis {
@@ -31,6 +35,12 @@ impl AppGenesis {
             bridge: seqpool_bridge::GenesisState {
                 params: Some(seqpool_bridge::params::default_params()),
                 next_nonce: 1,
+            },
+            epochs: seqpool_epochs::GenesisState {
+                params: Some(seqpool_epochs::default_params()),
+            },
+            producer: seqpool_producer::GenesisState {
+                params: Some(seqpool_producer::default_params()),
             },
         }
     }

@@ -12,6 +12,7 @@ pub mod keyring;
 pub mod mempool;
 pub mod msgs;
 pub mod node;
+pub mod producer;
 pub mod query;
 pub mod rpc;
 pub mod tx;

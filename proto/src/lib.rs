@@ -34,9 +34,19 @@ pub mod seqpool {
             generated!("seqpool.bridge.v1");
         }
     }
+    pub mod epochs {
+        pub mod v1 {
+            generated!("seqpool.epochs.v1");
+        }
+    }
     pub mod node {
         pub mod v1 {
             generated!("seqpool.node.v1");
+        }
+    }
+    pub mod producer {
+        pub mod v1 {
+            generated!("seqpool.producer.v1");
         }
     }
     pub mod staking {

@@ -1,0 +1,366 @@
+//! x/epochs and x/producer through the in-process ABCI driver: the L2 head from >2/3 of the power,
+//! schedules fixed one epoch ahead, block and reward records, stall re-election and jailing.
+use seqpool_component::QueryError;
+use seqpool_epochs::{EpochRead, L2Block};
+use seqpool_producer::query as pq;
+use seqpool_producer::selection::eth_address;
+use seqpool_producer::{ProducerRead, ProducerVote, StallReport};
+use seqpool_proto::producer::v1::{QueryProducerRequest, QuerySequencersRequest};
+use seqpool_staking::StakingRead;
+use seqpoold::driver::Driver;
+use sha2::{Digest, Sha256};
+
+const EPOCH_LENGTH: u64 = 5;
+
+fn driver(dir: &std::path::Path, stall_timeout_ms: u64, max_faults: u64) -> Driver {
+    Driver::new_with_genesis(dir, 4, 2, |g| {
+        g.epochs.params = Some(seqpool_epochs::Params {
+            epoch_length: EPOCH_LENGTH,
+        });
+        g.producer.params = Some(seqpool_producer::Params {
+            stall_timeout_ms,
+            max_faults,
+            fault_window_epochs: 10,
+        });
+    })
+    .expect("driver")
+}
+
+fn snapshot(d: &Driver) -> seqpool_store::Snapshot {
+    d.nodes[0].app.storage().latest_snapshot()
+}
+
+fn producer_at(d: &Driver, l2_height: u64) -> Result<String, QueryError> {
+    pq::producer(&snapshot(d), &QueryProducerRequest { l2_height }).map(|r| r.producer)
+}
+
+/// Index in `d.validators` of the validator with this consensus address.
+fn index_of(d: &Driver, address: &str) -> usize {
+    d.validators
+        .iter()
+        .position(|v| hex::encode_upper(v.consensus_address()) == address)
+        .expect("a known validator")
+}
+
+fn signer(d: &Driver, idx: usize) -> Vec<u8> {
+    eth_address(&d.validators[idx].consensus_pub_key())
+        .expect("valid key")
+        .to_vec()
+}
+
+/// The L2 chain as the test makes it: block n's coinbase is whoever the chain schedules for n.
+struct L2 {
+    blocks: Vec<L2Block>,
+}
+
+impl L2 {
+    fn new() -> Self {
+        Self { blocks: Vec::new() }
+    }
+    fn push(&mut self, coinbase: Vec<u8>) {
+        let number = self.blocks.len() as u64 + 1;
+        self.blocks.push(L2Block {
+            number,
+            hash: Sha256::digest(number.to_be_bytes()).to_vec(),
+            coinbase,
+        });
+    }
+    /// Appends blocks up to `to`, each by the producer the chain schedules for it.
+    fn produce_scheduled(&mut self, d: &Driver, to: u64) {
+        while (self.blocks.len() as u64) < to {
+            let h = self.blocks.len() as u64 + 1;
+            let producer = producer_at(d, h).expect("scheduled");
+            self.push(signer(d, index_of(d, &producer)));
+        }
+    }
+    /// What a node that has seen up to `seen` reports above head `head`.
+    fn vote(&self, head: u64, seen: u64) -> ProducerVote {
+        ProducerVote {
+            blocks: self
+                .blocks
+                .iter()
+                .filter(|b| b.number > head && b.number <= seen)
+                .take(seqpool_producer::vote::MAX_BLOCKS_PER_VOTE)
+                .cloned()
+                .collect(),
+            stall: None,
+        }
+    }
+}
+
+/// Validators `seen[i]` report the L2 chain up to that height; two chain blocks later the votes
+/// are in state (votes of block h are injected into block h + 1).
+fn report(d: &mut Driver, l2: &L2, seen: [u64; 4]) {
+    let head = snapshot(d).l2_head_number().expect("head");
+    for (i, s) in seen.iter().enumerate() {
+        d.producer_votes.insert(i, l2.vote(head, *s));
+    }
+    d.produce_block(vec![]).expect("block");
+    d.produce_block(vec![]).expect("block");
+}
+
+fn head(d: &Driver) -> u64 {
+    snapshot(d).l2_head_number().expect("head")
+}
+
+#[test]
+fn the_l2_head_moves_only_with_more_than_two_thirds_of_the_power() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut d = driver(dir.path(), 60_000, 3);
+    d.produce_block(vec![]).expect("block");
+    let mut l2 = L2::new();
+    l2.produce_scheduled(&d, 4);
+    // One validator (a quarter of the power) cannot move it, nor two (exactly half).
+    report(&mut d, &l2, [4, 0, 0, 0]);
+    assert_eq!(head(&d), 0);
+    report(&mut d, &l2, [4, 4, 0, 0]);
+    assert_eq!(head(&d), 0);
+    // Three of four: the height that more than 2/3 report at or above.
+    report(&mut d, &l2, [4, 3, 2, 0]);
+    assert_eq!(head(&d), 2);
+    report(&mut d, &l2, [4, 4, 4, 1]);
+    assert_eq!(head(&d), 4);
+    // A validator reporting a different block at a height does not count for it.
+    let mut forked = l2.vote(4, 4);
+    l2.produce_scheduled(&d, 5);
+    forked.blocks.push(L2Block {
+        number: 5,
+        hash: vec![0xEE; 32],
+        coinbase: l2.blocks[4].coinbase.clone(),
+    });
+    let head_before = head(&d);
+    d.producer_votes.insert(0, forked.clone());
+    d.producer_votes.insert(1, forked);
+    d.producer_votes.insert(2, l2.vote(4, 5));
+    d.producer_votes.insert(3, l2.vote(4, 5));
+    d.produce_block(vec![]).expect("block");
+    d.produce_block(vec![]).expect("block");
+    assert_eq!(head(&d), head_before);
+}
+
+#[test]
+fn the_schedule_is_fixed_one_epoch_ahead_and_rewards_are_queued() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut d = driver(dir.path(), 60_000, 3);
+    d.produce_block(vec![]).expect("block");
+    // Genesis fixes epochs 0 and 1 (L2 heights 1..=10); epoch 2 is not decided.
+    assert!(producer_at(&d, 1).is_ok());
+    assert!(producer_at(&d, 10).is_ok());
+    assert!(matches!(producer_at(&d, 11), Err(QueryError::NotFound(_))));
+
+    let mut l2 = L2::new();
+    l2.produce_scheduled(&d, 3);
+    // Block 4 comes from a validator that is not scheduled for it.
+    let scheduled_4 = index_of(&d, &producer_at(&d, 4).expect("scheduled"));
+    let intruder = (scheduled_4 + 1) % 4;
+    l2.push(signer(&d, intruder));
+    l2.produce_scheduled(&d, 4);
+    report(&mut d, &l2, [4, 4, 4, 4]);
+    assert_eq!(head(&d), 4);
+    assert_eq!(snapshot(&d).current_epoch().expect("epoch").number, 0);
+    assert!(snapshot(&d).schedule(2).expect("read").is_none());
+    let unscheduled = snapshot(&d).unscheduled_blocks().expect("read");
+    assert_eq!(unscheduled.len(), 1);
+    assert_eq!(unscheduled[0].block.as_ref().map(|b| b.number), Some(4));
+    assert_eq!(
+        unscheduled[0].producer,
+        hex::encode_upper(d.validators[intruder].consensus_address())
+    );
+
+    // Block 5 ends epoch 0: epoch 1 starts and epoch 2's producer is fixed right then.
+    l2.produce_scheduled(&d, 5);
+    report(&mut d, &l2, [5, 5, 5, 5]);
+    let s = snapshot(&d);
+    assert_eq!(s.current_epoch().expect("epoch").number, 1);
+    let schedule = s.schedule(2).expect("read").expect("epoch 2 decided");
+    assert!(schedule.decided_at_height > 0);
+    assert!(producer_at(&d, 15).is_ok());
+    assert!(producer_at(&d, 16).is_err());
+
+    // Epoch 0's settlement: blocks 1..=5 by their coinbase's validator.
+    let settlements = s.pending_settlements().expect("read");
+    assert_eq!(settlements.len(), 1);
+    assert_eq!(settlements[0].epoch, 0);
+    let mut expected = std::collections::BTreeMap::<String, u64>::new();
+    for b in &l2.blocks[..5] {
+        let idx = (0..4)
+            .find(|&i| signer(&d, i) == b.coinbase)
+            .expect("known");
+        *expected
+            .entry(hex::encode_upper(d.validators[idx].consensus_address()))
+            .or_default() += 1;
+    }
+    let got: std::collections::BTreeMap<String, u64> = settlements[0]
+        .sequencers
+        .iter()
+        .map(|s| (s.validator.clone(), s.blocks))
+        .collect();
+    assert_eq!(got, expected);
+    assert_eq!(got.values().sum::<u64>(), 5);
+    for entry in &settlements[0].sequencers {
+        assert_eq!(entry.signer, signer(&d, index_of(&d, &entry.validator)));
+    }
+
+    // Jumping over a whole epoch fixes each skipped schedule too, in order.
+    l2.produce_scheduled(&d, 15);
+    report(&mut d, &l2, [15, 15, 15, 15]);
+    let s = snapshot(&d);
+    assert_eq!(s.current_epoch().expect("epoch").number, 3);
+    assert!(s.schedule(4).expect("read").is_some());
+    assert_eq!(
+        s.pending_settlements()
+            .expect("read")
+            .iter()
+            .map(|x| x.epoch)
+            .collect::<Vec<_>>(),
+        vec![0, 1, 2]
+    );
+}
+
+fn stall_vote(l2: &L2, d: &Driver, producer: &str) -> ProducerVote {
+    let h = head(d);
+    let epoch = snapshot(d).current_epoch().expect("epoch").number;
+    ProducerVote {
+        blocks: l2.vote(h, h).blocks,
+        stall: Some(StallReport {
+            epoch,
+            producer: producer.to_string(),
+            since_l2_height: h,
+        }),
+    }
+}
+
+#[test]
+fn a_stall_reported_by_more_than_two_thirds_reelects_and_fewer_do_not() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Driver blocks are one second apart.
+    let mut d = driver(dir.path(), 2_000, 3);
+    d.produce_block(vec![]).expect("block");
+    let mut l2 = L2::new();
+    l2.produce_scheduled(&d, 2);
+    report(&mut d, &l2, [2, 2, 2, 2]);
+    let stalled = producer_at(&d, 3).expect("scheduled");
+
+    // Half the power reports the stall, for many blocks: nothing changes.
+    let vote = stall_vote(&l2, &d, &stalled);
+    d.producer_votes.insert(0, vote.clone());
+    d.producer_votes.insert(1, vote.clone());
+    d.producer_votes.insert(2, l2.vote(2, 2));
+    d.producer_votes.insert(3, l2.vote(2, 2));
+    for _ in 0..6 {
+        d.produce_block(vec![]).expect("block");
+    }
+    assert_eq!(producer_at(&d, 3).expect("scheduled"), stalled);
+    assert!(snapshot(&d)
+        .faults(&stalled)
+        .expect("read")
+        .faults
+        .is_empty());
+
+    // Three quarters report it: the rest of the epoch moves to the next candidate by stake.
+    d.producer_votes.insert(2, vote.clone());
+    d.produce_block(vec![]).expect("block");
+    d.produce_block(vec![]).expect("block");
+    let s = snapshot(&d);
+    let validators = s.validators().expect("read");
+    let expected = seqpool_producer::selection::next_by_stake(&validators, &stalled, &[])
+        .expect("someone")
+        .consensus_address
+        .clone();
+    let resp = pq::producer(&s, &QueryProducerRequest { l2_height: 3 }).expect("query");
+    assert_eq!(resp.producer, expected);
+    assert!(resp.reelected);
+    assert_ne!(resp.producer, stalled);
+    // The rest of the epoch, not before the stall: L2 heights 1..=2 keep their producer.
+    assert_eq!(producer_at(&d, EPOCH_LENGTH).expect("scheduled"), expected);
+    let record = s.faults(&stalled).expect("read");
+    assert_eq!(record.faults.len(), 1);
+    assert_eq!(record.faults[0].since_l2_height, 2);
+    // The same stall report, still in votes, does not re-elect again.
+    for _ in 0..3 {
+        d.produce_block(vec![]).expect("block");
+    }
+    assert_eq!(producer_at(&d, 3).expect("scheduled"), expected);
+    assert_eq!(snapshot(&d).faults(&stalled).expect("read").faults.len(), 1);
+
+    // The new producer's block is scheduled (not recorded as unscheduled) and moves the head.
+    l2.produce_scheduled(&d, 3);
+    report(&mut d, &l2, [3, 3, 3, 3]);
+    assert_eq!(head(&d), 3);
+    assert!(snapshot(&d).unscheduled_blocks().expect("read").is_empty());
+}
+
+#[test]
+fn a_stall_counts_only_after_the_timeout_of_block_time() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut d = driver(dir.path(), 30_000, 3);
+    d.produce_block(vec![]).expect("block");
+    let mut l2 = L2::new();
+    l2.produce_scheduled(&d, 1);
+    report(&mut d, &l2, [1, 1, 1, 1]);
+    let stalled = producer_at(&d, 2).expect("scheduled");
+    let vote = stall_vote(&l2, &d, &stalled);
+    for i in 0..4 {
+        d.producer_votes.insert(i, vote.clone());
+    }
+    // 30 s of block time have not passed after a few one-second blocks.
+    for _ in 0..5 {
+        d.produce_block(vec![]).expect("block");
+    }
+    assert_eq!(producer_at(&d, 2).expect("scheduled"), stalled);
+    for _ in 0..30 {
+        d.produce_block(vec![]).expect("block");
+    }
+    assert_ne!(producer_at(&d, 2).expect("scheduled"), stalled);
+}
+
+#[test]
+fn max_faults_jail_the_producer_and_selection_skips_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut d = driver(dir.path(), 1_000, 1);
+    d.produce_block(vec![]).expect("block");
+    let mut l2 = L2::new();
+    l2.produce_scheduled(&d, 1);
+    report(&mut d, &l2, [1, 1, 1, 1]);
+    let stalled = producer_at(&d, 2).expect("scheduled");
+    let vote = stall_vote(&l2, &d, &stalled);
+    for i in 0..4 {
+        d.producer_votes.insert(i, vote.clone());
+    }
+    // Jailing removes it from the CometBFT set two blocks later, which this driver does not
+    // follow, so stop at the block that jails it.
+    let deadline = d.height + 10;
+    while !snapshot(&d)
+        .validator(&stalled)
+        .expect("read")
+        .is_some_and(|v| v.jailed)
+    {
+        assert!(d.height < deadline, "not jailed by height {deadline}");
+        d.produce_block(vec![]).expect("block");
+    }
+    let s = snapshot(&d);
+    let seqs = pq::sequencers(&s, &QuerySequencersRequest {}).expect("query");
+    let entry = seqs
+        .sequencers
+        .iter()
+        .find(|x| x.validator == stalled)
+        .expect("listed");
+    assert_eq!(
+        (entry.status.as_str(), entry.faults_in_window),
+        ("jailed", 1)
+    );
+    assert_eq!(
+        seqs.sequencers
+            .iter()
+            .filter(|x| x.status == "active")
+            .count(),
+        3
+    );
+    // Selection from this state never picks it, whatever the seed.
+    let validators = s.validators().expect("read");
+    for epoch in 0..500u64 {
+        let seed = seqpool_producer::selection::seed(epoch, &s.root_hash(), &[]);
+        let chosen = seqpool_producer::selection::select(&validators, &seed).expect("eligible");
+        assert_ne!(chosen.consensus_address, stalled);
+    }
+}
