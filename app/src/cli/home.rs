@@ -112,6 +112,7 @@ pub fn cometbft_config(
     ports: &NodePorts,
     persistent_peers: &str,
     timeout_commit: &str,
+    mempool_size: u32,
 ) -> Result<String> {
     let mut t = COMETBFT_CONFIG_TEMPLATE.to_string();
     let listen = |port: u16| format!("tcp://{}:{port}", ports.host);
@@ -135,6 +136,7 @@ pub fn cometbft_config(
             quoted(&format!("{}:{}", ports.host, ports.prometheus)),
         ),
         ("tx_index", "indexer", quoted("kv")),
+        ("mempool", "size", mempool_size.to_string()),
     ];
     for (section, key, value) in edits {
         t = set_toml_value(&t, section, key, &value)?;
@@ -290,6 +292,8 @@ pub struct NodeHome<'a> {
     pub consensus_key: &'a SigningKey,
     pub persistent_peers: String,
     pub timeout_commit: String,
+    /// CometBFT mempool capacity in txs (its default is 5000).
+    pub mempool_size: u32,
 }
 
 /// Writes config/ (config.toml, app.toml, node_key.json, priv_validator_key.json) and
@@ -302,7 +306,13 @@ pub fn write_node_home(n: &NodeHome<'_>) -> Result<()> {
     std::fs::create_dir_all(&data_dir).with_context(|| format!("create {}", data_dir.display()))?;
     write(
         &config_dir.join("config.toml"),
-        &cometbft_config(&n.moniker, &n.ports, &n.persistent_peers, &n.timeout_commit)?,
+        &cometbft_config(
+            &n.moniker,
+            &n.ports,
+            &n.persistent_peers,
+            &n.timeout_commit,
+            n.mempool_size,
+        )?,
     )?;
     let app = AppConfig {
         chain_id: n.chain_id.clone(),
@@ -373,7 +383,11 @@ mod tests {
     #[test]
     fn config_is_valid_toml_with_our_values() {
         let ports = NodePorts::for_index("127.0.0.1", 36656, 19090, 11317, 2).unwrap();
-        let text = cometbft_config("node2", &ports, "abc@127.0.0.1:36656", "500ms").unwrap();
+        let text = cometbft_config("node2", &ports, "abc@127.0.0.1:36656", "500ms", 20000).unwrap();
+        assert_eq!(
+            toml::from_str::<toml::Table>(&text).unwrap()["mempool"]["size"].as_integer(),
+            Some(20000)
+        );
         let parsed: toml::Table = toml::from_str(&text).unwrap();
         assert_eq!(parsed["proxy_app"].as_str(), Some("tcp://127.0.0.1:36678"));
         assert_eq!(parsed["moniker"].as_str(), Some("node2"));

@@ -97,6 +97,7 @@ pub fn run(args: InitArgs) -> Result<()> {
         consensus_key: &consensus_key,
         persistent_peers: String::new(),
         timeout_commit: args.timeout_commit.clone(),
+        mempool_size: 5000,
     })?;
     let validator = GenesisValidator {
         name: args.moniker.clone(),

@@ -28,6 +28,9 @@ pub struct LoadArgs {
     /// Use at most this many accounts (default: every key of the client keyring).
     #[arg(long)]
     pub accounts: Option<usize>,
+    /// Unexecuted txs each account may have in flight (below the per-account mempool limit).
+    #[arg(long, default_value_t = 128)]
+    pub window: u64,
     /// Give up waiting for inclusion after this long.
     #[arg(long, default_value = "180s", value_parser = super::tx::parse_duration)]
     pub timeout: Duration,
@@ -170,10 +173,35 @@ pub async fn generate(args: &LoadArgs) -> Result<LoadReport> {
     let mut tasks = Vec::new();
     for (rpc, address, first_sequence, txs, _) in plans {
         let retries = retries.clone();
+        let window = args.window.max(1);
         tasks.push(tokio::spawn(async move {
-            for tx in txs {
+            let mut executed = 0u64;
+            for (j, tx) in txs.into_iter().enumerate() {
+                // Closed loop: at most `window` txs of this account are unexecuted at any time, so
+                // the figure is a rate the chain sustains rather than how fast mempools fill up.
+                while j as u64 >= executed + window {
+                    if Instant::now() > deadline {
+                        bail!("{address}: txs were not executed before the deadline");
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    if let Some(acc) = rpc.account(&address).await? {
+                        executed = acc.sequence.saturating_sub(first_sequence);
+                    }
+                }
                 loop {
-                    let r = rpc.broadcast(tx.clone()).await?;
+                    let r = match rpc.broadcast(tx.clone()).await {
+                        Ok(r) => r,
+                        // CometBFT answers "mempool is full" as an RPC error: back off and retry.
+                        Err(e) if e.to_string().contains("mempool is full") => {
+                            retries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            if Instant::now() > deadline {
+                                bail!("{address}: mempool stayed full until the deadline");
+                            }
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                            continue;
+                        }
+                        Err(e) => return Err(e.into()),
+                    };
                     match r.code {
                         codes::OK => break,
                         // Back off while the node's mempool holds the account's limit.

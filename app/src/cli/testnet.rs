@@ -38,6 +38,9 @@ pub struct TestnetArgs {
     pub extra_accounts: u32,
     #[arg(long, default_value_t = 10)]
     pub power: i64,
+    /// CometBFT mempool capacity of each node (room for load tests).
+    #[arg(long, default_value_t = 20000)]
+    pub mempool_size: u32,
     /// Replace an existing output directory.
     #[arg(long)]
     pub overwrite: bool,
@@ -207,6 +210,7 @@ pub fn run(args: TestnetArgs) -> Result<NodesFile> {
             consensus_key: &p.consensus_key,
             persistent_peers: others.join(","),
             timeout_commit: args.timeout_commit.clone(),
+            mempool_size: args.mempool_size,
         })?;
         home::write_genesis(&p.home, &genesis)?;
         nodes.push(NodeEntry {
