@@ -105,6 +105,14 @@ routes! {
     "/seqpool.staking.v1.Query/Liveness" => seqpool_staking::query::liveness,
     "/seqpool.staking.v1.Query/Params" => seqpool_staking::query::params,
     "/seqpool.node.v1.Node/Status" => node_status,
+    "/seqpool.epochs.v1.Query/CurrentEpoch" => seqpool_epochs::query::current_epoch,
+    "/seqpool.epochs.v1.Query/Params" => seqpool_epochs::query::params,
+    "/seqpool.producer.v1.Query/Producer" => seqpool_producer::query::producer,
+    "/seqpool.producer.v1.Query/Schedule" => seqpool_producer::query::schedule,
+    "/seqpool.producer.v1.Query/Sequencers" => seqpool_producer::query::sequencers,
+    "/seqpool.producer.v1.Query/Settlements" => seqpool_producer::query::settlements,
+    "/seqpool.producer.v1.Query/UnscheduledBlocks" => seqpool_producer::query::unscheduled_blocks,
+    "/seqpool.producer.v1.Query/Params" => seqpool_producer::query::params,
 }
 
 pub fn error_code(e: &QueryError) -> u32 {

@@ -364,3 +364,75 @@ fn max_faults_jail_the_producer_and_selection_skips_it() {
         assert_ne!(chosen.consensus_address, stalled);
     }
 }
+
+#[test]
+fn adapter_queries_answer_over_abci_query() {
+    use prost::Message;
+    use seqpool_proto::epochs::v1::{QueryCurrentEpochRequest, QueryCurrentEpochResponse};
+    use seqpool_proto::producer::v1::{QueryProducerResponse, QuerySequencersResponse};
+    use tendermint::abci::request;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut d = driver(dir.path(), 60_000, 3);
+    d.produce_block(vec![]).expect("block");
+    let query = |d: &Driver, path: &str, data: Vec<u8>| {
+        seqpoold::query::abci_query(
+            d.nodes[0].app.storage(),
+            &request::Query {
+                data: data.into(),
+                path: path.into(),
+                height: 0u32.into(),
+                prove: false,
+            },
+        )
+    };
+    let resp = query(
+        &d,
+        "/seqpool.producer.v1.Query/Producer",
+        QueryProducerRequest { l2_height: 7 }.encode_to_vec(),
+    );
+    assert_eq!(resp.code.value(), 0, "{}", resp.log);
+    let producer = QueryProducerResponse::decode(resp.value.as_ref()).expect("decode");
+    assert_eq!((producer.epoch, producer.signer.len()), (1, 20));
+    assert_eq!(producer.producer, producer_at(&d, 7).expect("scheduled"));
+    // Not decided yet: a clear not-found, not a guess.
+    let resp = query(
+        &d,
+        "/seqpool.producer.v1.Query/Producer",
+        QueryProducerRequest { l2_height: 11 }.encode_to_vec(),
+    );
+    assert_eq!(resp.code.value(), seqpool_component::codes::NOT_FOUND);
+    assert!(resp.log.contains("not decided"), "{}", resp.log);
+
+    let resp = query(
+        &d,
+        "/seqpool.epochs.v1.Query/CurrentEpoch",
+        QueryCurrentEpochRequest {}.encode_to_vec(),
+    );
+    let epochs = QueryCurrentEpochResponse::decode(resp.value.as_ref()).expect("decode");
+    let (current, next) = (epochs.current.expect("current"), epochs.next.expect("next"));
+    assert_eq!(
+        (
+            current.number,
+            current.first_l2_height,
+            current.last_l2_height
+        ),
+        (0, 1, 5)
+    );
+    assert_eq!((next.number, next.first_l2_height), (1, 6));
+
+    let resp = query(
+        &d,
+        "/seqpool.producer.v1.Query/Sequencers",
+        QuerySequencersRequest {}.encode_to_vec(),
+    );
+    let seqs = QuerySequencersResponse::decode(resp.value.as_ref()).expect("decode");
+    assert_eq!(seqs.sequencers.len(), 4);
+    assert!(seqs
+        .sequencers
+        .iter()
+        .all(|s| s.status == "active" && s.power == 10 && s.signer.len() == 20));
+    // Garbage request bytes get an error, not a panic.
+    let resp = query(&d, "/seqpool.producer.v1.Query/Producer", vec![0xFF, 0xFF]);
+    assert_ne!(resp.code.value(), 0);
+}

@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use seqpool_component::QueryError;
-use seqpool_proto::{admin, auth, node, staking};
+use seqpool_proto::{admin, auth, epochs, node, producer, staking};
 use seqpool_store::{Snapshot, Storage, StoreError};
 use tonic::{Request, Response, Status};
 
@@ -79,6 +79,18 @@ grpc_service!(staking::query_server::Query {
     liveness(staking::v1::QueryLivenessRequest) -> staking::v1::QueryLivenessResponse => seqpool_staking::query::liveness;
     params(staking::v1::QueryParamsRequest) -> staking::v1::QueryParamsResponse => seqpool_staking::query::params;
 });
+grpc_service!(epochs::query_server::Query {
+    current_epoch(epochs::v1::QueryCurrentEpochRequest) -> epochs::v1::QueryCurrentEpochResponse => seqpool_epochs::query::current_epoch;
+    params(epochs::v1::QueryParamsRequest) -> epochs::v1::QueryParamsResponse => seqpool_epochs::query::params;
+});
+grpc_service!(producer::query_server::Query {
+    producer(producer::v1::QueryProducerRequest) -> producer::v1::QueryProducerResponse => seqpool_producer::query::producer;
+    schedule(producer::v1::QueryScheduleRequest) -> producer::v1::QueryScheduleResponse => seqpool_producer::query::schedule;
+    sequencers(producer::v1::QuerySequencersRequest) -> producer::v1::QuerySequencersResponse => seqpool_producer::query::sequencers;
+    settlements(producer::v1::QuerySettlementsRequest) -> producer::v1::QuerySettlementsResponse => seqpool_producer::query::settlements;
+    unscheduled_blocks(producer::v1::QueryUnscheduledBlocksRequest) -> producer::v1::QueryUnscheduledBlocksResponse => seqpool_producer::query::unscheduled_blocks;
+    params(producer::v1::QueryParamsRequest) -> producer::v1::QueryParamsResponse => seqpool_producer::query::params;
+});
 grpc_service!(node::node_server::Node {
     status(node::v1::StatusRequest) -> node::v1::StatusResponse => query::node_status;
 });
@@ -99,6 +111,8 @@ pub async fn serve(
         .add_service(admin::v1::query_server::QueryServer::new(q.clone()))
         .add_service(auth::v1::query_server::QueryServer::new(q.clone()))
         .add_service(staking::v1::query_server::QueryServer::new(q.clone()))
+        .add_service(epochs::v1::query_server::QueryServer::new(q.clone()))
+        .add_service(producer::v1::query_server::QueryServer::new(q.clone()))
         .add_service(node::v1::node_server::NodeServer::new(q))
         .serve_with_shutdown(addr, shutdown)
         .await?;

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use seqpool_component::QueryError;
-use seqpool_proto::{admin, auth, node, staking};
+use seqpool_proto::{admin, auth, epochs, node, producer, staking};
 use seqpool_store::{Snapshot, Storage, StoreError};
 use serde::{Deserialize, Serialize};
 
@@ -98,6 +98,62 @@ handler!(
     seqpool_staking::query::params
 );
 handler!(node_status, node::v1::StatusRequest {}, query::node_status);
+handler!(
+    epochs_current,
+    epochs::v1::QueryCurrentEpochRequest {},
+    seqpool_epochs::query::current_epoch
+);
+handler!(
+    epochs_params,
+    epochs::v1::QueryParamsRequest {},
+    seqpool_epochs::query::params
+);
+handler!(
+    producer_sequencers,
+    producer::v1::QuerySequencersRequest {},
+    seqpool_producer::query::sequencers
+);
+handler!(
+    producer_settlements,
+    producer::v1::QuerySettlementsRequest {},
+    seqpool_producer::query::settlements
+);
+handler!(
+    producer_unscheduled,
+    producer::v1::QueryUnscheduledBlocksRequest {},
+    seqpool_producer::query::unscheduled_blocks
+);
+handler!(
+    producer_params,
+    producer::v1::QueryParamsRequest {},
+    seqpool_producer::query::params
+);
+
+async fn producer_at(
+    State(storage): State<Storage>,
+    Path(l2_height): Path<u64>,
+    Query(at): Query<AtHeight>,
+) -> Response {
+    run(
+        &storage,
+        &at,
+        producer::v1::QueryProducerRequest { l2_height },
+        |s, r| seqpool_producer::query::producer(s, r),
+    )
+}
+
+async fn producer_schedule(
+    State(storage): State<Storage>,
+    Path(epoch): Path<u64>,
+    Query(at): Query<AtHeight>,
+) -> Response {
+    run(
+        &storage,
+        &at,
+        producer::v1::QueryScheduleRequest { epoch },
+        |s, r| seqpool_producer::query::schedule(s, r),
+    )
+}
 
 async fn auth_account(
     State(storage): State<Storage>,
@@ -123,6 +179,23 @@ pub fn router(storage: Storage) -> Router {
         .route("/seqpool/staking/v1/liveness", get(staking_liveness))
         .route("/seqpool/staking/v1/params", get(staking_params))
         .route("/seqpool/node/v1/status", get(node_status))
+        .route("/seqpool/epochs/v1/current", get(epochs_current))
+        .route("/seqpool/epochs/v1/params", get(epochs_params))
+        .route("/seqpool/producer/v1/producer/:l2_height", get(producer_at))
+        .route(
+            "/seqpool/producer/v1/schedule/:epoch",
+            get(producer_schedule),
+        )
+        .route("/seqpool/producer/v1/sequencers", get(producer_sequencers))
+        .route(
+            "/seqpool/producer/v1/settlements",
+            get(producer_settlements),
+        )
+        .route(
+            "/seqpool/producer/v1/unscheduled",
+            get(producer_unscheduled),
+        )
+        .route("/seqpool/producer/v1/params", get(producer_params))
         .with_state(storage)
 }
 
