@@ -327,8 +327,7 @@ fn max_faults_jail_the_producer_and_selection_skips_it() {
     for i in 0..4 {
         d.producer_votes.insert(i, vote.clone());
     }
-    // Jailing removes it from the CometBFT set two blocks later, which this driver does not
-    // follow, so stop at the block that jails it.
+    // Jailing removes it from the CometBFT set (a power-0 update, applied by the driver at h + 2).
     let deadline = d.height + 10;
     while !snapshot(&d)
         .validator(&stalled)
@@ -362,6 +361,24 @@ fn max_faults_jail_the_producer_and_selection_skips_it() {
         let seed = seqpool_producer::selection::seed(epoch, &s.root_hash(), &[]);
         let chosen = seqpool_producer::selection::select(&validators, &seed).expect("eligible");
         assert_ne!(chosen.consensus_address, stalled);
+    }
+    // The chain goes on with three validators; every later schedule leaves the jailed one out.
+    let jailed_idx = index_of(&d, &stalled);
+    for target in [5u64, 10, 15, 20, 25] {
+        l2.produce_scheduled(&d, target);
+        let mut seen = [target; 4];
+        seen[jailed_idx] = 0;
+        report(&mut d, &l2, seen);
+        assert_eq!(head(&d), target);
+    }
+    assert_eq!(
+        d.validators[jailed_idx].power, 0,
+        "removed from the CometBFT set"
+    );
+    let s = snapshot(&d);
+    for epoch in 2..=6 {
+        let schedule = s.schedule(epoch).expect("read").expect("decided");
+        assert!(schedule.assignments.iter().all(|a| a.producer != stalled));
     }
 }
 
