@@ -1,6 +1,7 @@
 //! Signing share and aggregation at n = 10, 50, 100 measured in CPU time of the benchmark thread
 //! (criterion with a thread-CPU-time clock), so that other processes on a shared machine do not
 //! inflate the figures. Run: `cargo bench -p seqpool-tss --bench cpu_time`.
+#![allow(clippy::unwrap_used)] // test code: a failed step is a failed test
 
 use std::collections::BTreeMap;
 use std::time::Duration;

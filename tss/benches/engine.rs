@@ -1,5 +1,6 @@
 //! Engine operations against the same operations through raw frost-secp256k1 calls, for
 //! n = 10, 50, 100 and t = floor(2n/3)+1. Run: `cargo bench -p seqpool-tss --bench engine`.
+#![allow(clippy::unwrap_used)] // test code: a failed step is a failed test
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;

@@ -1,4 +1,5 @@
 //! DKG and signing over the in-process simulation, including every kind of misbehaviour.
+#![allow(clippy::unwrap_used)] // test code: a failed step is a failed test
 
 mod common;
 

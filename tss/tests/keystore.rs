@@ -1,5 +1,6 @@
 //! The encrypted LevelDB keystore: real files, real FROST material, a child process killed with
 //! SIGKILL mid-signing, and a byte scan proving no secret is stored in plaintext.
+#![allow(clippy::unwrap_used)] // test code: a failed step is a failed test
 
 mod common;
 

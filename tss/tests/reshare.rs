@@ -1,5 +1,6 @@
 //! Reshare chains over the in-process simulation: the group key never changes, signatures stay
 //! valid, cheating dealers are excluded, and retired shares are useless.
+#![allow(clippy::unwrap_used)] // test code: a failed step is a failed test
 
 mod common;
 
