@@ -75,7 +75,7 @@ pub fn init_genesis<S: StateWrite>(
     genesis: &GenesisState,
     chain_id: &str,
 ) -> Result<(), TxError> {
-    let p = genesis.params.clone().unwrap_or_else(default_params);
+    let p = genesis.params.unwrap_or_else(default_params);
     validate_params(&p)?;
     state.put_proto(state_key::PARAMS.to_vec(), &p);
     let validators = state.validators()?;
@@ -362,4 +362,113 @@ pub fn apply_stall<S: StateWrite>(
         }
     }
     Ok(events)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use seqpool_epochs::EpochHooks;
+    use seqpool_store::{StateDelta, Storage};
+
+    struct NoHooks;
+    impl<S: StateWrite> EpochHooks<S> for NoHooks {
+        fn epoch_boundary(
+            &mut self,
+            _: &mut S,
+            _: &BlockContext,
+            _: &Epoch,
+            _: &Epoch,
+        ) -> Result<(), StoreError> {
+            Ok(())
+        }
+    }
+
+    fn ctx(height: u64, time_ms: i128) -> BlockContext {
+        BlockContext {
+            chain_id: "t".into(),
+            height,
+            time_unix_nanos: time_ms * 1_000_000,
+        }
+    }
+
+    /// Stalls the same producer in epoch 0 and again in epoch 1; returns whether it ended jailed
+    /// and its fault count.
+    fn two_stalls(fault_window_epochs: u64) -> (bool, usize) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let storage = Storage::open(dir.path()).expect("open");
+        let mut state = StateDelta::new(storage.latest_snapshot());
+        seqpool_epochs::init_genesis(
+            &mut state,
+            &seqpool_epochs::GenesisState {
+                params: Some(seqpool_epochs::Params { epoch_length: 5 }),
+            },
+        )
+        .expect("epochs");
+        for i in 0..4 {
+            state.put_validator(&Validator {
+                consensus_address: format!("{i:040X}"),
+                power: 10,
+                ..Default::default()
+            });
+        }
+        let params = Params {
+            stall_timeout_ms: 1_000,
+            max_faults: 2,
+            fault_window_epochs,
+        };
+        init_genesis(
+            &mut state,
+            &GenesisState {
+                params: Some(params),
+            },
+            "t",
+        )
+        .expect("genesis");
+        let (_, first) = state.assignment_at(1).expect("read").expect("scheduled");
+        let stalled = first.producer;
+        let report = |epoch, since| StallReport {
+            epoch,
+            producer: stalled.clone(),
+            since_l2_height: since,
+        };
+        apply_stall(&mut state, &ctx(2, 0), &report(0, 0)).expect("stall");
+        assert_ne!(
+            state.assignment_at(1).expect("read").expect("x").1.producer,
+            stalled
+        );
+        for n in 1..=5 {
+            let block = L2Block {
+                number: n,
+                hash: vec![0; 32],
+                coinbase: vec![0; 20],
+            };
+            seqpool_epochs::advance_head(&mut state, &ctx(3, 10_000), block, &mut NoHooks)
+                .expect("head");
+        }
+        // Epoch 1 scheduled to the same producer, which stalls again.
+        let mut schedule = state.schedule(1).expect("read").expect("decided");
+        schedule.assignments = vec![Assignment {
+            from_l2_height: 6,
+            producer: stalled.clone(),
+            replaces: String::new(),
+            chain_height: 0,
+        }];
+        state.put_proto(state_key::schedule(1), &schedule);
+        // Before the timeout of block time, the report is not current yet.
+        apply_stall(&mut state, &ctx(4, 10_500), &report(1, 5)).expect("stall");
+        assert_eq!(state.faults(&stalled).expect("read").faults.len(), 1);
+        // A stale report (wrong height) never counts.
+        apply_stall(&mut state, &ctx(5, 20_000), &report(1, 4)).expect("stall");
+        assert_eq!(state.faults(&stalled).expect("read").faults.len(), 1);
+        apply_stall(&mut state, &ctx(6, 20_000), &report(1, 5)).expect("stall");
+        let jailed = state.validator(&stalled).expect("read").expect("x").jailed;
+        (jailed, state.faults(&stalled).expect("read").faults.len())
+    }
+
+    #[test]
+    fn max_faults_within_the_window_jail() {
+        assert_eq!(two_stalls(10), (true, 2));
+        // A window of one epoch forgets the epoch-0 fault.
+        assert_eq!(two_stalls(1), (false, 1));
+    }
 }

@@ -5,8 +5,8 @@
 //! The app hash commits to every validator's signed votes and all txs of the chain so far, so one
 //! validator cannot pick it; a proposer could still grind it by choosing which txs to include. The
 //! plan is to mix in an L1 RANDAO value (`block.prevrandao` of a finalized L1 block attested by
-//! >2/3 of the power through x/bridge, like any L1 event) as `l1_randomness`, which no proposer
-//! controls; until the bridge provides it, it is empty.
+//! more than 2/3 of the power through x/bridge, like any L1 event) as `l1_randomness`, which no
+//! proposer controls; until the bridge provides it, it is empty.
 use k256::elliptic_curve::sec1::ToEncodedPoint;
 use seqpool_staking::Validator;
 use sha2::{Digest, Sha256};
