@@ -142,6 +142,7 @@ pub fn request_digest(
 pub fn verify_like_l1(key: &VerifyingKey, signature: &Signature, message: &[u8]) -> Result<bool> {
     use frost_core::Ciphersuite;
     use k256::ecdsa::{RecoveryId, Signature as EcdsaSignature, VerifyingKey as EcdsaKey};
+    use k256::elliptic_curve::scalar::IsHigh;
     use k256::elliptic_curve::PrimeField;
     use k256::{FieldBytes, Scalar};
 
@@ -155,10 +156,14 @@ pub fn verify_like_l1(key: &VerifyingKey, signature: &Signature, message: &[u8])
     let c = frost_secp256k1::Secp256K1Sha256::challenge(signature.R(), key, message)?.to_scalar();
     let prehash: [u8; 32] = (-(z * px)).to_repr().into();
     let s = -(c * px);
+    // The EVM's ecrecover accepts any s, k256's recovery only low s. (r, s, R') and (r, -s, -R')
+    // recover the same key, so a high s is negated together with the parity.
+    let high = bool::from(s.is_high());
+    let s = if high { -s } else { s };
     let Ok(ecdsa) = EcdsaSignature::from_scalars(px.to_repr(), s.to_repr()) else {
         return Ok(false);
     };
-    let recovery = RecoveryId::new(p.y_is_odd(), false);
+    let recovery = RecoveryId::new(p.y_is_odd() ^ high, false);
     let Ok(recovered) = EcdsaKey::recover_from_prehash(&prehash, &ecdsa, recovery) else {
         return Ok(false);
     };

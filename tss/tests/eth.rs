@@ -105,7 +105,10 @@ fn engine_vectors_match_the_committed_file() {
     let mut entries = Vec::new();
     let mut parities = BTreeSet::new();
     let target: [u8; 20] = [0x11; 20];
-    for (k, n) in [4usize, 4, 7, 7, 10].into_iter().enumerate() {
+    for (k, n) in [4usize, 4, 7, 7, 10, 10, 5, 6, 13, 16]
+        .into_iter()
+        .enumerate()
+    {
         let members = members(n, &mut rng);
         let key = run_dkg(KeyId(k as u64), SessionId(1), &members, &mut rng);
         let ids: Vec<Identifier> = key.shares.keys().copied().collect();
