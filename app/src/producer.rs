@@ -87,10 +87,15 @@ pub fn apply<S: StateWrite>(
         parent_app_hash,
         events: Vec::new(),
     };
+    let by_signer = if agreed.blocks.is_empty() {
+        Default::default()
+    } else {
+        seqpool_producer::validators_by_signer(seqpool_staking::StakingRead::validators(state)?)
+    };
     for block in agreed.blocks {
-        hooks
-            .events
-            .extend(seqpool_producer::record_block(state, ctx, &block)?);
+        hooks.events.extend(seqpool_producer::record_block(
+            state, ctx, &block, &by_signer,
+        )?);
         seqpool_epochs::advance_head(state, ctx, block, &mut hooks)?;
     }
     if let Some(stall) = agreed.stall {

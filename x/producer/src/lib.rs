@@ -13,6 +13,8 @@ pub mod query;
 pub mod selection;
 pub mod vote;
 
+use std::collections::BTreeMap;
+
 use seqpool_component::{
     BlockContext, Event, StateRead, StateReadProto, StateWrite, StateWriteProto, StoreError,
     TxError,
@@ -184,10 +186,13 @@ pub trait ProducerRead: StateRead {
 }
 impl<T: StateRead + ?Sized> ProducerRead for T {}
 
-fn validator_by_signer<'a>(validators: &'a [Validator], signer: &[u8]) -> Option<&'a Validator> {
-    validators.iter().find(|v| {
-        selection::eth_address(&v.consensus_pub_key).is_some_and(|a| a.as_slice() == signer)
-    })
+/// Validators by their Ethereum signer address (the L2 coinbase); built once per chain block,
+/// since deriving an address decompresses a key.
+pub fn validators_by_signer(validators: Vec<Validator>) -> BTreeMap<[u8; 20], Validator> {
+    validators
+        .into_iter()
+        .filter_map(|v| selection::eth_address(&v.consensus_pub_key).map(|a| (a, v)))
+        .collect()
 }
 
 /// Records an agreed L2 block (call before it becomes the head): counts it for the validator whose
@@ -196,9 +201,11 @@ pub fn record_block<S: StateWrite>(
     state: &mut S,
     ctx: &BlockContext,
     block: &L2Block,
+    by_signer: &BTreeMap<[u8; 20], Validator>,
 ) -> Result<Vec<Event>, StoreError> {
-    let validators = state.validators()?;
-    let producer = validator_by_signer(&validators, &block.coinbase);
+    let producer = <[u8; 20]>::try_from(block.coinbase.as_slice())
+        .ok()
+        .and_then(|c| by_signer.get(&c));
     let epoch = seqpool_epochs::epoch_of(&state.epoch_params()?, block.number);
     let scheduled = state
         .assignment_at(block.number)?
