@@ -15,6 +15,17 @@ pub struct AppConfig {
     pub cometbft_rpc: String,
     /// tracing filter, e.g. "info" or "seqpoold=debug,info".
     pub log_level: String,
+    /// L1 JSON-RPC the bridge watcher follows ("" = no watcher; the node then attests nothing).
+    pub l1_rpc: String,
+    /// LockingPool contract address on L1 (0x...).
+    pub l1_locking_pool: String,
+    /// Blocks below the L1 head an event must be before this node attests it.
+    pub l1_confirmations: u64,
+    /// Follow the L1 node's `finalized` block instead of `l1_confirmations`.
+    pub l1_use_finalized: bool,
+    /// L1 block to start from on a fresh cursor (the LockingPool deployment block).
+    pub l1_start_block: u64,
+    pub l1_poll_interval_ms: u64,
 }
 
 impl Default for AppConfig {
@@ -26,6 +37,12 @@ impl Default for AppConfig {
             rest_listen: "127.0.0.1:1317".into(),
             cometbft_rpc: "http://127.0.0.1:26657".into(),
             log_level: "info".into(),
+            l1_rpc: String::new(),
+            l1_locking_pool: String::new(),
+            l1_confirmations: 2,
+            l1_use_finalized: false,
+            l1_start_block: 0,
+            l1_poll_interval_ms: 1000,
         }
     }
 }
@@ -76,6 +93,11 @@ impl AppConfig {
             message: e.to_string(),
         })?;
         std::fs::write(&path, text).map_err(|source| ConfigError::Write { path, source })
+    }
+
+    /// The L1 watcher's node-local cursor (not consensus state).
+    pub fn l1_cursor_path(home: &Path) -> PathBuf {
+        home.join("data").join("l1_watcher_cursor.json")
     }
 
     /// Where the state database lives.

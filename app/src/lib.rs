@@ -3,6 +3,7 @@
 pub mod abci;
 pub mod app;
 pub mod bridge;
+pub mod bridge_watcher;
 pub mod cli;
 pub mod client;
 pub mod config;

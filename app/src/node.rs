@@ -26,6 +26,16 @@ pub async fn run(home: &Path) -> anyhow::Result<()> {
 
     let mempool_state = Arc::new(Mutex::new(MempoolState::default()));
     let app = App::new(storage.clone(), mempool_state.clone())?;
+    let (l1_stop_tx, l1_stop_rx) = watch::channel(false);
+    let l1_watcher = crate::bridge_watcher::spawn_from_config(
+        &config,
+        home,
+        app.bridge_observations(),
+        async move {
+            let mut rx = l1_stop_rx;
+            let _ = rx.wait_for(|s| *s).await;
+        },
+    )?;
     let consensus = Consensus::spawn(app);
     let server = tower_abci::v038::Server::builder()
         .consensus(consensus)
@@ -78,6 +88,10 @@ pub async fn run(home: &Path) -> anyhow::Result<()> {
         }
     }
     let _ = stop_tx.send(true);
+    let _ = l1_stop_tx.send(true);
+    if let Some(w) = l1_watcher {
+        let _ = w.await;
+    }
     let _ = grpc.await;
     let _ = rest.await;
     Ok(())

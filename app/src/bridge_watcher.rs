@@ -1,0 +1,328 @@
+//! The L1 watcher: follows the LockingPool's logs at a finality depth and hands the events to the
+//! consensus actor (through [`Observations`]) for this node's vote extensions.
+//!
+//! Only blocks at `latest - confirmations` (or the node's `finalized` block) are read, so an event
+//! that a reorg removes is never observed. The cursor (next L1 block to read, plus the observed
+//! events not yet applied) lives in a node-local JSON file under `<home>/data/`, never in consensus
+//! state. A watcher that is down or behind only leaves its vote's bridge section short.
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use alloy::eips::BlockNumberOrTag;
+use alloy::primitives::{Address, U256};
+use alloy::providers::Provider;
+use alloy::rpc::types::{Filter, Log};
+use alloy::sol_types::SolEventInterface;
+use seqpool_bridge::{L1Event, Payload};
+use seqpool_l1::bindings::LockingPool::LockingPoolEvents;
+use seqpool_proto::bridge::v1::{
+    LockBoundChanged, Locked, OtherEvent, Relocked, SignerChange, UnlockInit, WhitelistChanged,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::bridge::Observations;
+
+/// Most L1 blocks one `eth_getLogs` call covers (public RPCs cap ranges).
+pub const MAX_BLOCK_RANGE: u64 = 1000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum WatchError {
+    #[error("L1 RPC: {0}")]
+    Rpc(String),
+    #[error("cursor file {path}: {reason}")]
+    Cursor { path: PathBuf, reason: String },
+    #[error("L1 log {id}: {reason}")]
+    Log { id: String, reason: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct WatcherConfig {
+    pub locking_pool: Address,
+    /// Blocks below the head an event must be to be observed (when not using `finalized`).
+    pub confirmations: u64,
+    /// Read up to the node's `finalized` block instead of `latest - confirmations`.
+    pub use_finalized_tag: bool,
+    /// First L1 block to read on a fresh cursor (the LockingPool's deployment block).
+    pub start_block: u64,
+    pub poll_interval: Duration,
+    pub cursor_path: PathBuf,
+}
+
+/// What survives a restart of the watcher.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Cursor {
+    pub next_block: u64,
+    /// Observed events not yet known to be applied, in proto3 JSON.
+    pub events: Vec<L1Event>,
+}
+
+impl Cursor {
+    pub fn load(path: &Path, start_block: u64) -> Result<Self, WatchError> {
+        match std::fs::read(path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| WatchError::Cursor {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self {
+                next_block: start_block,
+                events: Vec::new(),
+            }),
+            Err(e) => Err(WatchError::Cursor {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            }),
+        }
+    }
+
+    /// Writes a temporary file and renames it over the old one, so a crash leaves either cursor.
+    pub fn save(&self, path: &Path) -> Result<(), WatchError> {
+        let err = |reason: String| WatchError::Cursor {
+            path: path.to_path_buf(),
+            reason,
+        };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
+        }
+        let tmp = path.with_extension("tmp");
+        let bytes = serde_json::to_vec_pretty(self).map_err(|e| err(e.to_string()))?;
+        std::fs::write(&tmp, bytes).map_err(|e| err(e.to_string()))?;
+        std::fs::rename(&tmp, path).map_err(|e| err(e.to_string()))
+    }
+}
+
+fn amount(v: U256) -> String {
+    v.to_string()
+}
+
+fn id64(v: U256, what: &str, id: &str) -> Result<u64, WatchError> {
+    u64::try_from(v).map_err(|_| WatchError::Log {
+        id: id.to_string(),
+        reason: format!("{what} {v} does not fit in 64 bits"),
+    })
+}
+
+/// The bridge form of one LockingPool log; `None` for a log outside the nonce sequence.
+pub fn to_l1_event(log: &Log) -> Result<Option<L1Event>, WatchError> {
+    let (Some(tx_hash), Some(log_index), Some(block_number)) =
+        (log.transaction_hash, log.log_index, log.block_number)
+    else {
+        // A pending log has no position yet; it is read again once mined.
+        return Ok(None);
+    };
+    let id = format!("{tx_hash}:{log_index}");
+    let Ok(decoded) = LockingPoolEvents::decode_log(&log.inner) else {
+        return Ok(None);
+    };
+    let other = |name: &str| Payload::Other(OtherEvent { name: name.into() });
+    use LockingPoolEvents as E;
+    let (nonce, payload) = match decoded.data {
+        E::Locked(e) => (
+            e.nonce,
+            Payload::Locked(Locked {
+                sequencer_id: id64(e.sequencerId, "sequencer id", &id)?,
+                signer: e.signer.to_vec(),
+                owner: e.owner.to_vec(),
+                amount: amount(e.amount),
+                signer_pubkey: e.signerPubkey.to_vec(),
+            }),
+        ),
+        E::Relocked(e) => (
+            e.nonce,
+            Payload::Relocked(Relocked {
+                sequencer_id: id64(e.sequencerId, "sequencer id", &id)?,
+                added: amount(e.added),
+                amount: amount(e.amount),
+            }),
+        ),
+        E::UnlockInit(e) => (
+            e.nonce,
+            Payload::UnlockInit(UnlockInit {
+                sequencer_id: id64(e.sequencerId, "sequencer id", &id)?,
+                owner: e.owner.to_vec(),
+                amount: amount(e.amount),
+            }),
+        ),
+        E::SignerChange(e) => (
+            e.nonce,
+            Payload::SignerChange(SignerChange {
+                sequencer_id: id64(e.sequencerId, "sequencer id", &id)?,
+                old_signer: e.oldSigner.to_vec(),
+                new_signer: e.newSigner.to_vec(),
+                signer_pubkey: e.signerPubkey.to_vec(),
+            }),
+        ),
+        E::WhitelistChanged(e) => (
+            e.nonce,
+            Payload::WhitelistChanged(WhitelistChanged {
+                owner: e.owner.to_vec(),
+                allowed: e.allowed,
+            }),
+        ),
+        E::MinLockChanged(e) => (
+            e.nonce,
+            Payload::MinLockChanged(LockBoundChanged {
+                old_value: amount(e.oldMinLock),
+                new_value: amount(e.newMinLock),
+            }),
+        ),
+        E::MaxLockChanged(e) => (
+            e.nonce,
+            Payload::MaxLockChanged(LockBoundChanged {
+                old_value: amount(e.oldMaxLock),
+                new_value: amount(e.newMaxLock),
+            }),
+        ),
+        E::Unlocked(e) => (e.nonce, other("Unlocked")),
+        E::RewardsDistributed(e) => (e.nonce, other("RewardsDistributed")),
+        E::RewardsWithdrawn(e) => (e.nonce, other("RewardsWithdrawn")),
+        E::RewardPerBlockChanged(e) => (e.nonce, other("RewardPerBlockChanged")),
+        E::WithdrawalDelayChanged(e) => (e.nonce, other("WithdrawalDelayChanged")),
+        E::SignerUpdateThrottleChanged(e) => (e.nonce, other("SignerUpdateThrottleChanged")),
+        E::RewardPayerChanged(e) => (e.nonce, other("RewardPayerChanged")),
+        E::PausedChanged(e) => (e.nonce, other("PausedChanged")),
+        #[allow(unreachable_patterns)]
+        _ => return Ok(None),
+    };
+    Ok(Some(L1Event {
+        nonce: id64(nonce, "nonce", &id)?,
+        tx_hash: tx_hash.to_vec(),
+        log_index,
+        block_number,
+        payload: Some(payload),
+    }))
+}
+
+/// The highest L1 block this watcher may read.
+async fn safe_head<P: Provider>(provider: &P, config: &WatcherConfig) -> Result<u64, WatchError> {
+    if config.use_finalized_tag {
+        let block = provider
+            .get_block_by_number(BlockNumberOrTag::Finalized)
+            .await
+            .map_err(|e| WatchError::Rpc(e.to_string()))?
+            .ok_or_else(|| WatchError::Rpc("the L1 node has no finalized block".into()))?;
+        return Ok(block.header.number);
+    }
+    let latest = provider
+        .get_block_number()
+        .await
+        .map_err(|e| WatchError::Rpc(e.to_string()))?;
+    Ok(latest.saturating_sub(config.confirmations))
+}
+
+/// One round: reads the logs of the blocks that became safe since the last round, adds their
+/// events to `observations`, and saves the cursor. Returns how many events it observed.
+pub async fn poll_once<P: Provider>(
+    provider: &P,
+    config: &WatcherConfig,
+    cursor: &mut Cursor,
+    observations: &Observations,
+) -> Result<usize, WatchError> {
+    let head = safe_head(provider, config).await?;
+    if head < cursor.next_block {
+        return Ok(0);
+    }
+    let to = head.min(cursor.next_block.saturating_add(MAX_BLOCK_RANGE - 1));
+    let filter = Filter::new()
+        .address(config.locking_pool)
+        .from_block(cursor.next_block)
+        .to_block(to);
+    let logs = provider
+        .get_logs(&filter)
+        .await
+        .map_err(|e| WatchError::Rpc(e.to_string()))?;
+    let mut events = Vec::new();
+    for log in &logs {
+        if let Some(e) = to_l1_event(log)? {
+            events.push(e);
+        }
+    }
+    let found = events.len();
+    let kept: Vec<L1Event> = match observations.lock() {
+        Ok(mut observed) => {
+            for e in events {
+                observed.insert(e.nonce, e);
+            }
+            // What the consensus side pruned has been applied; keep the rest for a restart.
+            observed.values().cloned().collect()
+        }
+        Err(_) => return Err(WatchError::Rpc("observation queue poisoned".into())),
+    };
+    cursor.next_block = to + 1;
+    cursor.events = kept;
+    cursor.save(&config.cursor_path)?;
+    Ok(found)
+}
+
+/// Follows L1 until `stop` resolves. Errors are logged and retried; they never stop the chain.
+pub async fn run<P: Provider>(
+    provider: P,
+    config: WatcherConfig,
+    observations: Observations,
+    stop: impl std::future::Future<Output = ()>,
+) {
+    let mut cursor = match Cursor::load(&config.cursor_path, config.start_block) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "L1 watcher cannot read its cursor; not watching L1");
+            return;
+        }
+    };
+    if let Ok(mut observed) = observations.lock() {
+        for e in &cursor.events {
+            observed.insert(e.nonce, e.clone());
+        }
+    }
+    tracing::info!(pool = %config.locking_pool, from_block = cursor.next_block, "L1 watcher started");
+    tokio::pin!(stop);
+    loop {
+        match poll_once(&provider, &config, &mut cursor, &observations).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                events = n,
+                next_block = cursor.next_block,
+                "L1 events observed"
+            ),
+            Err(e) => tracing::warn!(error = %e, "L1 watcher round failed; retrying"),
+        }
+        tokio::select! {
+            _ = &mut stop => return,
+            _ = tokio::time::sleep(config.poll_interval) => {}
+        }
+    }
+}
+
+/// Starts the watcher when app.toml names an L1 RPC and the LockingPool; `None` otherwise.
+pub fn spawn_from_config(
+    config: &crate::config::AppConfig,
+    home: &Path,
+    observations: Observations,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
+    if config.l1_rpc.is_empty() || config.l1_locking_pool.is_empty() {
+        tracing::info!("no l1_rpc/l1_locking_pool in app.toml: not watching L1");
+        return Ok(None);
+    }
+    let url = config
+        .l1_rpc
+        .parse()
+        .map_err(|e| anyhow::anyhow!("l1_rpc {:?}: {e}", config.l1_rpc))?;
+    let locking_pool: Address = config
+        .l1_locking_pool
+        .parse()
+        .map_err(|e| anyhow::anyhow!("l1_locking_pool {:?}: {e}", config.l1_locking_pool))?;
+    let provider = alloy::providers::ProviderBuilder::new().connect_http(url);
+    let watcher = WatcherConfig {
+        locking_pool,
+        confirmations: config.l1_confirmations,
+        use_finalized_tag: config.l1_use_finalized,
+        start_block: config.l1_start_block,
+        poll_interval: Duration::from_millis(config.l1_poll_interval_ms.max(100)),
+        cursor_path: crate::config::AppConfig::l1_cursor_path(home),
+    };
+    Ok(Some(tokio::spawn(run(
+        provider,
+        watcher,
+        observations,
+        stop,
+    ))))
+}

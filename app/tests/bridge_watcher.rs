@@ -1,0 +1,305 @@
+//! The L1 watcher against a real anvil: it observes a `lockFor` only at the confirmation depth,
+//! never observes an event that a reorg (anvil snapshot/revert) removed, keeps its cursor across a
+//! restart, and what it observed makes the locked key a validator through the in-process driver.
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use alloy::primitives::{keccak256, Address, U256};
+use alloy::providers::{Provider, ProviderBuilder};
+use alloy::signers::local::PrivateKeySigner;
+use alloy::sol_types::SolCall;
+use seqpool_bridge::{BridgeVote, Payload};
+use seqpool_l1::bindings::{DevnetToken, Governance, LockingPool};
+use seqpool_l1::deploy::{deploy_all, DeployConfig};
+use seqpool_staking::StakingRead;
+use seqpoold::bridge::Observations;
+use seqpoold::bridge_watcher::{poll_once, Cursor, WatcherConfig};
+use seqpoold::driver::{test_key, Driver, TestValidator};
+
+/// anvil's first default dev account.
+const DEV_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+const CONFIRMATIONS: u64 = 3;
+
+struct AnvilGuard {
+    child: Child,
+    url: String,
+}
+
+impl Drop for AnvilGuard {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_anvil() -> AnvilGuard {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.bin/anvil");
+    assert!(
+        path.exists(),
+        "{} not found: run `make deps` to install anvil",
+        path.display()
+    );
+    let mut child = Command::new(path)
+        .args(["--host", "127.0.0.1", "--port", "0", "--chain-id", "31337"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawning anvil");
+    let stdout = child.stdout.take().expect("anvil stdout");
+    let mut guard = AnvilGuard {
+        child,
+        url: String::new(),
+    };
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(addr) = line.strip_prefix("Listening on ") {
+                let _ = tx.send(addr.trim().to_string());
+            }
+        }
+    });
+    let addr = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("anvil did not report its address within 30 s");
+    guard.url = format!("http://{addr}");
+    guard
+}
+
+async fn wait_for_rpc<P: Provider>(provider: &P) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match provider.get_chain_id().await {
+            Ok(_) => return,
+            Err(_) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await
+            }
+            Err(err) => panic!("anvil RPC not ready after 30 s: {err}"),
+        }
+    }
+}
+
+async fn mine<P: Provider>(provider: &P, blocks: u64) {
+    let _: serde_json::Value = provider
+        .raw_request("anvil_mine".into(), (U256::from(blocks),))
+        .await
+        .expect("anvil_mine");
+}
+
+fn has_locked(observations: &Observations) -> bool {
+    observations
+        .lock()
+        .expect("lock")
+        .values()
+        .any(|e| matches!(e.payload, Some(Payload::Locked(_))))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watcher_follows_lock_at_confirmation_depth_and_ignores_reorged_events() {
+    let anvil = start_anvil();
+    let signer: PrivateKeySigner = DEV_KEY.parse().expect("dev key");
+    let deployer = signer.address();
+    let provider = ProviderBuilder::new()
+        .wallet(signer)
+        .connect_http(anvil.url.parse().expect("url"));
+    wait_for_rpc(&provider).await;
+    let config = DeployConfig::default();
+    let deployment = deploy_all(provider.clone(), &config).await.expect("deploy");
+    let gov = Governance::new(deployment.governance, provider.clone());
+    let pool = LockingPool::new(deployment.locking_pool, provider.clone());
+    let token = DevnetToken::new(deployment.stake_token, provider.clone());
+
+    let whitelist = LockingPool::setWhitelistCall {
+        owner: deployer,
+        allowed: true,
+    }
+    .abi_encode();
+    let receipt = gov
+        .execute(deployment.locking_pool, whitelist.into())
+        .send()
+        .await
+        .expect("send whitelist")
+        .get_receipt()
+        .await
+        .expect("receipt");
+    assert!(receipt.status(), "whitelist reverted");
+    let amount = config.min_lock * U256::from(2);
+    for _ in 0..2 {
+        token
+            .mint(deployer, amount)
+            .send()
+            .await
+            .expect("mint")
+            .get_receipt()
+            .await
+            .expect("receipt");
+    }
+    token
+        .approve(deployment.locking_pool, amount * U256::from(2))
+        .send()
+        .await
+        .expect("approve")
+        .get_receipt()
+        .await
+        .expect("receipt");
+
+    // The joiner's consensus key is the signer key of the lock.
+    let joiner = TestValidator {
+        name: "l1-joiner".into(),
+        consensus_key: test_key("consensus/l1-joiner"),
+        operator_key: test_key("operator/l1-joiner"),
+        power: 0,
+    };
+    let point = joiner.consensus_key.verifying_key().to_encoded_point(false);
+    let pubkey = point.as_bytes()[1..].to_vec();
+    let signer_address = Address::from_slice(&keccak256(&pubkey)[12..]);
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let watcher = WatcherConfig {
+        locking_pool: deployment.locking_pool,
+        confirmations: CONFIRMATIONS,
+        use_finalized_tag: false,
+        start_block: 0,
+        poll_interval: Duration::from_millis(100),
+        cursor_path: dir.path().join("data/l1_watcher_cursor.json"),
+    };
+    let reader = ProviderBuilder::new().connect_http(anvil.url.parse().expect("url"));
+    let observations = Observations::default();
+    let mut cursor = Cursor::load(&watcher.cursor_path, 0).expect("fresh cursor");
+    mine(&provider, CONFIRMATIONS).await;
+    poll_once(&reader, &watcher, &mut cursor, &observations)
+        .await
+        .expect("poll");
+    assert!(
+        !observations.lock().expect("lock").is_empty(),
+        "whitelist event observed"
+    );
+
+    // A lock in a block that a reorg removes before it is deep enough: never observed.
+    let snapshot: U256 = provider
+        .raw_request("evm_snapshot".into(), Vec::<u8>::new())
+        .await
+        .expect("evm_snapshot");
+    let receipt = pool
+        .lockFor(signer_address, amount, pubkey.clone().into())
+        .send()
+        .await
+        .expect("send lockFor")
+        .get_receipt()
+        .await
+        .expect("receipt");
+    assert!(receipt.status(), "lockFor reverted");
+    mine(&provider, CONFIRMATIONS - 1).await;
+    poll_once(&reader, &watcher, &mut cursor, &observations)
+        .await
+        .expect("poll");
+    assert!(
+        !has_locked(&observations),
+        "a lock above the depth was observed"
+    );
+    let reverted: bool = provider
+        .raw_request("evm_revert".into(), (snapshot,))
+        .await
+        .expect("evm_revert");
+    assert!(reverted);
+    mine(&provider, CONFIRMATIONS + 5).await;
+    poll_once(&reader, &watcher, &mut cursor, &observations)
+        .await
+        .expect("poll");
+    assert!(
+        !has_locked(&observations),
+        "a reorged-out lock was observed"
+    );
+
+    // The real lock: observed once it is CONFIRMATIONS deep, not before. A fresh wallet provider,
+    // since the old one caches the account nonce of the reverted chain.
+    let provider = ProviderBuilder::new()
+        .wallet(DEV_KEY.parse::<PrivateKeySigner>().expect("dev key"))
+        .connect_http(anvil.url.parse().expect("url"));
+    let pool = LockingPool::new(deployment.locking_pool, provider.clone());
+    let receipt = pool
+        .lockFor(signer_address, amount, pubkey.clone().into())
+        .send()
+        .await
+        .expect("send lockFor")
+        .get_receipt()
+        .await
+        .expect("receipt");
+    assert!(receipt.status(), "lockFor reverted");
+    let lock_block = receipt.block_number.expect("mined");
+    poll_once(&reader, &watcher, &mut cursor, &observations)
+        .await
+        .expect("poll");
+    assert!(
+        !has_locked(&observations),
+        "observed before the confirmation depth"
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !has_locked(&observations) {
+        assert!(Instant::now() < deadline, "lock not observed within 30 s");
+        mine(&provider, 1).await;
+        poll_once(&reader, &watcher, &mut cursor, &observations)
+            .await
+            .expect("poll");
+    }
+    let head = reader.get_block_number().await.expect("head");
+    assert!(
+        head >= lock_block + CONFIRMATIONS,
+        "observed at depth {}",
+        head - lock_block
+    );
+    let event_nonce = pool.eventNonce().call().await.expect("eventNonce");
+    let observed = observations.lock().expect("lock").clone();
+    let lock_event = observed.values().last().expect("events").clone();
+    assert_eq!(U256::from(lock_event.nonce), event_nonce);
+    assert_eq!(lock_event.tx_hash, receipt.transaction_hash.to_vec());
+    match &lock_event.payload {
+        Some(Payload::Locked(l)) => {
+            assert_eq!(l.sequencer_id, 1);
+            assert_eq!(l.amount, amount.to_string());
+            assert_eq!(l.signer_pubkey, pubkey);
+            assert_eq!(l.signer, signer_address.to_vec());
+        }
+        other => panic!("expected a Locked event, got {other:?}"),
+    }
+    let nonces: Vec<u64> = observed.keys().copied().collect();
+    assert_eq!(
+        nonces,
+        (1..=lock_event.nonce).collect::<Vec<_>>(),
+        "no gaps"
+    );
+
+    // The cursor survives a restart.
+    let reloaded = Cursor::load(&watcher.cursor_path, 0).expect("reload");
+    assert_eq!(reloaded, cursor);
+    assert!(reloaded.next_block > lock_block);
+
+    // Every validator attests what the watcher saw: the signer key becomes a validator.
+    let chain_dir = tempfile::tempdir().expect("tempdir");
+    let mut d = Driver::new(chain_dir.path(), 4, 1).expect("driver");
+    let idx = d.add_standby(joiner);
+    let vote = BridgeVote {
+        events: observed.values().cloned().collect(),
+    };
+    for i in 0..4 {
+        d.bridge_votes.insert(i, vote.clone());
+    }
+    for _ in 0..5 {
+        d.produce_block(vec![]).expect("block");
+    }
+    let expected_power =
+        i64::try_from(amount / U256::from(10u64).pow(U256::from(18u64))).expect("power fits");
+    assert_eq!(d.validators[idx].power, expected_power);
+    let set = d.nodes[0]
+        .app
+        .storage()
+        .latest_snapshot()
+        .consensus_set_at(d.height + 1)
+        .expect("set");
+    assert!(set
+        .iter()
+        .any(|v| v.sequencer_id == 1 && v.power == expected_power));
+    drop(anvil);
+}
