@@ -144,7 +144,7 @@ mod tests {
         let mut state = StateDelta::new(storage.latest_snapshot());
         let (e1, e2, e3) = (event(1, "a"), event(2, "b"), event(3, "c"));
         let full = vote(&[e1.clone(), e2.clone()]);
-        let gap = vote(&[e3.clone()]);
+        let gap = vote(std::slice::from_ref(&e3));
         let forged = vote(&[event(1, "forged")]);
         // Exactly 2/3 is not enough.
         let two_thirds = [(10, Some(&full)), (10, Some(&full)), (10, Some(&forged))];

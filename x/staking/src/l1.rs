@@ -280,3 +280,38 @@ pub fn validator_updates<S: StateWrite>(
     }
     Ok(crate::state::sort_cometbft(updates))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn power_is_whole_tokens_capped() {
+        assert_eq!(power_from_stake("0"), Ok(0));
+        assert_eq!(power_from_stake("999999999999999999"), Ok(0));
+        assert_eq!(power_from_stake("250000000000000000000"), Ok(250));
+        assert_eq!(
+            power_from_stake(&u128::MAX.to_string()),
+            Ok(MAX_VALIDATOR_POWER)
+        );
+        assert!(power_from_stake("-1").is_err());
+        assert!(power_from_stake("1e18").is_err());
+        // 100 validators at the cap stay below CometBFT's total power limit (2^60 / 8).
+        assert!(100 * MAX_VALIDATOR_POWER < (1i64 << 60) / 8);
+    }
+
+    #[test]
+    fn signer_pubkey_compression() {
+        assert!(compress_signer_pubkey(&[1; 63]).is_err());
+        assert!(compress_signer_pubkey(&[7; 64]).is_err());
+        let secret = k256::SecretKey::from_slice(&[3; 32]).expect("key");
+        let public = secret.public_key();
+        let raw = k256::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(&public, false);
+        let compressed =
+            k256::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(&public, true);
+        assert_eq!(
+            compress_signer_pubkey(&raw.as_bytes()[1..]),
+            Ok(compressed.as_bytes().to_vec())
+        );
+    }
+}
