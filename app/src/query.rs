@@ -105,6 +105,8 @@ routes! {
     "/seqpool.staking.v1.Query/Liveness" => seqpool_staking::query::liveness,
     "/seqpool.staking.v1.Query/Params" => seqpool_staking::query::params,
     "/seqpool.node.v1.Node/Status" => node_status,
+    "/seqpool.bridge.v1.Query/NextNonce" => seqpool_bridge::query::next_nonce,
+    "/seqpool.bridge.v1.Query/Event" => seqpool_bridge::query::event,
     "/seqpool.epochs.v1.Query/CurrentEpoch" => seqpool_epochs::query::current_epoch,
     "/seqpool.epochs.v1.Query/Params" => seqpool_epochs::query::params,
     "/seqpool.producer.v1.Query/Producer" => seqpool_producer::query::producer,

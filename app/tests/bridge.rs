@@ -1,7 +1,11 @@
 //! x/bridge and x/staking from L1 events through the in-process ABCI driver: each validator's vote
 //! extension carries the L1 events the test says its watcher saw.
+use prost::Message;
 use seqpool_bridge::{BridgeRead, BridgeVote, L1Event, Payload};
-use seqpool_proto::bridge::v1::{Locked, OtherEvent, Relocked, SignerChange, UnlockInit};
+use seqpool_proto::bridge::v1::{
+    Locked, OtherEvent, QueryEventRequest, QueryEventResponse, QueryNextNonceResponse, Relocked,
+    SignerChange, UnlockInit,
+};
 use seqpool_staking::StakingRead;
 use seqpoold::driver::{test_key, Driver, TestValidator};
 
@@ -274,6 +278,28 @@ fn a_gap_waits_and_nothing_applies_twice() {
     d.bridge_votes.clear();
     blocks(&mut d, 2);
     assert_eq!(next_nonce(&d), 4);
+
+    // The same through abci_query (the gRPC path and encoding).
+    let query = |path: &str, data: Vec<u8>| {
+        seqpoold::query::abci_query(
+            d.nodes[0].app.storage(),
+            &tendermint::abci::request::Query {
+                data: data.into(),
+                path: path.into(),
+                height: 0u32.into(),
+                prove: false,
+            },
+        )
+    };
+    let resp = query("/seqpool.bridge.v1.Query/NextNonce", vec![]);
+    let next = QueryNextNonceResponse::decode(resp.value.as_ref()).expect("decode");
+    assert_eq!(next.next_nonce, 4);
+    let resp = query(
+        "/seqpool.bridge.v1.Query/Event",
+        QueryEventRequest { nonce: 2 }.encode_to_vec(),
+    );
+    let event = QueryEventResponse::decode(resp.value.as_ref()).expect("decode");
+    assert_eq!(event.event.and_then(|a| a.event), Some(e2));
 }
 
 #[test]

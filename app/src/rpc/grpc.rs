@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use seqpool_component::QueryError;
-use seqpool_proto::{admin, auth, epochs, node, producer, staking};
+use seqpool_proto::{admin, auth, bridge, epochs, node, producer, staking};
 use seqpool_store::{Snapshot, Storage, StoreError};
 use tonic::{Request, Response, Status};
 
@@ -74,6 +74,11 @@ grpc_service!(auth::query_server::Query {
     accounts(auth::v1::QueryAccountsRequest) -> auth::v1::QueryAccountsResponse => seqpool_auth::query::accounts;
     params(auth::v1::QueryParamsRequest) -> auth::v1::QueryParamsResponse => seqpool_auth::query::params;
 });
+grpc_service!(bridge::query_server::Query {
+    next_nonce(bridge::v1::QueryNextNonceRequest) -> bridge::v1::QueryNextNonceResponse => seqpool_bridge::query::next_nonce;
+    event(bridge::v1::QueryEventRequest) -> bridge::v1::QueryEventResponse => seqpool_bridge::query::event;
+});
+
 grpc_service!(staking::query_server::Query {
     validators(staking::v1::QueryValidatorsRequest) -> staking::v1::QueryValidatorsResponse => seqpool_staking::query::validators;
     liveness(staking::v1::QueryLivenessRequest) -> staking::v1::QueryLivenessResponse => seqpool_staking::query::liveness;
@@ -113,6 +118,7 @@ pub async fn serve(
         .add_service(staking::v1::query_server::QueryServer::new(q.clone()))
         .add_service(epochs::v1::query_server::QueryServer::new(q.clone()))
         .add_service(producer::v1::query_server::QueryServer::new(q.clone()))
+        .add_service(bridge::v1::query_server::QueryServer::new(q.clone()))
         .add_service(node::v1::node_server::NodeServer::new(q))
         .serve_with_shutdown(addr, shutdown)
         .await?;
