@@ -31,11 +31,11 @@ contracts-gas: deps
 ## Unit, property and in-process ABCI scenario tests of every crate (end-to-end tests excluded).
 test-unit: deps
 	$(CARGO) test --workspace --exclude seqpoold
-	$(CARGO) test -p seqpoold --lib --bins --test scenarios
+	$(CARGO) test -p seqpoold --lib --bins --test scenarios --test bridge --test producer
 
 ## End-to-end tests against real cometbft processes (and anvil), one devnet at a time.
 e2e: deps
-	$(CARGO) test -p seqpoold --test 'e2e_*' -- --test-threads=1
+	$(CARGO) test -p seqpoold --test 'e2e_*' --test bridge_watcher -- --test-threads=1
 
 ## Local devnet: 4 validators (cometbft + seqpoold) in .devnet/; see docs/operations.md.
 devnet: deps build
