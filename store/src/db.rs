@@ -5,7 +5,7 @@
 #![allow(clippy::disallowed_types)] // HashMaps here are caches: looked up, never iterated.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::hash::Hash;
 use std::path::{Path, PathBuf};
@@ -19,16 +19,19 @@ use rusty_leveldb::{LdbIterator, Options, WriteBatch, DB};
 use sha2::Sha256;
 
 use crate::keys;
-use crate::{RootHash, StoreError, Version};
+use crate::{Entries, RootHash, StoreError, Version};
 
 /// Entries per generation of the latest-version value cache.
 const VALUE_CACHE_GENERATION: usize = 1 << 18;
-/// Entries per generation of the tree node cache.
-const NODE_CACHE_GENERATION: usize = 1 << 17;
+/// Entries per generation of the tree node cache. jmt reads the old leaf of every key it updates,
+/// so the cache should hold the whole live tree: two generations of 2^18 nodes cover a state of a
+/// few hundred thousand keys (~100 bytes per entry, plus ~1 KB per internal node).
+const NODE_CACHE_GENERATION: usize = 1 << 18;
 
 /// A bounded map with two generations: inserts go to the young one; when it is full it becomes
 /// the old one and the previous old generation is dropped. Lookups see young first, so an entry
-/// rewritten after a rotation always shadows its stale copy.
+/// rewritten after a rotation always shadows its stale copy. [`Generational::get_refreshed`] moves
+/// an old entry back to the young generation, so entries in use survive rotations (approximate LRU).
 pub(crate) struct Generational<K, V> {
     young: HashMap<K, V>,
     old: HashMap<K, V>,
@@ -52,16 +55,58 @@ impl<K: Eq + Hash, V> Generational<K, V> {
         self.young.get(key).or_else(|| self.old.get(key))
     }
 
+    /// Like `get`, but an entry found in the old generation moves to the young one.
+    pub fn get_refreshed(&mut self, key: &K) -> Option<&V> {
+        if !self.young.contains_key(key) {
+            let (owned, value) = self.old.remove_entry(key)?;
+            self.insert(owned, value);
+        }
+        self.young.get(key)
+    }
+
     pub fn insert(&mut self, key: K, value: V) {
         if self.young.len() >= self.capacity {
-            self.old = std::mem::take(&mut self.young);
+            // Sized once per rotation: growing a large map by doubling rehashes it repeatedly.
+            let fresh = HashMap::with_capacity(self.capacity);
+            self.old = std::mem::replace(&mut self.young, fresh);
         }
         self.young.insert(key, value);
+    }
+
+    pub fn remove(&mut self, key: &K) {
+        self.young.remove(key);
+        self.old.remove(key);
     }
 
     pub fn clear(&mut self) {
         self.young.clear();
         self.old.clear();
+    }
+}
+
+/// A tree node's key packed into a few words: cheap to hash and copy, no allocation. Covers node
+/// paths of up to 16 nibbles (a tree of far more than 2^32 keys); deeper nodes are not cached.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct CachedNodeKey {
+    version: Version,
+    nibbles: u8,
+    path: u64,
+}
+
+impl CachedNodeKey {
+    fn of(key: &NodeKey) -> Option<Self> {
+        let nibble_path = key.nibble_path();
+        let nibbles = u8::try_from(nibble_path.num_nibbles())
+            .ok()
+            .filter(|&n| n <= 16)?;
+        let path = nibble_path
+            .nibbles()
+            .fold(0u64, |acc, nibble| (acc << 4) | u64::from(u8::from(nibble)));
+        Some(Self {
+            version: key.version(),
+            nibbles,
+            path,
+        })
     }
 }
 
@@ -74,8 +119,6 @@ pub(crate) struct LatestState {
 }
 
 pub(crate) type Reply<T> = Sender<Result<T, StoreError>>;
-/// Key-value pairs in ascending key order.
-pub(crate) type Entries = Vec<(Vec<u8>, Vec<u8>)>;
 
 /// The output of a prepare: everything a commit writes, computed but not yet durable.
 pub(crate) struct PreparedWrites {
@@ -83,8 +126,13 @@ pub(crate) struct PreparedWrites {
     pub base: Option<Version>,
     pub version: Version,
     pub root: RootHash,
-    pub records: Vec<(Vec<u8>, Vec<u8>)>,
-    pub nodes: Vec<(NodeKey, Node)>,
+    /// Every record of the version (tree nodes, key index, latest marker), already in LevelDB's
+    /// batch encoding so that commit hands it over without copying record by record.
+    pub batch: WriteBatch,
+    pub nodes: Vec<(CachedNodeKey, Node)>,
+    /// Nodes of earlier versions that this version replaces: dropped from the cache at commit so
+    /// that it holds the live tree, which is what the next updates read.
+    pub stale: Vec<CachedNodeKey>,
     pub changes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
 }
 
@@ -97,7 +145,7 @@ pub(crate) enum Request {
     Prefix {
         prefix: Vec<u8>,
         version: Version,
-        reply: Reply<Vec<(Vec<u8>, Vec<u8>)>>,
+        reply: Reply<Entries>,
     },
     Root {
         version: Version,
@@ -141,10 +189,13 @@ fn from_jmt(err: anyhow::Error) -> StoreError {
 /// The tree's view of the database (plus the node cache).
 struct TreeView<'a> {
     db: &'a RefCell<DB>,
-    nodes: &'a RefCell<Generational<NodeKey, Node>>,
+    nodes: &'a RefCell<Generational<CachedNodeKey, Node>>,
     /// On an empty store the first version may be > 0; jmt then looks for the root of
     /// `version - 1`, which we present as an empty tree without ever writing it.
     virtual_empty_root: Option<Version>,
+    /// The raw key whose value jmt may ask for by key hash (proofs only): values are stored by
+    /// raw key in the key index, not a second time by key hash.
+    proved_key: Option<&'a [u8]>,
     /// The last error this reader handed to jmt. jmt unwraps reader errors on some paths (proof
     /// siblings), so after catching such a panic this is the error to report.
     last_error: RefCell<Option<StoreError>>,
@@ -173,13 +224,14 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 impl<'a> TreeView<'a> {
     fn new(
         db: &'a RefCell<DB>,
-        nodes: &'a RefCell<Generational<NodeKey, Node>>,
+        nodes: &'a RefCell<Generational<CachedNodeKey, Node>>,
         virtual_empty_root: Option<Version>,
     ) -> Self {
         Self {
             db,
             nodes,
             virtual_empty_root,
+            proved_key: None,
             last_error: RefCell::new(None),
         }
     }
@@ -205,15 +257,20 @@ impl<'a> TreeView<'a> {
         if self.virtual_empty_root == Some(key.version()) && key.nibble_path().num_nibbles() == 0 {
             return Ok(Some(Node::Null));
         }
-        if let Some(node) = self.nodes.borrow().get(key) {
-            return Ok(Some(node.clone()));
+        let cache_key = CachedNodeKey::of(key);
+        if let Some(cache_key) = &cache_key {
+            if let Some(node) = self.nodes.borrow_mut().get_refreshed(cache_key) {
+                return Ok(Some(node.clone()));
+            }
         }
         let db_key = keys::node_key(key)?;
         let Some(record) = self.db.borrow_mut().get(&db_key) else {
             return Ok(None);
         };
         let node = keys::decode_node(&db_key, &record)?;
-        self.nodes.borrow_mut().insert(key.clone(), node.clone());
+        if let Some(cache_key) = cache_key {
+            self.nodes.borrow_mut().insert(cache_key, node.clone());
+        }
         Ok(Some(node))
     }
 
@@ -249,8 +306,18 @@ impl TreeReader for TreeView<'_> {
         max_version: Version,
         key_hash: KeyHash,
     ) -> anyhow::Result<Option<OwnedValue>> {
-        let seek_to = keys::value_history_key(&key_hash, max_version);
-        self.remember(self.newest_at(&seek_to, &seek_to[..33]))
+        // jmt asks for a value only while proving the key `proof` handed us.
+        let result = match self.proved_key {
+            Some(key) if KeyHash::with::<Sha256>(key) == key_hash => {
+                let seek_to = keys::index_key(key, max_version);
+                self.newest_at(&seek_to, &seek_to[..seek_to.len() - 8])
+            }
+            _ => Err(StoreError::Tree(format!(
+                "value of key hash {} requested outside a proof of that key",
+                hex::encode(key_hash.0)
+            ))),
+        };
+        self.remember(result)
     }
 
     /// Only jmt's restore uses this; we scan every node, which is exact if slow.
@@ -286,13 +353,13 @@ pub(crate) struct Worker {
     store_id: u64,
     dir: PathBuf,
     db: RefCell<DB>,
-    nodes: RefCell<Generational<NodeKey, Node>>,
+    nodes: RefCell<Generational<CachedNodeKey, Node>>,
     latest: Arc<RwLock<LatestState>>,
     latest_version: Option<Version>,
     /// Set when a write failed half-way in memory: the handle refuses further work.
     broken: Option<String>,
-    /// Files already fsynced once (tables are immutable, so once is enough for them).
-    synced_files: BTreeSet<String>,
+    /// Database files and their length at their last fsync (tables are immutable: once is enough).
+    synced_files: BTreeMap<String, u64>,
 }
 
 /// Opens the database and reads the latest-version marker. Runs on the DB thread.
@@ -342,7 +409,7 @@ pub(crate) fn open(
         latest: latest.clone(),
         latest_version: version,
         broken: None,
-        synced_files: BTreeSet::new(),
+        synced_files: BTreeMap::new(),
     };
     if let Some(v) = version {
         // The marker and the tree must agree, or the store is damaged.
@@ -521,8 +588,9 @@ impl Worker {
         version: Version,
     ) -> Result<(Option<Vec<u8>>, SparseMerkleProof<Sha256>), StoreError> {
         self.check_available(version)?;
-        self.view()
-            .run(|view| Sha256Jmt::new(view).get_with_proof(KeyHash::with::<Sha256>(key), version))
+        let mut view = self.view();
+        view.proved_key = Some(key);
+        view.run(|view| Sha256Jmt::new(view).get_with_proof(KeyHash::with::<Sha256>(key), version))
     }
 
     fn prepare(
@@ -574,27 +642,37 @@ impl Worker {
         };
         drop(view);
 
+        let stale = batch
+            .stale_node_index_batch
+            .iter()
+            .filter_map(|index| CachedNodeKey::of(&index.node_key))
+            .collect();
         let node_batch = batch.node_batch;
-        let mut records = Vec::with_capacity(node_batch.nodes().len() + 2 * changes.len());
+        let mut records = WriteBatch::default();
         let mut nodes = Vec::with_capacity(node_batch.nodes().len());
         for (node_key, node) in node_batch.nodes() {
             let db_key = keys::node_key(node_key)?;
-            let record = keys::encode_node(&db_key, node)?;
-            records.push((db_key, record));
-            nodes.push((node_key.clone(), node.clone()));
+            records.put(&db_key, &keys::encode_node(&db_key, node)?);
+            if let Some(cache_key) = CachedNodeKey::of(node_key) {
+                nodes.push((cache_key, node.clone()));
+            }
         }
-        for ((key, value), key_hash) in changes.iter().zip(&key_hashes) {
-            let record = keys::encode_value(value.as_deref());
-            records.push((keys::value_history_key(key_hash, version), record.clone()));
-            records.push((keys::index_key(key, version), record));
+        // One record per write: the key index serves reads at any version and jmt's proofs.
+        for (key, value) in &changes {
+            records.put(
+                &keys::index_key(key, version),
+                &keys::encode_value(value.as_deref()),
+            );
         }
+        records.put(keys::LATEST_MARKER, &keys::encode_marker(version, &root.0));
         Ok(Box::new(PreparedWrites {
             store_id: self.store_id,
             base: self.latest_version,
             version,
             root: root.0,
-            records,
+            batch: records,
             nodes,
+            stale,
             changes,
         }))
     }
@@ -614,15 +692,7 @@ impl Worker {
                 expected,
             });
         }
-        let mut batch = WriteBatch::default();
-        for (k, v) in &prepared.records {
-            batch.put(k, v);
-        }
-        batch.put(
-            keys::LATEST_MARKER,
-            &keys::encode_marker(prepared.version, &prepared.root),
-        );
-        if let Err(e) = self.db.borrow_mut().write(batch, true) {
+        if let Err(e) = self.db.borrow_mut().write(prepared.batch, true) {
             // rusty-leveldb applies a batch to its memtable before appending it to the log, so
             // after a failed write memory and disk may disagree: stop serving until reopened.
             self.broken = Some(e.to_string());
@@ -636,6 +706,9 @@ impl Worker {
         self.latest_version = Some(prepared.version);
         {
             let mut nodes = self.nodes.borrow_mut();
+            for key in &prepared.stale {
+                nodes.remove(key);
+            }
             for (key, node) in prepared.nodes {
                 nodes.insert(key, node);
             }
@@ -655,32 +728,51 @@ impl Worker {
 
     /// rusty-leveldb's `sync` flag only flushes its buffer to the OS; fsync the log (and any new
     /// table or manifest) ourselves so a committed version survives power loss, not just a crash.
+    /// Most commits only append to the log, so files whose length did not change since their last
+    /// fsync are skipped unless a file appeared (a new manifest rewrites `CURRENT` in place of an
+    /// equally long one).
     fn sync_files(&mut self) -> Result<(), StoreError> {
         let io = |what: &str, e: std::io::Error| StoreError::Db(format!("fsync {what}: {e}"));
-        let entries = std::fs::read_dir(&self.dir).map_err(|e| io("list directory", e))?;
-        let mut new_files = false;
-        for entry in entries {
+        let mut listed = BTreeMap::new();
+        for entry in std::fs::read_dir(&self.dir).map_err(|e| io("list directory", e))? {
             let entry = entry.map_err(|e| io("list directory", e))?;
             let name = entry.file_name().to_string_lossy().into_owned();
             let mutable =
                 name.ends_with(".log") || name.starts_with("MANIFEST") || name == "CURRENT";
             let table = name.ends_with(".ldb") || name.ends_with(".sst");
-            if !(mutable || table) || (table && self.synced_files.contains(&name)) {
+            if !(mutable || table) {
                 continue;
             }
-            let path = entry.path();
-            match File::open(&path) {
-                Ok(file) => file.sync_data().map_err(|e| io(&name, e))?,
-                // Compaction may delete an obsolete file between listing and opening it.
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            match entry.metadata() {
+                Ok(meta) => {
+                    listed.insert(name, (entry.path(), meta.len(), mutable));
+                }
+                // Compaction may delete an obsolete file between listing and reading it.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => return Err(io(&name, e)),
             }
-            // A new name also needs the directory entry synced.
-            if self.synced_files.insert(name) {
-                new_files = true;
-            }
         }
-        if new_files {
+        let appeared = listed
+            .keys()
+            .any(|name| !self.synced_files.contains_key(name));
+        let mut synced = BTreeMap::new();
+        for (name, (path, len, mutable)) in listed {
+            let stale = match self.synced_files.get(&name) {
+                None => true,
+                Some(&synced_len) => mutable && (appeared || synced_len != len),
+            };
+            if stale {
+                match File::open(&path) {
+                    Ok(file) => file.sync_data().map_err(|e| io(&name, e))?,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(io(&name, e)),
+                }
+            }
+            synced.insert(name, len);
+        }
+        self.synced_files = synced;
+        // A new name also needs the directory entry synced.
+        if appeared {
             File::open(&self.dir)
                 .and_then(|d| d.sync_all())
                 .map_err(|e| io("directory", e))?;

@@ -1,6 +1,6 @@
 use std::collections::BTreeMap;
 
-use crate::{StateRead, StateWrite, StoreError};
+use crate::{Entries, StateRead, StateWrite, StoreError};
 
 type Layer = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
 
@@ -73,7 +73,7 @@ impl<S: StateRead> StateRead for StateDelta<S> {
         }
     }
 
-    fn prefix_raw(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    fn prefix_raw(&self, prefix: &[u8]) -> Result<Entries, StoreError> {
         let mut merged: BTreeMap<Vec<u8>, Option<Vec<u8>>> = self
             .base
             .prefix_raw(prefix)?

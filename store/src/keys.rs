@@ -2,8 +2,8 @@
 //!
 //! * `m` `latest`                              -> version (8, BE) || root hash (32)
 //! * `n` version (8, BE) || borsh(nibble path) -> checksum (8) || borsh(jmt node)
-//! * `v` key hash (32) || !version (8, BE)     -> value record (jmt value history)
-//! * `k` escaped key || 00 00 || !version (8)  -> value record (versioned key index)
+//! * `k` escaped key || 00 00 || !version (8)  -> value record (versioned key index; it also
+//!   serves the values jmt asks for while proving a key, so values are stored once)
 //!
 //! A value record is `00` (deleted) or `01` || value. Versions are stored inverted (`!version`) so
 //! that, for one key, the newest version sorts first and "newest entry <= v" is a single seek.
@@ -11,14 +11,12 @@
 //! order equal to the raw key order and lets a raw prefix map to an escaped prefix.
 
 use jmt::storage::{NibblePath, Node, NodeKey};
-use jmt::KeyHash;
 use sha2::{Digest, Sha256};
 
 use crate::{RootHash, StoreError, Version};
 
 pub const LATEST_MARKER: &[u8] = b"mlatest";
 pub const NODE_PREFIX: u8 = b'n';
-pub const VALUE_PREFIX: u8 = b'v';
 pub const INDEX_PREFIX: u8 = b'k';
 
 const TOMBSTONE: u8 = 0;
@@ -116,14 +114,6 @@ pub fn decode_node(db_key: &[u8], record: &[u8]) -> Result<Node, StoreError> {
         return Err(corrupt("tree node checksum mismatch".into()));
     }
     borsh::from_slice(body).map_err(|e| corrupt(format!("undecodable tree node: {e}")))
-}
-
-pub fn value_history_key(key_hash: &KeyHash, version: Version) -> Vec<u8> {
-    let mut out = Vec::with_capacity(41);
-    out.push(VALUE_PREFIX);
-    out.extend_from_slice(&key_hash.0);
-    out.extend_from_slice(&(!version).to_be_bytes());
-    out
 }
 
 pub fn encode_value(value: Option<&[u8]>) -> Vec<u8> {

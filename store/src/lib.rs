@@ -24,12 +24,15 @@ pub type Version = u64;
 /// The root of the Merkle tree at a version; the app hash.
 pub type RootHash = [u8; 32];
 
+/// Key-value pairs in ascending key order.
+pub type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// Read access to key-value state. Implemented by [`Snapshot`] and [`StateDelta`].
 pub trait StateRead {
     /// The value stored at `key`, if any.
     fn get_raw(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
     /// Every entry whose key starts with `prefix`, in ascending key order.
-    fn prefix_raw(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError>;
+    fn prefix_raw(&self, prefix: &[u8]) -> Result<Entries, StoreError>;
 }
 
 /// Write access to key-value state; writes are buffered until the block is committed.
@@ -42,7 +45,7 @@ impl<T: StateRead + ?Sized> StateRead for &T {
     fn get_raw(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         (**self).get_raw(key)
     }
-    fn prefix_raw(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    fn prefix_raw(&self, prefix: &[u8]) -> Result<Entries, StoreError> {
         (**self).prefix_raw(prefix)
     }
 }
@@ -51,7 +54,7 @@ impl<T: StateRead + ?Sized> StateRead for &mut T {
     fn get_raw(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         (**self).get_raw(key)
     }
-    fn prefix_raw(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    fn prefix_raw(&self, prefix: &[u8]) -> Result<Entries, StoreError> {
         (**self).prefix_raw(prefix)
     }
 }

@@ -12,7 +12,7 @@ use jmt::KeyHash;
 use sha2::Sha256;
 
 use crate::db::{self, LatestState, PreparedWrites, Reply, Request};
-use crate::{RootHash, StateRead, StoreError, Version};
+use crate::{Entries, RootHash, StateRead, StoreError, Version};
 
 /// Distinguishes handles opened in one process, so a prepared commit cannot land in another store.
 static NEXT_STORE_ID: AtomicU64 = AtomicU64::new(1);
@@ -83,7 +83,7 @@ impl std::fmt::Debug for PreparedCommit {
         f.debug_struct("PreparedCommit")
             .field("version", &self.version)
             .field("root", &hex::encode(self.root))
-            .field("records", &self.writes.records.len())
+            .field("records", &self.writes.batch.count())
             .finish()
     }
 }
@@ -263,7 +263,7 @@ impl StateRead for Snapshot {
         })
     }
 
-    fn prefix_raw(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    fn prefix_raw(&self, prefix: &[u8]) -> Result<Entries, StoreError> {
         let Some(version) = self.version else {
             return Ok(Vec::new());
         };
