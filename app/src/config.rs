@@ -26,6 +26,10 @@ pub struct AppConfig {
     /// L1 block to start from on a fresh cursor (the LockingPool deployment block).
     pub l1_start_block: u64,
     pub l1_poll_interval_ms: u64,
+    /// L2 execution node JSON-RPC this node watches for L2 blocks and producer stalls
+    /// ("" = no L2 watcher; the producer section of its votes then stays empty).
+    pub l2_rpc: String,
+    pub l2_poll_interval_ms: u64,
 }
 
 impl Default for AppConfig {
@@ -43,6 +47,8 @@ impl Default for AppConfig {
             l1_use_finalized: false,
             l1_start_block: 0,
             l1_poll_interval_ms: 1000,
+            l2_rpc: String::new(),
+            l2_poll_interval_ms: 200,
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod config;
 pub mod driver;
 pub mod genesis;
 pub mod keyring;
+pub mod l2_watcher;
 pub mod mempool;
 pub mod msgs;
 pub mod node;

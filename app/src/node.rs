@@ -14,6 +14,13 @@ use crate::mempool::MempoolState;
 /// Runs the node until SIGINT or SIGTERM.
 pub async fn run(home: &Path) -> anyhow::Result<()> {
     let config = AppConfig::load(home)?;
+    // Log to stdout at app.toml's level (a no-op when the process already set a subscriber).
+    if let Ok(filter) = tracing_subscriber::EnvFilter::try_new(&config.log_level) {
+        let _ = tracing_subscriber::fmt()
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+            .with_env_filter(filter)
+            .try_init();
+    }
     let db = AppConfig::db_path(home);
     std::fs::create_dir_all(&db).with_context(|| format!("cannot create {}", db.display()))?;
     let storage = Storage::open(&db)
@@ -36,6 +43,11 @@ pub async fn run(home: &Path) -> anyhow::Result<()> {
             let _ = rx.wait_for(|s| *s).await;
         },
     )?;
+    let (l2_stop_tx, l2_stop_rx) = watch::channel(false);
+    let l2_watcher = crate::l2_watcher::spawn_from_config(&config, app.l2_view(), async move {
+        let mut rx = l2_stop_rx;
+        let _ = rx.wait_for(|s| *s).await;
+    })?;
     let consensus = Consensus::spawn(app);
     let server = tower_abci::v038::Server::builder()
         .consensus(consensus)
@@ -90,6 +102,10 @@ pub async fn run(home: &Path) -> anyhow::Result<()> {
     let _ = stop_tx.send(true);
     let _ = l1_stop_tx.send(true);
     if let Some(w) = l1_watcher {
+        let _ = w.await;
+    }
+    let _ = l2_stop_tx.send(true);
+    if let Some(w) = l2_watcher {
         let _ = w.await;
     }
     let _ = grpc.await;

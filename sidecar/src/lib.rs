@@ -1,0 +1,30 @@
+//! seqpool-sidecar: the per-validator process between seqpoold and the L2 chain.
+//!
+//! - [`adapter`]: makes L2 blocks while this validator is the scheduled producer.
+//! - The batch submitter and the L1 relayer (issue 6) are to be added as sibling modules, each
+//!   with its own loop started from `main`.
+//!
+//! [`chain`] is the seqpoold gRPC client and [`l2`] the L2 JSON-RPC client they share.
+pub mod adapter;
+pub mod chain;
+pub mod l2;
+
+/// Parses a 20-byte Ethereum address given as hex, with or without `0x`.
+pub fn parse_address(s: &str) -> Result<[u8; 20], String> {
+    let digits = s.strip_prefix("0x").unwrap_or(s);
+    let bytes = hex::decode(digits).map_err(|e| format!("{s:?} is not hex: {e}"))?;
+    <[u8; 20]>::try_from(bytes.as_slice())
+        .map_err(|_| format!("{s:?} has {} bytes, an address has 20", bytes.len()))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn addresses_parse_with_or_without_prefix_and_bad_ones_are_refused() {
+        let a = "0x00000000000000000000000000000000000000ab";
+        assert_eq!(super::parse_address(a).map(|b| b[19]), Ok(0xab));
+        assert_eq!(super::parse_address(&a[2..]).map(|b| b[19]), Ok(0xab));
+        assert!(super::parse_address("0x1234").is_err());
+        assert!(super::parse_address("zz").is_err());
+    }
+}
