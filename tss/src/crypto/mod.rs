@@ -4,6 +4,7 @@
 pub mod dleq;
 pub mod ecies;
 pub mod envelope;
+pub(crate) mod msm;
 
 use k256::elliptic_curve::group::GroupEncoding;
 use k256::elliptic_curve::ops::Reduce;

@@ -9,11 +9,12 @@
 mod cipher;
 mod records;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use frost_secp256k1::keys::{KeyPackage, PublicKeyPackage};
 use frost_secp256k1::round1::{SigningCommitments, SigningNonces};
-use frost_secp256k1::round2::{self, SignatureShare};
+use frost_secp256k1::round2::SignatureShare;
 use frost_secp256k1::SigningPackage;
 use rand_core::{CryptoRng, OsRng, RngCore};
 use rusty_leveldb::{LdbIterator, Options, WriteBatch, DB};
@@ -76,6 +77,11 @@ pub struct Keystore {
     db: DB,
     cipher: RecordCipher,
     path: PathBuf,
+    /// Decoded public key packages (public data): decoding one decompresses n points, which
+    /// at n = 100 cost more than the signing arithmetic. Filled on first use, replaced by
+    /// `put_key`, dropped by `delete_key`. Secret shares are never cached: they are decrypted
+    /// per use and zeroized on drop.
+    public_cache: BTreeMap<KeyId, PublicKeyPackage>,
 }
 
 impl Keystore {
@@ -120,6 +126,7 @@ impl Keystore {
             db,
             cipher,
             path: path.to_path_buf(),
+            public_cache: BTreeMap::new(),
         })
     }
 
@@ -165,25 +172,40 @@ impl Keystore {
         self.db
             .write(batch, true)
             .map_err(|e| storage("store key share", e))?;
+        self.public_cache.insert(key_id, public.clone());
         Ok(())
     }
 
     /// The key share and public package of `key_id`.
     pub fn key(&mut self, key_id: KeyId) -> Result<(KeyPackage, PublicKeyPackage)> {
+        let key_package = self.key_share(key_id)?;
+        Ok((key_package, self.public_package(key_id)?))
+    }
+
+    /// The secret share of `key_id`, decrypted for this use.
+    fn key_share(&mut self, key_id: KeyId) -> Result<KeyPackage> {
         let share = self
             .get_record(&RecordKey::Share(key_id))?
             .ok_or(TssError::UnknownKey(key_id))?;
-        let public = self
+        KeyPackage::deserialize(&share).map_err(|_| TssError::CorruptedRecord {
+            record: RecordKey::Share(key_id).to_string(),
+        })
+    }
+
+    /// The public key package of `key_id`, decoded once per keystore handle.
+    fn public_package(&mut self, key_id: KeyId) -> Result<PublicKeyPackage> {
+        if let Some(public) = self.public_cache.get(&key_id) {
+            return Ok(public.clone());
+        }
+        let bytes = self
             .get_record(&RecordKey::Public(key_id))?
             .ok_or(TssError::UnknownKey(key_id))?;
-        let corrupted = |record: RecordKey| TssError::CorruptedRecord {
-            record: record.to_string(),
-        };
-        let key_package =
-            KeyPackage::deserialize(&share).map_err(|_| corrupted(RecordKey::Share(key_id)))?;
-        let public = PublicKeyPackage::deserialize(&public)
-            .map_err(|_| corrupted(RecordKey::Public(key_id)))?;
-        Ok((key_package, public))
+        let public =
+            PublicKeyPackage::deserialize(&bytes).map_err(|_| TssError::CorruptedRecord {
+                record: RecordKey::Public(key_id).to_string(),
+            })?;
+        self.public_cache.insert(key_id, public.clone());
+        Ok(public)
     }
 
     pub fn has_key(&mut self, key_id: KeyId) -> bool {
@@ -198,7 +220,7 @@ impl Keystore {
         count: u8,
         rng: &mut R,
     ) -> Result<Vec<SigningCommitments>> {
-        let (key_package, _) = self.key(key_id)?;
+        let key_package = self.key_share(key_id)?;
         let (nonces, commitments) = sign::preprocess(&key_package, count, rng);
         self.store_nonces(key_id, &nonces)?;
         Ok(commitments)
@@ -267,12 +289,13 @@ impl Keystore {
         self.db
             .write(batch, true)
             .map_err(|e| storage("retire nonce", e))?;
-        Ok(round2::sign(package, &nonces, &key_package)?)
+        sign::signature_share(package, &nonces, &key_package)
     }
 
     /// Erases a retired key: its share, public package, nonces and used-nonce markers, then
     /// compacts the range so the sealed records leave the files on disk too.
     pub fn delete_key(&mut self, key_id: KeyId) -> Result<usize> {
+        self.public_cache.remove(&key_id);
         let prefix = RecordKey::key_prefix(key_id);
         let keys = self.keys_with_prefix(&prefix)?;
         let mut batch = WriteBatch::default();
