@@ -104,6 +104,8 @@ pub struct BlockInput<'a> {
     pub time: tendermint::Time,
     pub txs: &'a [Bytes],
     pub last_commit: Option<&'a CommitInfo>,
+    /// Evidence CometBFT verified and put in the block.
+    pub misbehavior: &'a [tendermint::abci::types::Misbehavior],
 }
 
 enum ExecError {
@@ -129,6 +131,7 @@ pub struct App {
     finalized: Option<ExecutedBlock>,
     mempool: Arc<Mutex<MempoolState>>,
     bridge_observations: crate::bridge::Observations,
+    randomness_observation: crate::bridge::RandomnessObservation,
     l2_view: crate::producer::SharedL2View,
 }
 
@@ -174,6 +177,7 @@ impl App {
             finalized: None,
             mempool,
             bridge_observations: Default::default(),
+            randomness_observation: Default::default(),
             l2_view: Default::default(),
         })
     }
@@ -181,6 +185,11 @@ impl App {
     /// Where the L1 watcher puts what it observed, for this node's vote extensions.
     pub fn bridge_observations(&self) -> crate::bridge::Observations {
         self.bridge_observations.clone()
+    }
+
+    /// Where the L1 watcher puts the RANDAO value it observed, for this node's vote extensions.
+    pub fn randomness_observation(&self) -> crate::bridge::RandomnessObservation {
+        self.randomness_observation.clone()
     }
 
     /// Where this node's L2 view is fed (sidecar adapter or L2 RPC), for its producer section.
@@ -356,6 +365,7 @@ impl App {
             time: req.time,
             txs: &req.txs,
             last_commit: req.proposed_last_commit.as_ref(),
+            misbehavior: &req.misbehavior,
         };
         match self.execute_block(&input, true) {
             Ok(block) => {
@@ -378,6 +388,7 @@ impl App {
         let bridge = crate::bridge::vote_section(
             &self.storage.latest_snapshot(),
             &self.bridge_observations,
+            &self.randomness_observation,
         )?;
         let ext = VoteExtension {
             liveness: Some(liveness::make_vote(req.height.value(), &self.last_app_hash)),
@@ -386,7 +397,6 @@ impl App {
                 &self.storage.latest_snapshot(),
                 &self.l2_view,
             )?),
-            ..Default::default()
         };
         Ok(response::ExtendVote {
             vote_extension: ext.encode_to_vec().into(),
@@ -431,6 +441,7 @@ impl App {
                     time: req.time,
                     txs: &req.txs,
                     last_commit: Some(&req.decided_last_commit),
+                    misbehavior: &req.misbehavior,
                 };
                 match self.execute_block(&input, true) {
                     Ok(block) => block,
@@ -578,6 +589,11 @@ impl App {
                 tx_results.push(injected_result);
             }
         }
+        block_events.extend(crate::evidence::apply(
+            &mut state,
+            input.misbehavior,
+            input.height,
+        )?);
         for tx in user_txs {
             if strict && tx.first() == Some(&0) {
                 return Err(ExecError::Invalid(
@@ -607,8 +623,14 @@ impl App {
         set: &[seqpool_staking::Validator],
         ctx: &BlockContext,
     ) -> Result<Vec<Event>, ExecError> {
-        liveness::record_extended_commit(state, verified.height, set, &verified.signed)?;
-        let mut events = crate::bridge::apply(state, verified, set, ctx.height)?;
+        let mut events = liveness::record_extended_commit(
+            state,
+            ctx.height,
+            verified.height,
+            set,
+            &verified.signed,
+        )?;
+        events.extend(crate::bridge::apply(state, verified, set, ctx.height)?);
         let parent_app_hash = state.base().root_hash();
         events.extend(crate::producer::apply(
             state,

@@ -1,9 +1,10 @@
 //! The app's side of x/bridge: the bridge section of this node's vote extension (from what its L1
-//! watcher observed), applying attested events to x/staking, and the validator updates that follow.
+//! watcher observed), applying attested events to x/staking and the attested L1 randomness, and the
+//! validator updates that follow.
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use seqpool_bridge::{attest, BridgeRead, BridgeVote, L1Event};
+use seqpool_bridge::{attest, BridgeRead, BridgeVote, L1Event, L1Randomness};
 use seqpool_component::{Event, StateRead, StateWrite, StoreError};
 use seqpool_staking::Validator;
 
@@ -12,11 +13,16 @@ use crate::vote_ext::VerifiedCommit;
 /// Events the L1 watcher saw at finality depth, by nonce; shared with the consensus actor.
 pub type Observations = Arc<Mutex<BTreeMap<u64, L1Event>>>;
 
+/// The RANDAO value of the latest finalized L1 block on the randomness interval that the watcher
+/// saw (see [`crate::bridge_watcher::observe_randomness`]); shared with the consensus actor.
+pub type RandomnessObservation = Arc<Mutex<Option<L1Randomness>>>;
+
 /// This node's bridge section: observed events from the next unapplied nonce on, oldest first.
 /// Empty when the watcher is down or behind; the chain goes on without it.
 pub fn vote_section<S: StateRead>(
     state: &S,
     observed: &Observations,
+    randomness: &RandomnessObservation,
 ) -> Result<BridgeVote, StoreError> {
     let next = state.next_nonce()?;
     let max = state.bridge_params()?.max_events_per_vote;
@@ -25,7 +31,9 @@ pub fn vote_section<S: StateRead>(
     };
     // Applied events are no longer needed.
     observed.retain(|nonce, _| *nonce >= next);
-    Ok(attest::make_vote(next, &observed, max))
+    let mut vote = attest::make_vote(next, &observed, max);
+    vote.randomness = randomness.lock().ok().and_then(|r| r.clone());
+    Ok(vote)
 }
 
 /// Checks another validator's bridge section (absent is fine: its watcher may be down).
@@ -61,6 +69,9 @@ pub fn apply<S: StateWrite>(
     for e in attest::apply_attested(state, &votes, total, height)? {
         events.extend(seqpool_staking::l1::apply_l1_event(state, &e)?);
     }
+    events.extend(seqpool_bridge::randomness::apply_attested(
+        state, &votes, total, height,
+    )?);
     Ok(events)
 }
 

@@ -82,6 +82,8 @@ pub struct BlockOutcome {
     pub height: u64,
     pub app_hash: [u8; 32],
     pub tx_results: Vec<ExecTxResult>,
+    /// The validator updates FinalizeBlock returned (taking effect at `height + 2`).
+    pub validator_updates: Vec<tendermint::validator::Update>,
 }
 
 pub struct Driver {
@@ -97,6 +99,9 @@ pub struct Driver {
     /// Bridge sections (L1 observations) that validators (indexes) put in their votes instead of
     /// their node's own, until changed.
     pub bridge_votes: BTreeMap<usize, seqpool_bridge::BridgeVote>,
+    /// Evidence the next block carries (as CometBFT puts verified evidence in a block); cleared
+    /// once that block is committed.
+    pub misbehavior: Vec<types::Misbehavior>,
     /// Validator updates returned by FinalizeBlock, by the height they take effect at (h + 2).
     pending_updates: BTreeMap<u64, Vec<tendermint::validator::Update>>,
     pub height: u64,
@@ -162,6 +167,7 @@ impl Driver {
             offline: BTreeSet::new(),
             producer_votes: BTreeMap::new(),
             bridge_votes: BTreeMap::new(),
+            misbehavior: Vec::new(),
             pending_updates: BTreeMap::new(),
             height: 0,
             last_commit: None,
@@ -300,13 +306,14 @@ impl Driver {
         let last = self.commit_info();
         let proposer = self.proposer_address(height);
         let time = self.time(height);
+        let misbehavior = self.misbehavior.clone();
         self.nodes
             .iter_mut()
             .map(|n| {
                 n.app.process_proposal(request::ProcessProposal {
                     txs: txs.to_vec(),
                     proposed_last_commit: last.clone(),
-                    misbehavior: vec![],
+                    misbehavior: misbehavior.clone(),
                     hash,
                     height: (height as u32).into(),
                     time,
@@ -391,11 +398,12 @@ impl Driver {
             votes: vec![],
         });
         let mut outcome: Option<BlockOutcome> = None;
+        let misbehavior = std::mem::take(&mut self.misbehavior);
         for (i, n) in self.nodes.iter_mut().enumerate() {
             let resp = n.app.finalize_block(request::FinalizeBlock {
                 txs: txs.clone(),
                 decided_last_commit: decided.clone(),
-                misbehavior: vec![],
+                misbehavior: misbehavior.clone(),
                 hash,
                 height: (height as u32).into(),
                 time,
@@ -430,6 +438,7 @@ impl Driver {
                         height,
                         app_hash,
                         tx_results,
+                        validator_updates: resp.validator_updates,
                     })
                 }
             }
@@ -503,6 +512,27 @@ impl Driver {
         let mut decoded = VoteExtension::decode(ext.as_ref()).unwrap_or_default();
         decoded.bridge = Some(section.clone());
         decoded.encode_to_vec().into()
+    }
+
+    /// DuplicateVote evidence against validator `idx` for a vote at `height` (CometBFT has
+    /// verified it; the app only acts on it). Push it to [`Driver::misbehavior`].
+    pub fn duplicate_vote(&self, idx: usize, height: u64) -> types::Misbehavior {
+        let v = &self.validators[idx];
+        types::Misbehavior {
+            kind: types::MisbehaviorKind::DuplicateVote,
+            validator: types::Validator {
+                address: v.consensus_address(),
+                power: (v.power.max(0) as u32).into(),
+            },
+            height: (height as u32).into(),
+            time: self.time(height),
+            total_voting_power: (self
+                .validators
+                .iter()
+                .map(|v| v.power.max(0) as u32)
+                .sum::<u32>())
+            .into(),
+        }
     }
 
     /// Adds a validator key with power 0 (it votes once an L1 event gives it power), e.g. the

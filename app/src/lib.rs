@@ -8,6 +8,7 @@ pub mod cli;
 pub mod client;
 pub mod config;
 pub mod driver;
+pub mod evidence;
 pub mod genesis;
 pub mod keyring;
 pub mod l2_watcher;

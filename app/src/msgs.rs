@@ -5,12 +5,13 @@ use prost::{Message, Name};
 use seqpool_admin::{handlers as admin_handlers, MsgTransferAdmin, MsgUpdateParams};
 use seqpool_auth::AuthWrite;
 use seqpool_component::{codes, Event, MsgContext, StateWrite, TxError};
-use seqpool_staking::StakingWrite;
+use seqpool_staking::{MsgUnjail, StakingWrite};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Msg {
     UpdateParams(MsgUpdateParams),
     TransferAdmin(MsgTransferAdmin),
+    Unjail(MsgUnjail),
 }
 
 fn decode<M: Message + Default>(any: &Any) -> Result<M, TxError> {
@@ -29,6 +30,8 @@ impl Msg {
             Ok(Msg::UpdateParams(decode(any)?))
         } else if url == MsgTransferAdmin::type_url() {
             Ok(Msg::TransferAdmin(decode(any)?))
+        } else if url == MsgUnjail::type_url() {
+            Ok(Msg::Unjail(decode(any)?))
         } else {
             Err(TxError::new(
                 codes::UNKNOWN_MESSAGE,
@@ -42,6 +45,7 @@ impl Msg {
         match self {
             Msg::UpdateParams(m) => &m.authority,
             Msg::TransferAdmin(m) => &m.authority,
+            Msg::Unjail(m) => &m.operator,
         }
     }
 
@@ -49,6 +53,7 @@ impl Msg {
         match self {
             Msg::UpdateParams(_) => MsgUpdateParams::type_url(),
             Msg::TransferAdmin(_) => MsgTransferAdmin::type_url(),
+            Msg::Unjail(_) => MsgUnjail::type_url(),
         }
     }
 
@@ -60,6 +65,7 @@ impl Msg {
         match self {
             Msg::UpdateParams(m) => update_params(state, m),
             Msg::TransferAdmin(m) => admin_handlers::transfer_admin(state, ctx, m),
+            Msg::Unjail(m) => seqpool_staking::jail::unjail(state, ctx, m),
         }
     }
 }

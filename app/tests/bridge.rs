@@ -63,6 +63,7 @@ fn all_report(d: &mut Driver, events: &[L1Event]) {
             i,
             BridgeVote {
                 events: events.to_vec(),
+                randomness: None,
             },
         );
     }
@@ -201,6 +202,7 @@ fn two_thirds_of_power_is_not_enough() {
             i,
             BridgeVote {
                 events: vec![e.clone()],
+                randomness: None,
             },
         );
     }
@@ -213,6 +215,7 @@ fn two_thirds_of_power_is_not_enough() {
             i,
             BridgeVote {
                 events: vec![forged.clone()],
+                randomness: None,
             },
         );
     }
@@ -223,6 +226,7 @@ fn two_thirds_of_power_is_not_enough() {
         4,
         BridgeVote {
             events: vec![e.clone()],
+            randomness: None,
         },
     );
     blocks(&mut d, 2);
@@ -315,6 +319,7 @@ fn hundred_validators_one_joins() {
             i,
             BridgeVote {
                 events: vec![lock.clone()],
+                randomness: None,
             },
         );
     }
@@ -353,4 +358,114 @@ fn bad_event_consumes_its_nonce_without_effect() {
         .consensus_set_at(d.height + 1)
         .expect("set");
     assert_eq!(set.len(), 4);
+}
+
+#[test]
+fn l1_randomness_attested_by_more_than_two_thirds_seeds_the_next_schedule() {
+    use seqpool_bridge::L1Randomness;
+    use seqpool_producer::ProducerRead;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut d = Driver::new_with_genesis(dir.path(), 4, 2, |g| {
+        g.epochs.params = Some(seqpool_epochs::Params { epoch_length: 5 });
+    })
+    .expect("driver");
+    blocks(&mut d, 1);
+    let report = |byte: u8| BridgeVote {
+        events: vec![],
+        randomness: Some(L1Randomness {
+            block_number: 64,
+            prevrandao: vec![byte; 32],
+        }),
+    };
+    let attested = |d: &Driver| {
+        d.nodes[0]
+            .app
+            .storage()
+            .latest_snapshot()
+            .attested_randomness()
+            .expect("read")
+            .and_then(|a| a.randomness)
+    };
+    // Half the power, or a split, is not enough.
+    d.bridge_votes.insert(0, report(7));
+    d.bridge_votes.insert(1, report(7));
+    d.bridge_votes.insert(2, report(8));
+    blocks(&mut d, 3);
+    assert_eq!(attested(&d), None);
+    d.bridge_votes.insert(2, report(7));
+    blocks(&mut d, 2);
+    assert_eq!(
+        attested(&d),
+        Some(L1Randomness {
+            block_number: 64,
+            prevrandao: vec![7; 32]
+        })
+    );
+    // Served over abci_query.
+    let resp = seqpoold::query::abci_query(
+        d.nodes[0].app.storage(),
+        &tendermint::abci::request::Query {
+            data: seqpool_proto::bridge::v1::QueryRandomnessRequest {}
+                .encode_to_vec()
+                .into(),
+            path: "/seqpool.bridge.v1.Query/Randomness".into(),
+            height: 0u32.into(),
+            prove: false,
+        },
+    );
+    assert_eq!(resp.code.value(), 0, "{}", resp.log);
+    let got = seqpool_proto::bridge::v1::QueryRandomnessResponse::decode(resp.value.as_ref())
+        .expect("decode");
+    assert_eq!(
+        got.randomness
+            .and_then(|a| a.randomness)
+            .map(|r| r.block_number),
+        Some(64)
+    );
+
+    // Genesis schedules had no L1 value; the schedule fixed when epoch 1 starts uses it.
+    let snapshot = |d: &Driver| d.nodes[0].app.storage().latest_snapshot();
+    assert_eq!(
+        snapshot(&d)
+            .schedule(1)
+            .expect("read")
+            .map(|s| s.l1_randomness_block),
+        Some(0)
+    );
+    let l2: Vec<seqpool_epochs::L2Block> = (1..=5)
+        .map(|n| seqpool_epochs::L2Block {
+            number: n,
+            hash: vec![n as u8; 32],
+            coinbase: vec![0xCC; 20],
+        })
+        .collect();
+    for i in 0..4 {
+        d.producer_votes.insert(
+            i,
+            seqpool_producer::ProducerVote {
+                blocks: l2.clone(),
+                stall: None,
+            },
+        );
+    }
+    blocks(&mut d, 2);
+    let schedule = snapshot(&d)
+        .schedule(2)
+        .expect("read")
+        .expect("epoch 2 fixed");
+    assert_eq!(schedule.l1_randomness_block, 64);
+    // seed = sha256(domain, epoch, parent app hash, L1 block || prevrandao).
+    let parent =
+        seqpoold::query::snapshot_at(d.nodes[0].app.storage(), schedule.decided_at_height - 1)
+            .expect("parent state")
+            .root_hash();
+    let l1 = [&64u64.to_be_bytes()[..], &[7; 32]].concat();
+    assert_eq!(
+        schedule.seed,
+        seqpool_producer::selection::seed(2, &parent, &l1).to_vec()
+    );
+    assert_ne!(
+        schedule.seed,
+        seqpool_producer::selection::seed(2, &parent, &[]).to_vec()
+    );
 }

@@ -282,6 +282,7 @@ async fn watcher_follows_lock_at_confirmation_depth_and_ignores_reorged_events()
     let idx = d.add_standby(joiner);
     let vote = BridgeVote {
         events: observed.values().cloned().collect(),
+        randomness: None,
     };
     for i in 0..4 {
         d.bridge_votes.insert(i, vote.clone());

@@ -21,6 +21,7 @@ fn driver(dir: &std::path::Path, stall_timeout_ms: u64, max_faults: u64) -> Driv
             stall_timeout_ms,
             max_faults,
             fault_window_epochs: 10,
+            ..seqpool_producer::default_params()
         });
     })
     .expect("driver")
@@ -452,4 +453,209 @@ fn adapter_queries_answer_over_abci_query() {
     // Garbage request bytes get an error, not a panic.
     let resp = query(&d, "/seqpool.producer.v1.Query/Producer", vec![0xFF, 0xFF]);
     assert_ne!(resp.code.value(), 0);
+}
+
+/// A tx of `key`'s account carrying `msgs`, at its current sequence.
+fn signed_tx(d: &Driver, key: &k256::ecdsa::SigningKey, msgs: Vec<cosmrs::Any>) -> bytes::Bytes {
+    let addr = seqpoold::client::address_of(key);
+    let acc = seqpool_auth::AuthRead::account(&snapshot(d), &addr)
+        .expect("read")
+        .expect("registered");
+    bytes::Bytes::from(seqpoold::tx::sign_tx(
+        key,
+        &d.chain_id,
+        acc.account_number,
+        acc.sequence,
+        msgs,
+        "",
+    ))
+}
+
+/// The result code of MsgUnjail for validator `idx`, signed by validator `signer_idx`'s operator.
+fn unjail(d: &mut Driver, idx: usize, signer_idx: usize) -> u32 {
+    let key = d.validators[signer_idx].operator_key.clone();
+    let msg = seqpool_staking::MsgUnjail {
+        operator: d.validators[signer_idx].operator(),
+        validator: hex::encode_upper(d.validators[idx].consensus_address()),
+    };
+    let tx = signed_tx(d, &key, vec![seqpoold::client::to_any(&msg)]);
+    let out = d.produce_block(vec![tx]).expect("block");
+    out.tx_results[0].code.value()
+}
+
+fn staking_validator(d: &Driver, idx: usize) -> seqpool_staking::Validator {
+    snapshot(d)
+        .validator(&hex::encode_upper(d.validators[idx].consensus_address()))
+        .expect("read")
+        .expect("a validator")
+}
+
+/// Every block's validator updates name each key at most once.
+fn assert_one_update_per_key(out: &seqpoold::driver::BlockOutcome) {
+    let mut keys: Vec<Vec<u8>> = out
+        .validator_updates
+        .iter()
+        .map(|u| u.pub_key.to_bytes())
+        .collect();
+    let n = keys.len();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(
+        keys.len(),
+        n,
+        "duplicate validator updates at {}",
+        out.height
+    );
+}
+
+fn jailing_driver(dir: &std::path::Path) -> Driver {
+    Driver::new_with_genesis(dir, 4, 2, |g| {
+        g.staking.params = Some(seqpool_staking::Params {
+            liveness_window: 10,
+            min_signed_per_window: 5,
+            downtime_jail_blocks: 20,
+            slash_double_sign_bps: 500,
+        });
+    })
+    .expect("driver")
+}
+
+#[test]
+fn downtime_jails_unjail_waits_for_the_cool_down_then_restores_power() {
+    use seqpool_component::codes;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut d = jailing_driver(dir.path());
+    d.produce_block(vec![]).expect("block");
+    let down = 3;
+    d.offline.insert(down);
+    let deadline = 20;
+    while !staking_validator(&d, down).jailed {
+        assert!(
+            d.height < deadline,
+            "not jailed for downtime by height {deadline}"
+        );
+        let out = d.produce_block(vec![]).expect("block");
+        assert_one_update_per_key(&out);
+    }
+    let jailed_at = d.height;
+    let v = staking_validator(&d, down);
+    assert_eq!(v.jail_reason, "downtime");
+    assert_eq!(v.jailed_until_height, jailed_at + 20);
+    // Out of the CometBFT set two blocks later; the others are not jailed.
+    d.produce_block(vec![]).expect("block");
+    d.produce_block(vec![]).expect("block");
+    assert_eq!(d.validators[down].power, 0);
+    assert!((0..3).all(|i| !staking_validator(&d, i).jailed));
+    d.offline.clear();
+
+    // Too early: refused with its own code; by someone else's operator: unauthorized; a validator
+    // that is not jailed: refused too.
+    assert_eq!(unjail(&mut d, down, down), codes::JAIL_COOLDOWN);
+    assert_eq!(unjail(&mut d, down, 0), codes::UNAUTHORIZED);
+    assert_eq!(unjail(&mut d, 0, 0), codes::VALIDATOR_NOT_JAILED);
+    assert!(staking_validator(&d, down).jailed);
+    while d.height + 1 < jailed_at + 20 {
+        d.produce_block(vec![]).expect("block");
+    }
+    assert_eq!(unjail(&mut d, down, down), codes::OK);
+    let v = staking_validator(&d, down);
+    assert!(!v.jailed);
+    // Back in the CometBFT set with its power, and eligible for the next schedules.
+    let out = d.produce_block(vec![]).expect("block");
+    assert_one_update_per_key(&out);
+    d.produce_block(vec![]).expect("block");
+    assert_eq!(d.validators[down].power, 10);
+    let s = snapshot(&d);
+    let validators = s.validators().expect("read");
+    let eligible = seqpool_producer::selection::eligible(&validators);
+    assert!(eligible
+        .iter()
+        .any(|e| e.consensus_address == v.consensus_address));
+    // It votes again and is not jailed again by the blocks it missed before.
+    for _ in 0..12 {
+        d.produce_block(vec![]).expect("block");
+    }
+    assert!(!staking_validator(&d, down).jailed);
+    assert_eq!(d.validators[down].power, 10);
+}
+
+#[test]
+fn double_sign_evidence_tombstones_and_requests_slashing_once() {
+    use seqpool_component::codes;
+    use seqpool_proto::staking::v1::{QuerySlashingRequestsRequest, QuerySlashingRequestsResponse};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut d = jailing_driver(dir.path());
+    for _ in 0..3 {
+        d.produce_block(vec![]).expect("block");
+    }
+    // A key that never was a validator, and evidence of an unknown kind: ignored.
+    let stranger = d.add_standby(seqpoold::driver::TestValidator {
+        name: "stranger".into(),
+        consensus_key: seqpoold::driver::test_key("stranger"),
+        operator_key: seqpoold::driver::test_key("stranger/op"),
+        power: 0,
+    });
+    let mut unknown_kind = d.duplicate_vote(0, 2);
+    unknown_kind.kind = tendermint::abci::types::MisbehaviorKind::Unknown;
+    d.misbehavior = vec![d.duplicate_vote(stranger, 2), unknown_kind];
+    let before = d.height;
+    d.produce_block(vec![]).expect("block");
+    assert!((0..4).all(|i| !staking_validator(&d, i).jailed));
+    assert!(seqpool_staking::jail::slashing_requests(&snapshot(&d))
+        .expect("read")
+        .is_empty());
+
+    let cheat = 1;
+    d.misbehavior = vec![d.duplicate_vote(cheat, before)];
+    let out = d.produce_block(vec![]).expect("block");
+    assert_one_update_per_key(&out);
+    let v = staking_validator(&d, cheat);
+    assert!(v.jailed && v.tombstoned);
+    assert_eq!(v.jail_reason, "double_sign");
+    let requests = seqpool_staking::jail::slashing_requests(&snapshot(&d)).expect("read");
+    assert_eq!(requests.len(), 1);
+    let r = &requests[0];
+    assert_eq!(r.validator, v.consensus_address);
+    assert_eq!(r.signer, signer(&d, cheat));
+    assert_eq!(
+        (
+            r.reason.as_str(),
+            r.offence_height,
+            r.decided_at_height,
+            r.fraction_bps
+        ),
+        ("double_sign", before, out.height, 500)
+    );
+    // The same evidence again (and a light-client attack by the same validator): no second request.
+    let mut attack = d.duplicate_vote(cheat, before);
+    attack.kind = tendermint::abci::types::MisbehaviorKind::LightClientAttack;
+    d.misbehavior = vec![d.duplicate_vote(cheat, before), attack];
+    d.produce_block(vec![]).expect("block");
+    d.produce_block(vec![]).expect("block");
+    assert_eq!(d.validators[cheat].power, 0, "left the CometBFT set");
+    assert_eq!(
+        seqpool_staking::jail::slashing_requests(&snapshot(&d))
+            .expect("read")
+            .len(),
+        1
+    );
+    // Never unjailed, whatever the wait.
+    for _ in 0..25 {
+        d.produce_block(vec![]).expect("block");
+    }
+    assert_eq!(unjail(&mut d, cheat, cheat), codes::VALIDATOR_TOMBSTONED);
+    // The request is served over abci_query for the relayer.
+    let resp = seqpoold::query::abci_query(
+        d.nodes[0].app.storage(),
+        &tendermint::abci::request::Query {
+            data: prost::Message::encode_to_vec(&QuerySlashingRequestsRequest {}).into(),
+            path: "/seqpool.staking.v1.Query/SlashingRequests".into(),
+            height: 0u32.into(),
+            prove: false,
+        },
+    );
+    assert_eq!(resp.code.value(), 0, "{}", resp.log);
+    let got: QuerySlashingRequestsResponse =
+        prost::Message::decode(resp.value.as_ref()).expect("decode");
+    assert_eq!(got.requests, requests);
 }

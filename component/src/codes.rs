@@ -43,6 +43,13 @@ pub const UNKNOWN_QUERY: u32 = 17;
 pub const HEIGHT_UNAVAILABLE: u32 = 18;
 /// A query whose arguments are malformed.
 pub const INVALID_QUERY: u32 = 19;
+// x/staking (30-39).
+/// MsgUnjail for a validator that is not jailed.
+pub const VALIDATOR_NOT_JAILED: u32 = 30;
+/// MsgUnjail before the validator's jail cool-down has passed.
+pub const JAIL_COOLDOWN: u32 = 31;
+/// MsgUnjail for a validator jailed for double signing (never unjailed).
+pub const VALIDATOR_TOMBSTONED: u32 = 32;
 
 /// Name of a code, for logs and the CLI.
 pub fn name(code: u32) -> &'static str {
@@ -67,6 +74,9 @@ pub fn name(code: u32) -> &'static str {
         UNKNOWN_QUERY => "unknown_query",
         HEIGHT_UNAVAILABLE => "height_unavailable",
         INVALID_QUERY => "invalid_query",
+        VALIDATOR_NOT_JAILED => "validator_not_jailed",
+        JAIL_COOLDOWN => "jail_cooldown",
+        VALIDATOR_TOMBSTONED => "validator_tombstoned",
         _ => "unknown",
     }
 }

@@ -77,12 +77,15 @@ grpc_service!(auth::query_server::Query {
 grpc_service!(bridge::query_server::Query {
     next_nonce(bridge::v1::QueryNextNonceRequest) -> bridge::v1::QueryNextNonceResponse => seqpool_bridge::query::next_nonce;
     event(bridge::v1::QueryEventRequest) -> bridge::v1::QueryEventResponse => seqpool_bridge::query::event;
+    randomness(bridge::v1::QueryRandomnessRequest) -> bridge::v1::QueryRandomnessResponse => seqpool_bridge::query::randomness;
+    params(bridge::v1::QueryParamsRequest) -> bridge::v1::QueryParamsResponse => seqpool_bridge::query::params;
 });
 
 grpc_service!(staking::query_server::Query {
     validators(staking::v1::QueryValidatorsRequest) -> staking::v1::QueryValidatorsResponse => seqpool_staking::query::validators;
     liveness(staking::v1::QueryLivenessRequest) -> staking::v1::QueryLivenessResponse => seqpool_staking::query::liveness;
     params(staking::v1::QueryParamsRequest) -> staking::v1::QueryParamsResponse => seqpool_staking::query::params;
+    slashing_requests(staking::v1::QuerySlashingRequestsRequest) -> staking::v1::QuerySlashingRequestsResponse => seqpool_staking::query::slashing_requests;
 });
 grpc_service!(epochs::query_server::Query {
     current_epoch(epochs::v1::QueryCurrentEpochRequest) -> epochs::v1::QueryCurrentEpochResponse => seqpool_epochs::query::current_epoch;

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use seqpool_component::QueryError;
-use seqpool_proto::{admin, auth, epochs, node, producer, staking};
+use seqpool_proto::{admin, auth, bridge, epochs, node, producer, staking};
 use seqpool_store::{Snapshot, Storage, StoreError};
 use serde::{Deserialize, Serialize};
 
@@ -97,7 +97,40 @@ handler!(
     staking::v1::QueryParamsRequest {},
     seqpool_staking::query::params
 );
+handler!(
+    staking_slashing_requests,
+    staking::v1::QuerySlashingRequestsRequest {},
+    seqpool_staking::query::slashing_requests
+);
 handler!(node_status, node::v1::StatusRequest {}, query::node_status);
+handler!(
+    bridge_next_nonce,
+    bridge::v1::QueryNextNonceRequest {},
+    seqpool_bridge::query::next_nonce
+);
+handler!(
+    bridge_randomness,
+    bridge::v1::QueryRandomnessRequest {},
+    seqpool_bridge::query::randomness
+);
+handler!(
+    bridge_params,
+    bridge::v1::QueryParamsRequest {},
+    seqpool_bridge::query::params
+);
+
+async fn bridge_event(
+    State(storage): State<Storage>,
+    Path(nonce): Path<u64>,
+    Query(at): Query<AtHeight>,
+) -> Response {
+    run(
+        &storage,
+        &at,
+        bridge::v1::QueryEventRequest { nonce },
+        seqpool_bridge::query::event,
+    )
+}
 handler!(
     epochs_current,
     epochs::v1::QueryCurrentEpochRequest {},
@@ -178,7 +211,15 @@ pub fn router(storage: Storage) -> Router {
         .route("/seqpool/staking/v1/validators", get(staking_validators))
         .route("/seqpool/staking/v1/liveness", get(staking_liveness))
         .route("/seqpool/staking/v1/params", get(staking_params))
+        .route(
+            "/seqpool/staking/v1/slashing_requests",
+            get(staking_slashing_requests),
+        )
         .route("/seqpool/node/v1/status", get(node_status))
+        .route("/seqpool/bridge/v1/next_nonce", get(bridge_next_nonce))
+        .route("/seqpool/bridge/v1/events/:nonce", get(bridge_event))
+        .route("/seqpool/bridge/v1/randomness", get(bridge_randomness))
+        .route("/seqpool/bridge/v1/params", get(bridge_params))
         .route("/seqpool/epochs/v1/current", get(epochs_current))
         .route("/seqpool/epochs/v1/params", get(epochs_params))
         .route("/seqpool/producer/v1/producer/:l2_height", get(producer_at))

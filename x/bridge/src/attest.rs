@@ -19,6 +19,7 @@ pub fn make_vote(
             .take(max_events as usize)
             .map(|(_, e)| e.clone())
             .collect(),
+        randomness: None,
     }
 }
 
@@ -49,6 +50,9 @@ pub fn check_vote(vote: &BridgeVote, max_events: u32) -> Result<(), String> {
         if e.payload.is_none() {
             return Err(format!("bridge section: event {} has no payload", e.nonce));
         }
+    }
+    if let Some(r) = &vote.randomness {
+        crate::randomness::check(r)?;
     }
     Ok(())
 }
@@ -134,6 +138,7 @@ mod tests {
     fn vote(events: &[L1Event]) -> BridgeVote {
         BridgeVote {
             events: events.to_vec(),
+            randomness: None,
         }
     }
 

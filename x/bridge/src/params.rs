@@ -10,6 +10,7 @@ pub const MAX_EVENTS_PER_VOTE_LIMIT: u32 = 256;
 pub fn default_params() -> Params {
     Params {
         max_events_per_vote: 16,
+        randomness_block_interval: 32,
     }
 }
 
@@ -18,6 +19,12 @@ pub fn validate(p: &Params) -> Result<(), TxError> {
         return Err(TxError::invalid_message(format!(
             "bridge.max_events_per_vote must be within [1, {MAX_EVENTS_PER_VOTE_LIMIT}], got {}",
             p.max_events_per_vote
+        )));
+    }
+    if p.randomness_block_interval > 1_000_000 {
+        return Err(TxError::invalid_message(format!(
+            "bridge.randomness_block_interval must be within [0, 1000000], got {}",
+            p.randomness_block_interval
         )));
     }
     Ok(())

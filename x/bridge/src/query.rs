@@ -20,3 +20,21 @@ pub fn event(
         event: state.applied_event(req.nonce)?,
     })
 }
+
+pub fn randomness(
+    state: &impl StateRead,
+    _req: &QueryRandomnessRequest,
+) -> Result<QueryRandomnessResponse, QueryError> {
+    Ok(QueryRandomnessResponse {
+        randomness: state.attested_randomness()?,
+    })
+}
+
+pub fn params(
+    state: &impl StateRead,
+    _req: &QueryParamsRequest,
+) -> Result<QueryParamsResponse, QueryError> {
+    Ok(QueryParamsResponse {
+        params: Some(state.bridge_params()?),
+    })
+}

@@ -1,6 +1,6 @@
 use seqpool_component::{StateRead, StateReadProto, StateWrite, StateWriteProto, StoreError};
 
-use crate::{params::default_params, state_key, AppliedEvent, Params};
+use crate::{params::default_params, state_key, AppliedEvent, AttestedRandomness, Params};
 
 pub trait BridgeRead: StateRead {
     fn bridge_params(&self) -> Result<Params, StoreError> {
@@ -22,10 +22,18 @@ pub trait BridgeRead: StateRead {
     fn applied_id(&self, tx_hash: &[u8], log_index: u64) -> Result<Option<u64>, StoreError> {
         self.get_u64(&state_key::applied_id(tx_hash, log_index))
     }
+
+    /// The latest L1 randomness attested by more than 2/3 of the power (`None` before the first).
+    fn attested_randomness(&self) -> Result<Option<AttestedRandomness>, StoreError> {
+        self.get_proto(state_key::randomness())
+    }
 }
 impl<T: StateRead + ?Sized> BridgeRead for T {}
 
 pub trait BridgeWrite: StateWrite {
+    fn put_attested_randomness(&mut self, r: &AttestedRandomness) {
+        self.put_proto(state_key::randomness().to_vec(), r);
+    }
     fn put_bridge_params(&mut self, p: &Params) {
         self.put_proto(state_key::params().to_vec(), p);
     }

@@ -24,3 +24,8 @@ pub fn applied_id(tx_hash: &[u8], log_index: u64) -> Vec<u8> {
     ]
     .concat()
 }
+
+/// The latest attested L1 randomness.
+pub fn randomness() -> &'static [u8] {
+    b"bridge/l1_randomness"
+}

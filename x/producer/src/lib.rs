@@ -24,7 +24,7 @@ pub use seqpool_proto::producer::v1::{
     Assignment, Fault, FaultRecord, GenesisState, Params, ProducerVote, RewardSettlement, Schedule,
     SequencerBlocks, StallReport, UnscheduledBlock,
 };
-use seqpool_staking::{StakingRead, StakingWrite, Validator};
+use seqpool_staking::{jail, StakingRead, Validator};
 
 pub const MODULE: &str = "producer";
 
@@ -57,6 +57,8 @@ pub fn default_params() -> Params {
         stall_timeout_ms: 4_000,
         max_faults: 3,
         fault_window_epochs: 10,
+        stall_jail_blocks: 600,
+        slash_stall_bps: 0,
     }
 }
 
@@ -65,6 +67,13 @@ pub fn validate_params(p: &Params) -> Result<(), TxError> {
         return Err(TxError::invalid_message(format!(
             "producer params must be positive: stall_timeout_ms {}, max_faults {}, fault_window_epochs {}",
             p.stall_timeout_ms, p.max_faults, p.fault_window_epochs
+        )));
+    }
+    if p.slash_stall_bps > seqpool_staking::params::BPS_WHOLE || p.stall_jail_blocks > 10_000_000 {
+        return Err(TxError::invalid_message(format!(
+            "producer.slash_stall_bps must be within [0, 10000] and stall_jail_blocks at most \
+             10000000, got {} and {}",
+            p.slash_stall_bps, p.stall_jail_blocks
         )));
     }
     Ok(())
@@ -94,7 +103,17 @@ fn decide_schedule<S: StateWrite>(
     app_hash: &[u8],
     chain_height: u64,
 ) -> Result<Option<String>, StoreError> {
-    let seed = selection::seed(epoch, app_hash, &[]);
+    // The latest L1 RANDAO value attested through the bridge: unknown to anyone until its L1 block
+    // exists, and no proposer can choose it. Before the first one, the app hash alone.
+    let l1 = seqpool_bridge::BridgeRead::attested_randomness(state)?.and_then(|a| a.randomness);
+    let (l1_block, l1_bytes) = match &l1 {
+        Some(r) => (
+            r.block_number,
+            [&r.block_number.to_be_bytes()[..], &r.prevrandao[..]].concat(),
+        ),
+        None => (0, Vec::new()),
+    };
+    let seed = selection::seed(epoch, app_hash, &l1_bytes);
     let producer = selection::select(validators, &seed).map(|v| v.consensus_address.clone());
     let first = seqpool_epochs::epoch(&state.epoch_params()?, epoch).first_l2_height;
     state.put_proto(
@@ -103,6 +122,7 @@ fn decide_schedule<S: StateWrite>(
             epoch,
             seed: seed.to_vec(),
             decided_at_height: chain_height,
+            l1_randomness_block: l1_block,
             assignments: producer
                 .iter()
                 .map(|p| Assignment {
@@ -356,16 +376,20 @@ pub fn apply_stall<S: StateWrite>(
             .attr("faults_in_window", faults.to_string()),
     );
     if faults >= params.max_faults {
-        if let Some(mut v) = state.validator(&stall.producer)? {
-            if !v.jailed {
-                v.jailed = true;
-                state.put_validator(&v);
-                events.push(
-                    Event::new("validator_jailed")
-                        .attr("validator", stall.producer.clone())
-                        .attr("reason", "producer_stalls"),
-                );
+        if let Some(v) = state.validator(&stall.producer)?.filter(|v| !v.jailed) {
+            if params.slash_stall_bps > 0 {
+                let request = jail::request_slashing(
+                    state,
+                    &v,
+                    jail::REASON_PRODUCER_STALLS,
+                    ctx.height,
+                    ctx.height,
+                    params.slash_stall_bps,
+                )?;
+                events.push(jail::slashing_requested_event(&request));
             }
+            let until = ctx.height.saturating_add(params.stall_jail_blocks);
+            events.push(jail::jail(state, v, jail::REASON_PRODUCER_STALLS, until)?);
         }
     }
     Ok(events)
@@ -375,6 +399,7 @@ pub fn apply_stall<S: StateWrite>(
 mod tests {
     use super::*;
     use seqpool_epochs::EpochHooks;
+    use seqpool_staking::StakingWrite;
     use seqpool_store::{StateDelta, Storage};
 
     struct NoHooks;
@@ -422,6 +447,8 @@ mod tests {
             stall_timeout_ms: 1_000,
             max_faults: 2,
             fault_window_epochs,
+            stall_jail_blocks: 5,
+            slash_stall_bps: 100,
         };
         init_genesis(
             &mut state,
@@ -468,8 +495,19 @@ mod tests {
         apply_stall(&mut state, &ctx(5, 20_000), &report(1, 4)).expect("stall");
         assert_eq!(state.faults(&stalled).expect("read").faults.len(), 1);
         apply_stall(&mut state, &ctx(6, 20_000), &report(1, 5)).expect("stall");
-        let jailed = state.validator(&stalled).expect("read").expect("x").jailed;
-        (jailed, state.faults(&stalled).expect("read").faults.len())
+        let v = state.validator(&stalled).expect("read").expect("x");
+        let requests = jail::slashing_requests(&state).expect("read");
+        if v.jailed {
+            assert_eq!(v.jailed_until_height, 6 + 5);
+            assert_eq!(v.jail_reason, jail::REASON_PRODUCER_STALLS);
+            assert_eq!(requests.len(), 1);
+            assert_eq!(requests[0].validator, stalled);
+            assert_eq!(requests[0].reason, jail::REASON_PRODUCER_STALLS);
+            assert_eq!(requests[0].fraction_bps, 100);
+        } else {
+            assert!(requests.is_empty());
+        }
+        (v.jailed, state.faults(&stalled).expect("read").faults.len())
     }
 
     #[test]

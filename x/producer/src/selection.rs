@@ -7,10 +7,8 @@
 //! plan is to mix in an L1 RANDAO value (`block.prevrandao` of a finalized L1 block attested by
 //! more than 2/3 of the power through x/bridge, like any L1 event) as `l1_randomness`, which no
 //! proposer controls; until the bridge provides it, it is empty.
-use k256::elliptic_curve::sec1::ToEncodedPoint;
 use seqpool_staking::Validator;
 use sha2::{Digest, Sha256};
-use sha3::Keccak256;
 
 pub const SEED_DOMAIN: &[u8] = b"seqpool/producer/seed/v1";
 
@@ -83,14 +81,7 @@ pub fn next_by_stake<'a>(
 }
 
 /// Ethereum address of a compressed secp256k1 key: the L1 signer and the L2 coinbase.
-pub fn eth_address(compressed_pub_key: &[u8]) -> Option<[u8; 20]> {
-    let key = k256::PublicKey::from_sec1_bytes(compressed_pub_key).ok()?;
-    let point = key.to_encoded_point(false);
-    let hash = Keccak256::digest(point.as_bytes().get(1..)?);
-    let mut out = [0u8; 20];
-    out.copy_from_slice(&hash[12..]);
-    Some(out)
-}
+pub use seqpool_staking::l1::eth_address;
 
 #[cfg(test)]
 mod tests {
@@ -268,7 +259,8 @@ mod tests {
             k
         })
         .expect("key");
-        let compressed = key.public_key().to_encoded_point(true);
+        let compressed =
+            k256::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(&key.public_key(), true);
         assert_eq!(
             hex::encode(eth_address(compressed.as_bytes()).expect("addr")),
             "7e5f4552091a69125d5dfcb7b8c2659029395bdf"

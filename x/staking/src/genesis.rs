@@ -31,10 +31,7 @@ pub fn init_genesis<S: StateWrite>(
     state: &mut S,
     genesis: &GenesisState,
 ) -> Result<Vec<Validator>, TxError> {
-    let p = genesis
-        .params
-        .clone()
-        .unwrap_or_else(params::default_params);
+    let p = genesis.params.unwrap_or_else(params::default_params);
     params::validate(&p)?;
     state.put_staking_params(&p);
     let mut seen = std::collections::BTreeSet::new();

@@ -44,6 +44,17 @@ pub fn compress_signer_pubkey(raw: &[u8]) -> Result<Vec<u8>, String> {
     )
 }
 
+/// Ethereum address of a compressed secp256k1 key: the L1 signer and the L2 coinbase.
+pub fn eth_address(compressed_pub_key: &[u8]) -> Option<[u8; 20]> {
+    use sha3::Digest;
+    let key = k256::PublicKey::from_sec1_bytes(compressed_pub_key).ok()?;
+    let point = k256::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(&key, false);
+    let hash = sha3::Keccak256::digest(point.as_bytes().get(1..)?);
+    let mut out = [0u8; 20];
+    out.copy_from_slice(&hash[12..]);
+    Some(out)
+}
+
 fn sequencer_key(id: u64) -> Vec<u8> {
     [b"staking/sequencer/".as_slice(), &id.to_be_bytes()[..]].concat()
 }
@@ -172,7 +183,7 @@ fn lock<S: StateWrite>(
                 power,
                 sequencer_id: id,
                 stake: amount.to_string(),
-                jailed: false,
+                ..Default::default()
             }
         }
     };
@@ -297,7 +308,7 @@ mod tests {
         assert!(power_from_stake("-1").is_err());
         assert!(power_from_stake("1e18").is_err());
         // 100 validators at the cap stay below CometBFT's total power limit (2^60 / 8).
-        assert!(100 * MAX_VALIDATOR_POWER < (1i64 << 60) / 8);
+        const { assert!(100 * MAX_VALIDATOR_POWER < (1i64 << 60) / 8) };
     }
 
     #[test]
@@ -313,5 +324,47 @@ mod tests {
             compress_signer_pubkey(&raw.as_bytes()[1..]),
             Ok(compressed.as_bytes().to_vec())
         );
+    }
+
+    #[test]
+    fn jailed_and_relocked_in_one_block_gives_one_removal() {
+        use crate::StakingWrite;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let storage = seqpool_store::Storage::open(dir.path()).expect("open");
+        let mut state = seqpool_store::StateDelta::new(storage.latest_snapshot());
+        let set: Vec<Validator> = ["A", "B"]
+            .iter()
+            .map(|a| Validator {
+                consensus_address: a.to_string(),
+                power: 10,
+                ..Default::default()
+            })
+            .collect();
+        for v in &set {
+            state.put_validator(v);
+        }
+        state.put_consensus_set(1, set.clone());
+        // In the same block: a relock raises A's power and A is jailed (twice, by two causes).
+        let mut a = set[0].clone();
+        a.power = 20;
+        state.put_validator(&a);
+        let jailed =
+            crate::jail::jail(&mut state, a, crate::jail::REASON_DOWNTIME, 9).expect("jail");
+        assert_eq!(jailed.kind, "validator_jailed");
+        let again = state.validator("A").expect("read").expect("a");
+        crate::jail::jail(&mut state, again, crate::jail::REASON_PRODUCER_STALLS, 5).expect("jail");
+        let updates = validator_updates(&mut state, 7).expect("updates");
+        assert_eq!(updates.len(), 1);
+        assert_eq!(
+            (updates[0].consensus_address.as_str(), updates[0].power),
+            ("A", 0)
+        );
+        // The longer cool-down is kept.
+        let a = state.validator("A").expect("read").expect("a");
+        assert_eq!(a.jailed_until_height, 9);
+        // Nothing changed since: no updates at the next height.
+        assert!(validator_updates(&mut state, 8)
+            .expect("updates")
+            .is_empty());
     }
 }

@@ -1,7 +1,7 @@
 //! The staking section of vote extensions and the liveness counters it feeds.
 use std::collections::BTreeSet;
 
-use seqpool_component::{StateWrite, StoreError};
+use seqpool_component::{Event, StateWrite, StoreError};
 
 use crate::{state_key, LivenessVote, StakingRead, StakingWrite, Validator};
 
@@ -32,14 +32,20 @@ pub fn check_vote(vote: &LivenessVote, height: u64, last_app_hash: &[u8]) -> Res
 }
 
 /// Records, for every validator of the set that signed `votes_height`, whether its valid extension
-/// was in the extended commit (`signed` holds consensus addresses).
+/// was in the extended commit (`signed` holds consensus addresses), and jails for downtime (until
+/// `height + downtime_jail_blocks`) a validator that missed more than
+/// `liveness_window - min_signed_per_window` blocks of a full window.
 pub fn record_extended_commit<S: StateWrite>(
     state: &mut S,
+    height: u64,
     votes_height: u64,
     set: &[Validator],
     signed: &BTreeSet<String>,
-) -> Result<(), StoreError> {
-    let window = state.staking_params()?.liveness_window.max(1);
+) -> Result<Vec<Event>, StoreError> {
+    let params = state.staking_params()?;
+    let window = params.liveness_window.max(1);
+    let max_missed = window.saturating_sub(params.min_signed_per_window);
+    let mut events = Vec::new();
     let slot = (votes_height % window) as usize;
     let bytes_needed = (window as usize).div_ceil(8);
     for v in set {
@@ -72,9 +78,23 @@ pub fn record_extended_commit<S: StateWrite>(
             live.total_missed += 1;
         }
         state.put_raw(state_key::missed_bitmap(addr), bitmap);
+        let full_window = live.signed_in_window + live.missed_in_window >= window;
+        let down =
+            params.min_signed_per_window > 0 && full_window && live.missed_in_window > max_missed;
         state.put_liveness(&live);
+        if down {
+            if let Some(current) = state.validator(addr)?.filter(|v| !v.jailed) {
+                let until = height.saturating_add(params.downtime_jail_blocks);
+                events.push(crate::jail::jail(
+                    state,
+                    current,
+                    crate::jail::REASON_DOWNTIME,
+                    until,
+                )?);
+            }
+        }
     }
-    Ok(())
+    Ok(events)
 }
 
 #[cfg(test)]
@@ -95,11 +115,14 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let storage = Storage::open(dir.path()).expect("open");
         let mut state = StateDelta::new(storage.latest_snapshot());
-        state.put_staking_params(&crate::Params { liveness_window: 4 });
+        state.put_staking_params(&crate::Params {
+            liveness_window: 4,
+            ..Default::default()
+        });
         let set = vec![validator("A"), validator("B")];
         let only_a: BTreeSet<String> = ["A".to_string()].into();
         for h in 1..=6 {
-            record_extended_commit(&mut state, h, &set, &only_a).expect("record");
+            record_extended_commit(&mut state, h + 1, h, &set, &only_a).expect("record");
         }
         let a = state.liveness("A").expect("a");
         let b = state.liveness("B").expect("b");
@@ -112,7 +135,7 @@ mod tests {
             (0, 4, 6)
         );
         let both: BTreeSet<String> = ["A".to_string(), "B".to_string()].into();
-        record_extended_commit(&mut state, 7, &set, &both).expect("record");
+        record_extended_commit(&mut state, 8, 7, &set, &both).expect("record");
         let b = state.liveness("B").expect("b");
         assert_eq!(
             (b.signed_in_window, b.missed_in_window, b.last_signed_height),
@@ -121,5 +144,57 @@ mod tests {
         assert!(check_vote(&make_vote(7, b"h"), 7, b"h").is_ok());
         assert!(check_vote(&make_vote(7, b"h"), 8, b"h").is_err());
         assert!(check_vote(&make_vote(7, b"h"), 7, b"x").is_err());
+    }
+
+    #[test]
+    fn a_full_window_of_misses_jails_once_with_a_cool_down() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let storage = Storage::open(dir.path()).expect("open");
+        let mut state = StateDelta::new(storage.latest_snapshot());
+        state.put_staking_params(&crate::Params {
+            liveness_window: 4,
+            min_signed_per_window: 2,
+            downtime_jail_blocks: 10,
+            slash_double_sign_bps: 0,
+        });
+        let set = vec![validator("A"), validator("B")];
+        for v in &set {
+            state.put_validator(v);
+        }
+        let only_a: BTreeSet<String> = ["A".to_string()].into();
+        // B misses 3 of the first 4 heights: 3 > 4 - 2, but only once the window is full.
+        let mut events = Vec::new();
+        for h in 1..=3 {
+            let signed = if h == 1 {
+                ["A".to_string(), "B".to_string()].into()
+            } else {
+                only_a.clone()
+            };
+            events.extend(record_extended_commit(&mut state, h + 1, h, &set, &signed).expect("r"));
+        }
+        assert!(events.is_empty(), "no full window yet");
+        let events = record_extended_commit(&mut state, 5, 4, &set, &only_a).expect("record");
+        assert_eq!(events.len(), 1);
+        let b = state.validator("B").expect("read").expect("b");
+        assert!(b.jailed);
+        assert_eq!(
+            (b.jailed_until_height, b.jail_reason.as_str()),
+            (15, "downtime")
+        );
+        assert!(!state.validator("A").expect("read").expect("a").jailed);
+        // Still in the set for two more heights: it is not jailed again.
+        let events = record_extended_commit(&mut state, 6, 5, &set, &only_a).expect("record");
+        assert!(events.is_empty());
+        // Turned off (min_signed_per_window 0): an unjailed B missing every block is never jailed.
+        state.put_staking_params(&crate::Params {
+            liveness_window: 4,
+            ..Default::default()
+        });
+        state.put_validator(&validator("B"));
+        for h in 6..=12 {
+            assert!(record_extended_commit(&mut state, h + 1, h, &set, &only_a)
+                .expect("record")
+                .is_empty());
+        }
     }
 }

@@ -29,3 +29,12 @@ pub fn params(
         params: Some(state.staking_params()?),
     })
 }
+
+pub fn slashing_requests(
+    state: &impl StateRead,
+    _req: &QuerySlashingRequestsRequest,
+) -> Result<QuerySlashingRequestsResponse, QueryError> {
+    Ok(QuerySlashingRequestsResponse {
+        requests: crate::jail::slashing_requests(state)?,
+    })
+}

@@ -32,3 +32,16 @@ pub fn liveness(consensus_address: &str) -> Vec<u8> {
 pub fn missed_bitmap(consensus_address: &str) -> Vec<u8> {
     [b"staking/missed/".as_slice(), consensus_address.as_bytes()].concat()
 }
+
+pub fn slashing_next_id() -> &'static [u8] {
+    b"staking/slashing_next_id"
+}
+
+pub fn slashing_requests_prefix() -> &'static [u8] {
+    b"staking/slashing/"
+}
+
+/// Slashing requests by id (big-endian so prefix order is decision order).
+pub fn slashing_request(id: u64) -> Vec<u8> {
+    [slashing_requests_prefix(), &id.to_be_bytes()[..]].concat()
+}
