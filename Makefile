@@ -11,9 +11,9 @@ all: build
 deps:
 	@scripts/install-deps.sh
 
-## Release binary: target/release/seqpoold.
+## Release binaries: target/release/seqpoold and target/release/seqpool-sidecar.
 build:
-	$(CARGO) build --release -p seqpoold --bin seqpoold
+	$(CARGO) build --release -p seqpoold --bin seqpoold -p seqpool-sidecar
 
 ## Protobuf files compile with protox (pure Rust; no system protoc).
 proto-check:
@@ -35,6 +35,7 @@ test-unit: deps
 
 ## End-to-end tests against real cometbft processes (and anvil), one devnet at a time.
 e2e: deps
+	$(CARGO) build -p seqpool-sidecar
 	$(CARGO) test -p seqpoold --test 'e2e_*' --test bridge_watcher -- --test-threads=1
 
 ## Local devnet: 4 validators (cometbft + seqpoold) in .devnet/; see docs/operations.md.
