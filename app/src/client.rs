@@ -327,6 +327,9 @@ pub fn update_params_msg(
     let params = match module {
         "auth" => parse::<seqpool_proto::auth::v1::Params>(module, params_json)?,
         "staking" => parse::<seqpool_proto::staking::v1::Params>(module, params_json)?,
+        "epochs" => parse::<seqpool_proto::epochs::v1::Params>(module, params_json)?,
+        "producer" => parse::<seqpool_proto::producer::v1::Params>(module, params_json)?,
+        "bridge" => parse::<seqpool_proto::bridge::v1::Params>(module, params_json)?,
         other => return Err(ClientError::UnknownModule(other.to_string())),
     };
     Ok(to_any(&MsgUpdateParams {

@@ -4,6 +4,7 @@ use cosmrs::Any;
 use prost::{Message, Name};
 use seqpool_admin::{handlers as admin_handlers, MsgTransferAdmin, MsgUpdateParams};
 use seqpool_auth::AuthWrite;
+use seqpool_bridge::BridgeWrite;
 use seqpool_component::{codes, Event, MsgContext, StateWrite, TxError};
 use seqpool_staking::{MsgUnjail, StakingWrite};
 
@@ -90,6 +91,21 @@ fn update_params<S: StateWrite>(
         seqpool_staking::params::validate(&p)?;
         state.put_staking_params(&p);
         seqpool_staking::params::MODULE
+    } else if any.type_url == seqpool_epochs::Params::type_url() {
+        // A new epoch length applies from the epoch after the next (see x/epochs).
+        let p = seqpool_epochs::Params::decode(any.value.as_ref())?;
+        seqpool_epochs::update_params(state, &p)?;
+        seqpool_epochs::MODULE
+    } else if any.type_url == seqpool_producer::Params::type_url() {
+        let p = seqpool_producer::Params::decode(any.value.as_ref())?;
+        seqpool_producer::validate_params(&p)?;
+        seqpool_producer::put_params(state, &p);
+        seqpool_producer::MODULE
+    } else if any.type_url == seqpool_bridge::Params::type_url() {
+        let p = seqpool_bridge::Params::decode(any.value.as_ref())?;
+        seqpool_bridge::params::validate(&p)?;
+        state.put_bridge_params(&p);
+        seqpool_bridge::params::MODULE
     } else {
         return Err(TxError::invalid_message(format!(
             "no module has params of type {:?}",

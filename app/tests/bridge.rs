@@ -366,7 +366,10 @@ fn l1_randomness_attested_by_more_than_two_thirds_seeds_the_next_schedule() {
     use seqpool_producer::ProducerRead;
     let dir = tempfile::tempdir().expect("tempdir");
     let mut d = Driver::new_with_genesis(dir.path(), 4, 2, |g| {
-        g.epochs.params = Some(seqpool_epochs::Params { epoch_length: 5 });
+        g.epochs.params = Some(seqpool_epochs::Params {
+            epoch_length: 5,
+            ..Default::default()
+        });
     })
     .expect("driver");
     blocks(&mut d, 1);

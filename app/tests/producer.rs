@@ -16,6 +16,7 @@ fn driver(dir: &std::path::Path, stall_timeout_ms: u64, max_faults: u64) -> Driv
     Driver::new_with_genesis(dir, 4, 2, |g| {
         g.epochs.params = Some(seqpool_epochs::Params {
             epoch_length: EPOCH_LENGTH,
+            ..Default::default()
         });
         g.producer.params = Some(seqpool_producer::Params {
             stall_timeout_ms,
@@ -658,4 +659,121 @@ fn double_sign_evidence_tombstones_and_requests_slashing_once() {
     let got: QuerySlashingRequestsResponse =
         prost::Message::decode(resp.value.as_ref()).expect("decode");
     assert_eq!(got.requests, requests);
+}
+
+#[test]
+fn admin_updates_epoch_producer_jail_and_bridge_params_with_validation() {
+    use seqpool_bridge::BridgeRead;
+    use seqpool_component::codes;
+    use seqpool_producer::ProducerRead;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut d = driver(dir.path(), 60_000, 3);
+    d.produce_block(vec![]).expect("block");
+    let admin = d.admin_key.clone();
+    let update = |d: &mut Driver, module: &str, json: &str| -> u32 {
+        let msg = seqpoold::client::update_params_msg(&d.admin_address(), module, json)
+            .expect("params json");
+        let tx = signed_tx(d, &admin, vec![msg]);
+        d.produce_block(vec![tx]).expect("block").tx_results[0]
+            .code
+            .value()
+    };
+    // Out of range: refused with invalid_message, nothing changes.
+    assert_eq!(
+        update(&mut d, "epochs", r#"{"epochLength":"0"}"#),
+        codes::INVALID_MESSAGE
+    );
+    assert_eq!(
+        update(
+            &mut d,
+            "producer",
+            r#"{"stallTimeoutMs":"1000","maxFaults":"0","faultWindowEpochs":"1"}"#
+        ),
+        codes::INVALID_MESSAGE
+    );
+    assert_eq!(
+        update(
+            &mut d,
+            "staking",
+            r#"{"livenessWindow":"10","minSignedPerWindow":"11"}"#
+        ),
+        codes::INVALID_MESSAGE
+    );
+    assert_eq!(
+        update(&mut d, "bridge", r#"{"maxEventsPerVote":0}"#),
+        codes::INVALID_MESSAGE
+    );
+    assert_eq!(
+        snapshot(&d)
+            .producer_params()
+            .expect("read")
+            .stall_timeout_ms,
+        60_000
+    );
+
+    assert_eq!(
+        update(
+            &mut d,
+            "producer",
+            r#"{"stallTimeoutMs":"2500","maxFaults":"2","faultWindowEpochs":"4","stallJailBlocks":"30","slashStallBps":100}"#
+        ),
+        codes::OK
+    );
+    let p = snapshot(&d).producer_params().expect("read");
+    assert_eq!(
+        (p.stall_timeout_ms, p.stall_jail_blocks, p.slash_stall_bps),
+        (2_500, 30, 100)
+    );
+    assert_eq!(
+        update(
+            &mut d,
+            "staking",
+            r#"{"livenessWindow":"50","minSignedPerWindow":"25","downtimeJailBlocks":"100","slashDoubleSignBps":1000}"#
+        ),
+        codes::OK
+    );
+    let p = snapshot(&d).staking_params().expect("read");
+    assert_eq!(
+        (p.downtime_jail_blocks, p.slash_double_sign_bps),
+        (100, 1_000)
+    );
+    assert_eq!(
+        update(
+            &mut d,
+            "bridge",
+            r#"{"maxEventsPerVote":8,"randomnessBlockInterval":"64"}"#
+        ),
+        codes::OK
+    );
+    assert_eq!(
+        snapshot(&d)
+            .bridge_params()
+            .expect("read")
+            .randomness_block_interval,
+        64
+    );
+    // Epoch length 5 -> 3 while in epoch 0: epochs 0 and 1 (1..=10) keep theirs, 2 starts at 11.
+    assert_eq!(
+        update(&mut d, "epochs", r#"{"epochLength":"3"}"#),
+        codes::OK
+    );
+    let p = snapshot(&d).epoch_params().expect("read");
+    assert_eq!(seqpool_epochs::epoch_of(&p, 10), 1);
+    let e2 = seqpool_epochs::epoch(&p, 2);
+    assert_eq!((e2.first_l2_height, e2.last_l2_height), (11, 13));
+    // The chain follows: crossing into epoch 1 fixes epoch 2 from height 11, and 14 is epoch 3's.
+    let mut l2 = L2::new();
+    l2.produce_scheduled(&d, 5);
+    report(&mut d, &l2, [5, 5, 5, 5]);
+    let schedule = snapshot(&d)
+        .schedule(2)
+        .expect("read")
+        .expect("epoch 2 fixed");
+    assert_eq!(schedule.assignments[0].from_l2_height, 11);
+    l2.produce_scheduled(&d, 10);
+    report(&mut d, &l2, [10, 10, 10, 10]);
+    assert!(snapshot(&d).schedule(3).expect("read").is_some());
+    assert!(producer_at(&d, 13).is_ok());
+    let resp = pq::producer(&snapshot(&d), &QueryProducerRequest { l2_height: 14 }).expect("query");
+    assert_eq!(resp.epoch, 3);
 }

@@ -10,7 +10,7 @@ pub mod query;
 use seqpool_component::{
     BlockContext, StateRead, StateReadProto, StateWrite, StateWriteProto, StoreError, TxError,
 };
-pub use seqpool_proto::epochs::v1::{Epoch, GenesisState, L2Block, L2Head, Params};
+pub use seqpool_proto::epochs::v1::{Epoch, GenesisState, L2Block, L2Head, LengthChange, Params};
 
 pub const MODULE: &str = "epochs";
 
@@ -20,7 +20,10 @@ mod state_key {
 }
 
 pub fn default_params() -> Params {
-    Params { epoch_length: 20 }
+    Params {
+        epoch_length: 20,
+        length_changes: Vec::new(),
+    }
 }
 
 pub fn validate_params(p: &Params) -> Result<(), TxError> {
@@ -34,25 +37,75 @@ pub fn validate_params(p: &Params) -> Result<(), TxError> {
 }
 
 pub fn init_genesis<S: StateWrite>(state: &mut S, genesis: &GenesisState) -> Result<(), TxError> {
-    let p = genesis.params.unwrap_or_else(default_params);
+    let mut p = genesis.params.clone().unwrap_or_else(default_params);
     validate_params(&p)?;
+    // Length changes are the chain's record, never given.
+    p.length_changes.clear();
     state.put_proto(state_key::PARAMS.to_vec(), &p);
     Ok(())
 }
 
-/// The epoch an L2 height belongs to.
+/// The length segment that `pick` selects among the recorded changes (the genesis length alone
+/// when there were none): (first epoch, its first L2 height, length).
+fn segment(params: &Params, pick: impl Fn(&LengthChange) -> bool) -> (u64, u64, u64) {
+    params
+        .length_changes
+        .iter()
+        .rev()
+        .find(|c| pick(c))
+        .map(|c| (c.from_epoch, c.first_l2_height, c.length.max(1)))
+        .unwrap_or((0, 1, params.epoch_length.max(1)))
+}
+
+/// The epoch an L2 height belongs to (the L2 genesis block, 0, is in epoch 0).
 pub fn epoch_of(params: &Params, l2_height: u64) -> u64 {
-    l2_height.saturating_sub(1) / params.epoch_length.max(1)
+    let h = l2_height.max(1);
+    let (from, first, len) = segment(params, |c| c.first_l2_height <= h);
+    from.saturating_add((h - first.min(h)) / len)
 }
 
 /// Epoch `number` with its L2 height range.
 pub fn epoch(params: &Params, number: u64) -> Epoch {
-    let len = params.epoch_length.max(1);
+    let (from, first, len) = segment(params, |c| c.from_epoch <= number);
+    let first_l2_height = first.saturating_add(number.saturating_sub(from).saturating_mul(len));
     Epoch {
         number,
-        first_l2_height: number.saturating_mul(len).saturating_add(1),
-        last_l2_height: number.saturating_add(1).saturating_mul(len),
+        first_l2_height,
+        last_l2_height: first_l2_height.saturating_add(len - 1),
     }
+}
+
+/// MsgUpdateParams for x/epochs: a new length applies from the epoch after the next one (the
+/// current epoch's and the next one's heights and schedules are already fixed), so no L2 height
+/// ever changes epoch. A change still pending is replaced.
+pub fn update_params<S: StateWrite>(state: &mut S, new: &Params) -> Result<Params, TxError> {
+    validate_params(new)?;
+    let old = state.epoch_params()?;
+    let from_epoch = state.current_epoch()?.number.saturating_add(2);
+    let first_l2_height = epoch(&old, from_epoch).first_l2_height;
+    let mut changes = if old.length_changes.is_empty() {
+        vec![LengthChange {
+            from_epoch: 0,
+            first_l2_height: 1,
+            length: old.epoch_length.max(1),
+        }]
+    } else {
+        old.length_changes.clone()
+    };
+    changes.retain(|c| c.from_epoch < from_epoch);
+    if changes.last().map(|c| c.length) != Some(new.epoch_length) {
+        changes.push(LengthChange {
+            from_epoch,
+            first_l2_height,
+            length: new.epoch_length,
+        });
+    }
+    let p = Params {
+        epoch_length: new.epoch_length,
+        length_changes: changes,
+    };
+    state.put_proto(state_key::PARAMS.to_vec(), &p);
+    Ok(p)
 }
 
 pub trait EpochRead: StateRead {
@@ -156,14 +209,75 @@ mod tests {
 
     #[test]
     fn epoch_ranges() {
-        let p = Params { epoch_length: 10 };
+        let p = Params {
+            epoch_length: 10,
+            ..Default::default()
+        };
         assert_eq!(epoch_of(&p, 0), 0);
         assert_eq!(epoch_of(&p, 1), 0);
         assert_eq!(epoch_of(&p, 10), 0);
         assert_eq!(epoch_of(&p, 11), 1);
         let e = epoch(&p, 2);
         assert_eq!((e.first_l2_height, e.last_l2_height), (21, 30));
-        assert!(validate_params(&Params { epoch_length: 0 }).is_err());
+        assert!(validate_params(&Params::default()).is_err());
+    }
+
+    #[test]
+    fn a_length_change_applies_from_the_epoch_after_next() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let storage = Storage::open(dir.path()).expect("open");
+        let mut state = StateDelta::new(storage.latest_snapshot());
+        let len = |n| Params {
+            epoch_length: n,
+            ..Default::default()
+        };
+        init_genesis(
+            &mut state,
+            &GenesisState {
+                params: Some(len(10)),
+            },
+        )
+        .expect("genesis");
+        let ctx = BlockContext {
+            chain_id: "t".into(),
+            height: 3,
+            time_unix_nanos: 0,
+        };
+        let mut rec = Recorder(Vec::new());
+        for n in 1..=12 {
+            advance_head(&mut state, &ctx, block(n), &mut rec).expect("advance");
+        }
+        // In epoch 1 (11..=20): epoch 2 (21..=30) is fixed; length 4 starts with epoch 3 at 31.
+        assert!(update_params(&mut state, &len(0)).is_err());
+        let p = update_params(&mut state, &len(4)).expect("update");
+        assert_eq!(epoch_of(&p, 20), 1);
+        assert_eq!(epoch_of(&p, 30), 2);
+        assert_eq!(epoch_of(&p, 31), 3);
+        assert_eq!(epoch_of(&p, 34), 3);
+        assert_eq!(epoch_of(&p, 35), 4);
+        let e = epoch(&p, 4);
+        assert_eq!((e.first_l2_height, e.last_l2_height), (35, 38));
+        let e = epoch(&p, 2);
+        assert_eq!((e.first_l2_height, e.last_l2_height), (21, 30));
+        // A second change before it applies replaces it; past heights keep their epochs.
+        let p = update_params(&mut state, &len(6)).expect("update");
+        assert_eq!(p.length_changes.len(), 2);
+        assert_eq!(epoch(&p, 4).first_l2_height, 37);
+        assert_eq!(epoch_of(&p, 5), 0);
+        // Back to the length in force: the pending change is dropped.
+        let p = update_params(&mut state, &len(10)).expect("update");
+        assert_eq!(p.length_changes.len(), 1);
+        assert_eq!(epoch(&p, 4).first_l2_height, 41);
+        // Hooks keep firing at the new boundaries.
+        update_params(&mut state, &len(4)).expect("update");
+        rec.0.clear();
+        // 34 ends epoch 3 (31..=34), 38 ends epoch 4.
+        advance_head(&mut state, &ctx, block(34), &mut rec).expect("advance");
+        assert_eq!(rec.0, vec![(1, 2), (2, 3), (3, 4)]);
+        advance_head(&mut state, &ctx, block(37), &mut rec).expect("advance");
+        assert_eq!(rec.0.len(), 3);
+        advance_head(&mut state, &ctx, block(38), &mut rec).expect("advance");
+        assert_eq!(rec.0.last(), Some(&(4, 5)));
     }
 
     #[test]
@@ -174,7 +288,10 @@ mod tests {
         init_genesis(
             &mut state,
             &GenesisState {
-                params: Some(Params { epoch_length: 5 }),
+                params: Some(Params {
+                    epoch_length: 5,
+                    ..Default::default()
+                }),
             },
         )
         .expect("genesis");

@@ -79,6 +79,12 @@ pub fn validate_params(p: &Params) -> Result<(), TxError> {
     Ok(())
 }
 
+/// Stores validated params (MsgUpdateParams; they apply from the next block: a stall report is
+/// judged by the timeout in force when it is applied).
+pub fn put_params<S: StateWrite>(state: &mut S, p: &Params) {
+    state.put_proto(state_key::PARAMS.to_vec(), p);
+}
+
 /// Stores the params and fixes the schedules of epochs 0 and 1 from a genesis seed (the chain id):
 /// predictable, but only until the first epoch boundary, which draws from an app hash.
 pub fn init_genesis<S: StateWrite>(
@@ -88,7 +94,7 @@ pub fn init_genesis<S: StateWrite>(
 ) -> Result<(), TxError> {
     let p = genesis.params.unwrap_or_else(default_params);
     validate_params(&p)?;
-    state.put_proto(state_key::PARAMS.to_vec(), &p);
+    put_params(state, &p);
     let validators = state.validators()?;
     for epoch in 0..2 {
         decide_schedule(state, &validators, epoch, chain_id.as_bytes(), 0)?;
@@ -432,7 +438,10 @@ mod tests {
         seqpool_epochs::init_genesis(
             &mut state,
             &seqpool_epochs::GenesisState {
-                params: Some(seqpool_epochs::Params { epoch_length: 5 }),
+                params: Some(seqpool_epochs::Params {
+                    epoch_length: 5,
+                    ..Default::default()
+                }),
             },
         )
         .expect("epochs");
