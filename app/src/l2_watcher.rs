@@ -45,7 +45,10 @@ fn now_ms() -> u64 {
 /// into `view`. Returns the blocks it observed, in order.
 ///
 /// The first round starts [`START_WINDOW`] below the head, block 0 included: seeing the genesis
-/// block starts the stall clock, so a producer that never makes a block is still reported.
+/// block starts the stall clock, so a producer that never makes a block is still reported. Block 0
+/// is read only once `chain_started` (the node committed a chain block): before that no producer
+/// could have been asked to produce, and a clock started at process start would report a stall
+/// for a slow chain start.
 /// If the L2 head falls below the cursor (the L2 node was reset or reorged deeper than that),
 /// the watcher re-reads from the window below the new head; the view keeps the latest hash per
 /// height.
@@ -53,6 +56,7 @@ pub async fn poll_once<P: Provider>(
     provider: &P,
     cursor: &mut L2Cursor,
     view: &SharedL2View,
+    chain_started: bool,
 ) -> Result<Vec<L2Block>, L2WatchError> {
     let head = provider
         .get_block_number()
@@ -69,6 +73,10 @@ pub async fn poll_once<P: Provider>(
     let to = head.min(from.saturating_add(MAX_BLOCKS_PER_ROUND - 1));
     let mut seen = Vec::new();
     for number in from..=to {
+        if number == 0 && !chain_started {
+            cursor.next = Some(0);
+            break;
+        }
         let Some(block) = provider
             .get_block_by_number(BlockNumberOrTag::Number(number))
             .await
@@ -102,6 +110,7 @@ pub async fn run<P: Provider>(
     provider: P,
     poll_interval: Duration,
     view: SharedL2View,
+    chain_started: impl Fn() -> bool,
     stop: impl std::future::Future<Output = ()>,
 ) {
     tracing::info!(
@@ -113,7 +122,7 @@ pub async fn run<P: Provider>(
     let mut failing = false;
     loop {
         let mut caught_up = true;
-        match poll_once(&provider, &mut cursor, &view).await {
+        match poll_once(&provider, &mut cursor, &view, chain_started()).await {
             Ok(blocks) => {
                 if failing {
                     tracing::info!("L2 RPC reachable again");
@@ -151,6 +160,7 @@ pub async fn run<P: Provider>(
 pub fn spawn_from_config(
     config: &crate::config::AppConfig,
     view: SharedL2View,
+    storage: seqpool_store::Storage,
     stop: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
     if config.l2_rpc.is_empty() {
@@ -163,5 +173,12 @@ pub fn spawn_from_config(
         .map_err(|e| anyhow::anyhow!("l2_rpc {:?}: {e}", config.l2_rpc))?;
     let provider = alloy::providers::ProviderBuilder::new().connect_http(url);
     let poll = Duration::from_millis(config.l2_poll_interval_ms.max(20));
-    Ok(Some(tokio::spawn(run(provider, poll, view, stop))))
+    let chain_started = move || storage.latest_version().is_some_and(|v| v >= 1);
+    Ok(Some(tokio::spawn(run(
+        provider,
+        poll,
+        view,
+        chain_started,
+        stop,
+    ))))
 }

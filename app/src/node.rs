@@ -44,10 +44,15 @@ pub async fn run(home: &Path) -> anyhow::Result<()> {
         },
     )?;
     let (l2_stop_tx, l2_stop_rx) = watch::channel(false);
-    let l2_watcher = crate::l2_watcher::spawn_from_config(&config, app.l2_view(), async move {
-        let mut rx = l2_stop_rx;
-        let _ = rx.wait_for(|s| *s).await;
-    })?;
+    let l2_watcher = crate::l2_watcher::spawn_from_config(
+        &config,
+        app.l2_view(),
+        storage.clone(),
+        async move {
+            let mut rx = l2_stop_rx;
+            let _ = rx.wait_for(|s| *s).await;
+        },
+    )?;
     let consensus = Consensus::spawn(app);
     let server = tower_abci::v038::Server::builder()
         .consensus(consensus)
