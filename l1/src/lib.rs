@@ -3,6 +3,7 @@
 
 pub mod bindings;
 pub mod deploy;
+pub mod devnet;
 pub mod digest;
 pub mod frost_sig;
 pub mod relay;

@@ -45,6 +45,8 @@ pub struct Devnet {
     pub nodes: NodesFile,
     procs: Vec<Proc>,
     cometbft: PathBuf,
+    /// The L1 anvil (with [`DevnetOptions::l1`]); killed when the devnet is dropped.
+    pub l1: Option<L1Anvil>,
     /// Serialises devnets within one test binary (cargo runs test binaries one after another).
     _guard: std::sync::MutexGuard<'static, ()>,
 }
@@ -56,6 +58,16 @@ fn ports_free(ports: impl IntoIterator<Item = u16>) -> bool {
     ports
         .into_iter()
         .all(|p| TcpListener::bind(("127.0.0.1", p)).is_ok())
+}
+
+/// The CometBFT, gRPC and REST ports of `n` nodes from `base` (see [`free_base_port`]).
+fn devnet_ports(base: u16, n: u16) -> Vec<u16> {
+    (0..n)
+        .flat_map(|k| {
+            let b = base + 10 * k;
+            [b, b + 1, b + 2, b + 4, base + 100 + k, base + 200 + k]
+        })
+        .collect()
 }
 
 /// A base port such that the CometBFT block (base..base+10n), gRPC (base+100..) and REST
@@ -79,9 +91,29 @@ fn free_base_port(n: u16) -> u16 {
     panic!("no free port range found for {n} nodes");
 }
 
+/// What [`Devnet::start_with`] starts besides the validators.
+#[derive(Clone, Debug, Default)]
+pub struct DevnetOptions {
+    pub validators: u16,
+    pub extra_accounts: u32,
+    /// An L1 anvil with the contracts deployed and every validator's stake locked (see [`L1Anvil`]).
+    pub l1: bool,
+}
+
 impl Devnet {
     /// Generates and starts an `n`-validator devnet, then waits until every node is past height 1.
     pub fn start(n: u16, extra_accounts: u32) -> Devnet {
+        Self::start_with(DevnetOptions {
+            validators: n,
+            extra_accounts,
+            ..DevnetOptions::default()
+        })
+    }
+
+    /// Like [`Devnet::start`], with the extra processes `options` asks for.
+    pub fn start_with(options: DevnetOptions) -> Devnet {
+        let n = options.validators;
+        let extra_accounts = options.extra_accounts;
         let guard = ONE_DEVNET_AT_A_TIME
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -91,9 +123,14 @@ impl Devnet {
             .tempdir()
             .expect("tempdir");
         let base = free_base_port(n);
+        let l1 = options
+            .l1
+            .then(|| L1Anvil::start(&dir.path().join("l1-anvil.log"), &devnet_ports(base, n)));
+        let l1_args: Vec<String> = l1.as_ref().map(L1Anvil::testnet_args).unwrap_or_default();
         let out = run_ok(
             Command::new(SEQPOOLD)
                 .args(["testnet", "--keyring-backend", "test", "--output", "json"])
+                .args(&l1_args)
                 .args([
                     "--v".to_string(),
                     n.to_string(),
@@ -115,11 +152,17 @@ impl Devnet {
         );
         let nodes: NodesFile =
             serde_json::from_slice(&out.stdout).expect("testnet prints nodes.json");
+        if let Some(l1) = &l1 {
+            // Setup ran on automine; from now on L1 makes a block every second by itself, so
+            // confirmations advance.
+            l1.rpc.set_interval_mining(L1_BLOCK_SECONDS);
+        }
         let mut net = Devnet {
             dir,
             nodes,
             procs: Vec::new(),
             cometbft,
+            l1,
             _guard: guard,
         };
         for k in 0..n as usize {
@@ -285,6 +328,7 @@ impl Drop for Devnet {
             let _ = p.child.kill();
             let _ = p.child.wait();
         }
+        drop(self.l1.take());
         if std::thread::panicking() {
             self.print_logs();
         }
@@ -358,4 +402,162 @@ fn dechunk(mut body: &str) -> String {
         body = rest[size..].trim_start_matches("\r\n");
     }
     out
+}
+
+// ---------------------------------------------------------------------------------------------
+// L1: anvil with the contracts (seqpool testnet --l1-rpc deploys and locks).
+
+/// anvil's first default dev account: the L1 deployer and governance admin of test devnets.
+pub const L1_DEV_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+/// L1 blocks an event must be below the head before the nodes attest it.
+pub const L1_CONFIRMATIONS: u64 = 2;
+pub const L1_BLOCK_SECONDS: u64 = 1;
+/// Stake of each devnet validator in whole tokens (= its voting power).
+pub const L1_STAKE_TOKENS: u64 = 1000;
+
+pub fn anvil_bin() -> PathBuf {
+    let path = repo_root().join(".bin/anvil");
+    assert!(
+        path.exists(),
+        "{} is missing: run `make deps` (scripts/install-foundry.sh)",
+        path.display()
+    );
+    path
+}
+
+/// An anvil process on a free loopback port, killed on drop. It starts automining (so the
+/// testnet's deployment and locks take one block each) until [`L1Anvil::set_interval_mining`].
+pub struct L1Anvil {
+    child: Child,
+    pub rpc: L1Rpc,
+}
+
+/// JSON-RPC calls to the L1 anvil (a cheap handle, cloneable out of the [`Devnet`]).
+#[derive(Clone, Debug)]
+pub struct L1Rpc {
+    pub url: String,
+}
+
+impl L1Anvil {
+    /// Starts anvil on a loopback port outside `avoid`, logging to `log`, and waits for its RPC.
+    pub fn start(log: &Path, avoid: &[u16]) -> L1Anvil {
+        let port = loop {
+            let listener = TcpListener::bind(("127.0.0.1", 0)).expect("bind an ephemeral port");
+            let port = listener.local_addr().expect("local addr").port();
+            if !avoid.contains(&port) {
+                break port;
+            }
+        };
+        let file = File::create(log).expect("create anvil log");
+        let err = file.try_clone().expect("clone log handle");
+        let child = Command::new(anvil_bin())
+            .args(["--host", "127.0.0.1", "--chain-id", "31337", "--port"])
+            .arg(port.to_string())
+            .stdin(Stdio::null())
+            .stdout(file)
+            .stderr(err)
+            .spawn()
+            .expect("spawn anvil");
+        let anvil = L1Anvil {
+            child,
+            rpc: L1Rpc {
+                url: format!("http://127.0.0.1:{port}"),
+            },
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while anvil
+            .rpc
+            .try_rpc("eth_chainId", serde_json::json!([]))
+            .is_err()
+        {
+            assert!(
+                Instant::now() < deadline,
+                "anvil did not answer within 30 s"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        anvil
+    }
+
+    /// The `seqpoold testnet` flags that deploy to this anvil and lock every validator.
+    pub fn testnet_args(&self) -> Vec<String> {
+        [
+            "--l1-rpc",
+            &self.rpc.url,
+            "--l1-deployer-key",
+            L1_DEV_KEY,
+            "--l1-stake",
+            &L1_STAKE_TOKENS.to_string(),
+            "--l1-confirmations",
+            &L1_CONFIRMATIONS.to_string(),
+            "--l1-poll-interval-ms",
+            "200",
+        ]
+        .map(String::from)
+        .to_vec()
+    }
+}
+
+impl L1Rpc {
+    /// One JSON-RPC call; the `result`, or the error as text.
+    pub fn try_rpc(
+        &self,
+        method: &str,
+        params: serde_json::Value,
+    ) -> Result<serde_json::Value, String> {
+        let url = self.url.parse().map_err(|e| format!("{e}"))?;
+        let provider = alloy::providers::ProviderBuilder::new().connect_http(url);
+        block_on(async {
+            alloy::providers::Provider::raw_request::<_, serde_json::Value>(
+                &provider,
+                method.to_string().into(),
+                params,
+            )
+            .await
+            .map_err(|e| e.to_string())
+        })
+    }
+
+    pub fn rpc(&self, method: &str, params: serde_json::Value) -> serde_json::Value {
+        self.try_rpc(method, params)
+            .unwrap_or_else(|e| panic!("anvil {method}: {e}"))
+    }
+
+    /// Mines a block every `seconds` (and no longer on each transaction).
+    pub fn set_interval_mining(&self, seconds: u64) {
+        self.rpc("evm_setIntervalMining", serde_json::json!([seconds]));
+    }
+
+    /// Mines on each transaction only (stops interval mining): the test then controls every block.
+    pub fn set_automine(&self) {
+        self.rpc("evm_setAutomine", serde_json::json!([true]));
+    }
+
+    pub fn mine(&self, blocks: u64) {
+        self.rpc("anvil_mine", serde_json::json!([blocks]));
+    }
+
+    pub fn block_number(&self) -> u64 {
+        let v = self.rpc("eth_blockNumber", serde_json::json!([]));
+        let hex = v.as_str().expect("block number is a hex string");
+        u64::from_str_radix(hex.trim_start_matches("0x"), 16).expect("hex block number")
+    }
+
+    /// `evm_snapshot`: an id to revert to.
+    pub fn snapshot(&self) -> serde_json::Value {
+        self.rpc("evm_snapshot", serde_json::json!([]))
+    }
+
+    /// `evm_revert` to `snapshot`: drops every block mined since (an L1 reorg).
+    pub fn revert(&self, snapshot: serde_json::Value) {
+        let reverted = self.rpc("evm_revert", serde_json::json!([snapshot]));
+        assert_eq!(reverted, serde_json::json!(true), "evm_revert refused");
+    }
+}
+
+impl Drop for L1Anvil {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
