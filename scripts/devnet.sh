@@ -7,18 +7,13 @@
 #   scripts/devnet.sh down    stop a devnet started by `up` (or left behind)
 #   scripts/devnet.sh status  one line of height and app hash per node
 #
-# L1: an anvil node (own port) with the seqpool contracts; `seqpoold testnet --l1-rpc` deploys them,
-# whitelists every validator's operator account and locks its stake for its consensus key with
-# lockFor, and the genesis mirrors that set. Anvil then mines a block every DEVNET_L1_BLOCK_TIME
-# seconds so that confirmations advance.
-#
 # Environment: DEVNET_DIR (.devnet), DEVNET_VALIDATORS (4), DEVNET_BASE_PORT (26656),
 # DEVNET_GRPC_PORT (9090), DEVNET_REST_PORT (1317), DEVNET_EXTRA_ACCOUNTS (32),
 # DEVNET_CHAIN_ID (seqpool-devnet), SEQPOOLD (target/release/seqpoold), COMETBFT (.bin/cometbft),
 # DEVNET_UP_TIMEOUT (90 seconds).
-# L1: DEVNET_L1_PORT (8545), DEVNET_L1_BLOCK_TIME (1 s), DEVNET_L1_CONFIRMATIONS (2),
-# DEVNET_L1_STAKE (1000 tokens locked per validator = its voting power), DEVNET_L1_DEPLOYER_KEY
-# (anvil's public dev key 0), ANVIL (.bin/anvil); DEVNET_L1=0 leaves L1 out.
+# L2 (see docs/sidecar.md): DEVNET_L2_PORT (9545, anvil without automine), DEVNET_L2_CHAIN_ID (901),
+# DEVNET_L2_BLOCK_TIME_MS (1000), SIDECAR (target/release/seqpool-sidecar), ANVIL (.bin/anvil);
+# DEVNET_L2=0 leaves L2 out (no anvil, no sidecars, no L2 watchers).
 set -euo pipefail
 
 repo="$(cd "$(dirname "$0")/.." && pwd)"
@@ -33,69 +28,93 @@ seqpoold="${SEQPOOLD:-$repo/target/release/seqpoold}"
 cometbft="${COMETBFT:-$repo/.bin/cometbft}"
 up_timeout="${DEVNET_UP_TIMEOUT:-90}"
 pids_file="$dir/pids"
-l1_enabled="${DEVNET_L1:-1}"
-l1_port="${DEVNET_L1_PORT:-8545}"
-l1_block_time="${DEVNET_L1_BLOCK_TIME:-1}"
-l1_confirmations="${DEVNET_L1_CONFIRMATIONS:-2}"
-l1_stake="${DEVNET_L1_STAKE:-1000}"
-# anvil's first default dev account: a publicly known key, for local devnets only.
-l1_deployer_key="${DEVNET_L1_DEPLOYER_KEY:-0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80}"
-l1_rpc="http://127.0.0.1:$l1_port"
+l2_enabled="${DEVNET_L2:-1}"
+l2_port="${DEVNET_L2_PORT:-9545}"
+l2_chain_id="${DEVNET_L2_CHAIN_ID:-901}"
+l2_block_time_ms="${DEVNET_L2_BLOCK_TIME_MS:-1000}"
+sidecar="${SIDECAR:-$repo/target/release/seqpool-sidecar}"
 anvil="${ANVIL:-$repo/.bin/anvil}"
+l2_rpc="http://127.0.0.1:$l2_port"
 
 die() { echo "devnet: $*" >&2; exit 1; }
 
 check_binaries() {
   [ -x "$seqpoold" ] || die "$seqpoold not found; run 'make build' (or set SEQPOOLD)"
   [ -x "$cometbft" ] || die "$cometbft not found; run 'make deps' (scripts/install-cometbft.sh)"
+  check_l2_binaries
 }
 
-# ---- L1: anvil with the seqpool contracts; every validator's stake locked there ----------------
+# ---- L2: anvil as the L2 execution node (no automine) and one seqpool-sidecar per validator ----
 
-# One JSON-RPC call to the L1 node; prints the response.
-l1_call() {
-  curl -s --max-time 5 -H 'content-type: application/json' \
-    -d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"$1\",\"params\":$2}" "$l1_rpc"
-}
-
-# Starts the L1 anvil automining (so the testnet's deployment and locks take seconds), before the
-# testnet is generated; waits until it answers.
-start_l1() {
-  [ "$l1_enabled" = 1 ] || return 0
+check_l2_binaries() {
+  [ "$l2_enabled" = 1 ] || return 0
+  [ -x "$sidecar" ] || die "$sidecar not found; run 'make build' (or set SIDECAR)"
   [ -x "$anvil" ] || die "$anvil not found; run 'make deps' (scripts/install-foundry.sh)"
-  if l1_call eth_chainId '[]' 2>/dev/null | grep -q '"result"'; then
-    die "something already answers on $l1_rpc; set DEVNET_L1_PORT"
-  fi
-  mkdir -p "$dir/l1"
-  "$anvil" --host 127.0.0.1 --port "$l1_port" --chain-id 31337 >"$dir/l1/anvil.log" 2>&1 &
+}
+
+# Extra `seqpoold testnet` flags: every node's app.toml gets l2_rpc, nodes.json the L2 section.
+l2_testnet_args() {
+  [ "$l2_enabled" = 1 ] || return 0
+  echo "--l2-rpc $l2_rpc --l2-chain-id $l2_chain_id --l2-block-time-ms $l2_block_time_ms"
+}
+
+l2_answers() {
+  curl -s --max-time 1 -H 'content-type: application/json' \
+    -d '{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber","params":[]}' "$l2_rpc" 2>/dev/null |
+    grep -q '"result"'
+}
+
+# Starts the L2 anvil (before the nodes, whose watchers follow it) and waits until it answers.
+start_l2() {
+  [ "$l2_enabled" = 1 ] || return 0
+  if l2_answers; then die "something already answers on $l2_rpc; set DEVNET_L2_PORT"; fi
+  mkdir -p "$dir/l2"
+  "$anvil" --port "$l2_port" --host 127.0.0.1 --chain-id "$l2_chain_id" --no-mining \
+    >"$dir/l2/anvil.log" 2>&1 &
   echo $! >>"$pids_file"
   for _ in $(seq 1 100); do
-    l1_call eth_chainId '[]' 2>/dev/null | grep -q '"result"' && return 0
+    l2_answers && return 0
     sleep 0.1
   done
-  stop_all
-  die "the L1 anvil did not answer on $l1_rpc within 10 s; see $dir/l1/anvil.log"
+  die "the L2 anvil did not answer on $l2_rpc within 10 s; see $dir/l2/anvil.log"
 }
 
-# Extra `seqpool testnet` flags: deploy to L1, lock every validator, app.toml l1_* settings.
-l1_testnet_args() {
-  [ "$l1_enabled" = 1 ] || return 0
-  echo "--l1-rpc $l1_rpc --l1-deployer-key $l1_deployer_key --l1-stake $l1_stake --l1-confirmations $l1_confirmations"
+# Consensus address of node $1 from nodes.json (one "consensus_address" line per node, in order).
+consensus_address() {
+  grep -o '"consensus_address": *"[0-9A-Fa-f]*"' "$dir/nodes.json" | sed -n "$(($1 + 1))p" |
+    sed 's/.*: *"\(.*\)"/\1/'
 }
 
-# After the setup: a block every DEVNET_L1_BLOCK_TIME seconds, so confirmations advance.
-start_l1_mining() {
-  [ "$l1_enabled" = 1 ] || return 0
-  l1_call evm_setIntervalMining "[$l1_block_time]" | grep -q '"result"' ||
-    { stop_all; die "evm_setIntervalMining failed on $l1_rpc"; }
+# One sidecar per validator, after the nodes; listed first in the pids file so it stops first.
+start_sidecars() {
+  [ "$l2_enabled" = 1 ] || return 0
+  for k in $(seq 0 $((validators - 1))); do
+    local home="$dir/node$k" addr
+    addr="$(consensus_address "$k")"
+    [ -n "$addr" ] || die "no consensus address of node$k in $dir/nodes.json"
+    "$sidecar" --grpc "127.0.0.1:$((grpc_port + k))" --l2-rpc "$l2_rpc" --validator "$addr" \
+      --block-time-ms "$l2_block_time_ms" >"$home/sidecar.log" 2>&1 &
+    { echo $!; cat "$pids_file"; } >"$pids_file.tmp" && mv "$pids_file.tmp" "$pids_file"
+  done
 }
 
-describe_l1() {
-  [ "$l1_enabled" = 1 ] || return 0
-  local pool
-  pool="$(grep -o '"lockingPool": *"0x[0-9a-fA-F]*"' "$dir/l1-deployment.json" | grep -o '0x[0-9a-fA-F]*' || true)"
-  echo "  L1: anvil $l1_rpc (chain id 31337, a block every ${l1_block_time} s, confirmations $l1_confirmations)," \
-    "LockingPool $pool; addresses $dir/l1-deployment.json; log $dir/l1/anvil.log"
+describe_l2() {
+  [ "$l2_enabled" = 1 ] || return 0
+  echo "  L2: anvil $l2_rpc (chain id $l2_chain_id, no automine; log $dir/l2/anvil.log)," \
+    "sidecars make a block every ${l2_block_time_ms} ms as the scheduled producer (logs $dir/node*/sidecar.log)"
+  echo "  try: cast block latest --rpc-url $l2_rpc   (miner = the producer's signer address)"
+}
+
+# "L2 #<head> by <coinbase prefix>", or nothing without L2.
+l2_progress() {
+  [ "$l2_enabled" = 1 ] || return 0
+  local out n miner
+  out="$(curl -s --max-time 1 -H 'content-type: application/json' \
+    -d '{"jsonrpc":"2.0","id":1,"method":"eth_getBlockByNumber","params":["latest",false]}' "$l2_rpc" 2>/dev/null)" ||
+    { echo " L2 down"; return 0; }
+  n="$(printf '%s' "$out" | grep -o '"number":"0x[0-9a-f]*"' | head -1 | sed 's/.*"0x\([0-9a-f]*\)"/\1/')"
+  miner="$(printf '%s' "$out" | grep -o '"miner":"0x[0-9a-f]*"' | head -1 | sed 's/.*"\(0x[0-9a-f]*\)"/\1/')"
+  if [ -n "$n" ]; then echo " L2 #$((16#$n)) by $(printf '%.10s' "$miner")"; else echo " L2 down"; fi
 }
 
 rpc_port() { echo $((base_port + 10 * $1 + 1)); }
@@ -133,18 +152,15 @@ generate() {
     echo "devnet: stopping the previous devnet first"
     stop_all
   fi
-  mkdir -p "$dir"
-  : >"$pids_file"
-  start_l1
-  # --overwrite replaces the node and client homes; l1/ and the pids file stay.
   "$seqpoold" testnet --v "$validators" --output-dir "$dir" --overwrite --chain-id "$chain_id" \
     --base-port "$base_port" --grpc-base-port "$grpc_port" --rest-base-port "$rest_port" \
     --extra-accounts "$extra_accounts" --keyring-backend test --timeout-commit 500ms \
-    $(l1_testnet_args) >/dev/null || { stop_all; die "seqpoold testnet failed"; }
-  start_l1_mining
+    $(l2_testnet_args) >/dev/null
 }
 
 start_all() {
+  : >"$pids_file"
+  start_l2
   for k in $(seq 0 $((validators - 1))); do
     local home="$dir/node$k"
     "$seqpoold" start --home "$home" >"$home/seqpoold.log" 2>&1 &
@@ -156,6 +172,7 @@ start_all() {
     # cometbft is listed first so that it is stopped first.
     { echo $!; cat "$pids_file"; } >"$pids_file.tmp" && mv "$pids_file.tmp" "$pids_file"
   done
+  start_sidecars
 }
 
 describe() {
@@ -165,7 +182,7 @@ describe() {
       " grpc 127.0.0.1:$((grpc_port + k))  rest http://127.0.0.1:$((rest_port + k))  logs $dir/node$k/{cometbft,seqpoold}.log"
   done
   echo "  keys (UNENCRYPTED test keyring, devnet only): admin, node0..node$((validators - 1)), account0..: $dir/client"
-  describe_l1
+  describe_l2
   echo "  endpoints: $dir/nodes.json"
   echo "  try: $seqpoold query node status --grpc 127.0.0.1:$grpc_port"
 }
@@ -180,7 +197,7 @@ progress_line() {
       line="$line node$k down"
     fi
   done
-  echo "$line"
+  echo "$line$(l2_progress)"
 }
 
 # True when every node reports a height above $1.
