@@ -7,10 +7,18 @@
 #   scripts/devnet.sh down    stop a devnet started by `up` (or left behind)
 #   scripts/devnet.sh status  one line of height and app hash per node
 #
+# L1: an anvil node (own port) with the seqpool contracts; `seqpoold testnet --l1-rpc` deploys them,
+# whitelists every validator's operator account and locks its stake for its consensus key with
+# lockFor, and the genesis mirrors that set. Anvil then mines a block every DEVNET_L1_BLOCK_TIME
+# seconds so that confirmations advance.
+#
 # Environment: DEVNET_DIR (.devnet), DEVNET_VALIDATORS (4), DEVNET_BASE_PORT (26656),
 # DEVNET_GRPC_PORT (9090), DEVNET_REST_PORT (1317), DEVNET_EXTRA_ACCOUNTS (32),
 # DEVNET_CHAIN_ID (seqpool-devnet), SEQPOOLD (target/release/seqpoold), COMETBFT (.bin/cometbft),
 # DEVNET_UP_TIMEOUT (90 seconds).
+# L1: DEVNET_L1_PORT (8545), DEVNET_L1_BLOCK_TIME (1 s), DEVNET_L1_CONFIRMATIONS (2),
+# DEVNET_L1_STAKE (1000 tokens locked per validator = its voting power), DEVNET_L1_DEPLOYER_KEY
+# (anvil's public dev key 0); DEVNET_L1=0 leaves L1 out.
 # L2 (see docs/sidecar.md): DEVNET_L2_PORT (9545, anvil without automine), DEVNET_L2_CHAIN_ID (901),
 # DEVNET_L2_BLOCK_TIME_MS (1000), SIDECAR (target/release/seqpool-sidecar), ANVIL (.bin/anvil);
 # DEVNET_L2=0 leaves L2 out (no anvil, no sidecars, no L2 watchers).
@@ -28,6 +36,14 @@ seqpoold="${SEQPOOLD:-$repo/target/release/seqpoold}"
 cometbft="${COMETBFT:-$repo/.bin/cometbft}"
 up_timeout="${DEVNET_UP_TIMEOUT:-90}"
 pids_file="$dir/pids"
+l1_enabled="${DEVNET_L1:-1}"
+l1_port="${DEVNET_L1_PORT:-8545}"
+l1_block_time="${DEVNET_L1_BLOCK_TIME:-1}"
+l1_confirmations="${DEVNET_L1_CONFIRMATIONS:-2}"
+l1_stake="${DEVNET_L1_STAKE:-1000}"
+# anvil's first default dev account: a publicly known key, for local devnets only.
+l1_deployer_key="${DEVNET_L1_DEPLOYER_KEY:-0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80}"
+l1_rpc="http://127.0.0.1:$l1_port"
 l2_enabled="${DEVNET_L2:-1}"
 l2_port="${DEVNET_L2_PORT:-9545}"
 l2_chain_id="${DEVNET_L2_CHAIN_ID:-901}"
@@ -117,6 +133,54 @@ l2_progress() {
   if [ -n "$n" ]; then echo " L2 #$((16#$n)) by $(printf '%.10s' "$miner")"; else echo " L2 down"; fi
 }
 
+# ---- L1: anvil with the seqpool contracts; every validator's stake locked there ----------------
+
+# One JSON-RPC call to the L1 node; prints the response.
+l1_call() {
+  curl -s --max-time 5 -H 'content-type: application/json' \
+    -d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"$1\",\"params\":$2}" "$l1_rpc"
+}
+
+# Starts the L1 anvil automining (so the testnet's deployment and locks take seconds), before the
+# testnet is generated; waits until it answers.
+start_l1() {
+  [ "$l1_enabled" = 1 ] || return 0
+  [ -x "$anvil" ] || die "$anvil not found; run 'make deps' (scripts/install-foundry.sh)"
+  if l1_call eth_chainId '[]' 2>/dev/null | grep -q '"result"'; then
+    die "something already answers on $l1_rpc; set DEVNET_L1_PORT"
+  fi
+  mkdir -p "$dir/l1"
+  "$anvil" --host 127.0.0.1 --port "$l1_port" --chain-id 31337 >"$dir/l1/anvil.log" 2>&1 &
+  echo $! >>"$pids_file"
+  for _ in $(seq 1 100); do
+    l1_call eth_chainId '[]' 2>/dev/null | grep -q '"result"' && return 0
+    sleep 0.1
+  done
+  stop_all
+  die "the L1 anvil did not answer on $l1_rpc within 10 s; see $dir/l1/anvil.log"
+}
+
+# Extra `seqpool testnet` flags: deploy to L1, lock every validator, app.toml l1_* settings.
+l1_testnet_args() {
+  [ "$l1_enabled" = 1 ] || return 0
+  echo "--l1-rpc $l1_rpc --l1-deployer-key $l1_deployer_key --l1-stake $l1_stake --l1-confirmations $l1_confirmations"
+}
+
+# After the setup: a block every DEVNET_L1_BLOCK_TIME seconds, so confirmations advance.
+start_l1_mining() {
+  [ "$l1_enabled" = 1 ] || return 0
+  l1_call evm_setIntervalMining "[$l1_block_time]" | grep -q '"result"' ||
+    { stop_all; die "evm_setIntervalMining failed on $l1_rpc"; }
+}
+
+describe_l1() {
+  [ "$l1_enabled" = 1 ] || return 0
+  local pool
+  pool="$(grep -o '"lockingPool": *"0x[0-9a-fA-F]*"' "$dir/l1-deployment.json" | grep -o '0x[0-9a-fA-F]*' || true)"
+  echo "  L1: anvil $l1_rpc (chain id 31337, a block every ${l1_block_time} s, confirmations $l1_confirmations)," \
+    "LockingPool $pool; addresses $dir/l1-deployment.json; log $dir/l1/anvil.log"
+}
+
 rpc_port() { echo $((base_port + 10 * $1 + 1)); }
 
 # Prints "height app_hash" of node $1, or nothing if its RPC does not answer.
@@ -152,14 +216,18 @@ generate() {
     echo "devnet: stopping the previous devnet first"
     stop_all
   fi
+  mkdir -p "$dir"
+  : >"$pids_file"
+  start_l1
+  # --overwrite replaces the node and client homes; l1/ and the pids file stay.
   "$seqpoold" testnet --v "$validators" --output-dir "$dir" --overwrite --chain-id "$chain_id" \
     --base-port "$base_port" --grpc-base-port "$grpc_port" --rest-base-port "$rest_port" \
     --extra-accounts "$extra_accounts" --keyring-backend test --timeout-commit 500ms \
-    $(l2_testnet_args) >/dev/null
+    $(l2_testnet_args) $(l1_testnet_args) >/dev/null || { stop_all; die "seqpoold testnet failed"; }
+  start_l1_mining
 }
 
 start_all() {
-  : >"$pids_file"
   start_l2
   for k in $(seq 0 $((validators - 1))); do
     local home="$dir/node$k"
@@ -182,6 +250,7 @@ describe() {
       " grpc 127.0.0.1:$((grpc_port + k))  rest http://127.0.0.1:$((rest_port + k))  logs $dir/node$k/{cometbft,seqpoold}.log"
   done
   echo "  keys (UNENCRYPTED test keyring, devnet only): admin, node0..node$((validators - 1)), account0..: $dir/client"
+  describe_l1
   describe_l2
   echo "  endpoints: $dir/nodes.json"
   echo "  try: $seqpoold query node status --grpc 127.0.0.1:$grpc_port"

@@ -16,6 +16,7 @@ mod keys;
 pub mod load;
 mod query;
 pub mod testnet;
+pub mod testnet_l1;
 pub mod testnet_l2;
 mod tx;
 

@@ -47,6 +47,8 @@ pub struct TestnetArgs {
     #[command(flatten)]
     pub keyring: KeyringArgs,
     #[command(flatten)]
+    pub l1: super::testnet_l1::L1Args,
+    #[command(flatten)]
     pub l2: super::testnet_l2::L2Args,
     #[arg(long, value_enum, default_value_t)]
     pub output: Output,
@@ -62,6 +64,9 @@ pub struct NodesFile {
     pub admin: KeyRef,
     pub nodes: Vec<NodeEntry>,
     pub accounts: Vec<KeyRef>,
+    /// The L1 node, contracts and locked sequencers (testnet --l1-rpc).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub l1: Option<super::testnet_l1::L1Entry>,
     /// The L2 execution node the nodes watch and the sidecars build on (testnet --l2-rpc).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub l2: Option<super::testnet_l2::L2Entry>,
@@ -119,7 +124,7 @@ pub fn run(args: TestnetArgs) -> Result<NodesFile> {
                 out.display()
             );
         }
-        std::fs::remove_dir_all(out).with_context(|| format!("remove {}", out.display()))?;
+        super::testnet_l1::remove_previous_testnet(out)?;
     }
     std::fs::create_dir_all(out).with_context(|| format!("create {}", out.display()))?;
     let out = out
@@ -135,6 +140,7 @@ pub fn run(args: TestnetArgs) -> Result<NodesFile> {
         ports: NodePorts,
         node_key: NodeKey,
         consensus_key: SigningKey,
+        operator_key: SigningKey,
         operator: crate::keyring::KeyInfo,
     }
     let mut planned = Vec::new();
@@ -160,6 +166,7 @@ pub fn run(args: TestnetArgs) -> Result<NodesFile> {
             home,
             node_key: NodeKey::generate(),
             consensus_key: SigningKey::random(&mut rand::rngs::OsRng),
+            operator_key,
             operator,
         });
     }
@@ -176,13 +183,32 @@ pub fn run(args: TestnetArgs) -> Result<NodesFile> {
         .iter()
         .map(|p| Ok(format!("{}@{}", p.node_key.node_id()?, p.ports.p2p_addr())))
         .collect::<Result<_>>()?;
+    // With L1, every validator's stake is locked there and genesis mirrors it (see testnet_l1).
+    let l1 = if args.l1.enabled() {
+        let locks: Vec<super::testnet_l1::L1Validator<'_>> = planned
+            .iter()
+            .map(|p| super::testnet_l1::L1Validator {
+                node: &p.name,
+                operator_key: &p.operator_key,
+                consensus_key: &p.consensus_key,
+            })
+            .collect();
+        Some(super::testnet_l1::setup(&args.l1, &out, &locks)?)
+    } else {
+        None
+    };
+    let power = if l1.is_some() {
+        args.l1.genesis_power()?
+    } else {
+        args.power
+    };
     let validators: Vec<GenesisValidator> = planned
         .iter()
         .map(|p| GenesisValidator {
             name: p.name.clone(),
             operator: p.operator.address.clone(),
             consensus_key: p.consensus_key.clone(),
-            power: args.power,
+            power,
         })
         .collect();
     let mut app_state = AppGenesis::default_for(
@@ -218,6 +244,9 @@ pub fn run(args: TestnetArgs) -> Result<NodesFile> {
             mempool_size: args.mempool_size,
         })?;
         home::write_genesis(&p.home, &genesis)?;
+        if let Some(entry) = &l1 {
+            super::testnet_l1::configure_node(&p.home, &args.l1, entry)?;
+        }
         super::testnet_l2::configure_node(&p.home, &args.l2)?;
         nodes.push(NodeEntry {
             name: p.name.clone(),
@@ -245,6 +274,7 @@ pub fn run(args: TestnetArgs) -> Result<NodesFile> {
         },
         nodes,
         accounts,
+        l1,
         l2: args.l2.entry()?,
     };
     let path = out.join("nodes.json");
@@ -269,6 +299,14 @@ pub fn run(args: TestnetArgs) -> Result<NodesFile> {
                 file.admin.address,
                 file.client_home.display()
             );
+            if let Some(l1) = &file.l1 {
+                println!(
+                    "  L1 {}: LockingPool {}, {} sequencers locked",
+                    l1.rpc,
+                    l1.contracts.locking_pool,
+                    l1.sequencers.len()
+                );
+            }
             println!("  description: {}", path.display());
         }
     }
