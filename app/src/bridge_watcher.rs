@@ -209,6 +209,38 @@ async fn safe_head<P: Provider>(provider: &P, config: &WatcherConfig) -> Result<
     Ok(latest.saturating_sub(config.confirmations))
 }
 
+/// Reads `block.prevrandao` (the header's mixHash) of the latest safe L1 block on the randomness
+/// interval (x/bridge `randomness_block_interval`, read by the caller from chain state) and puts it
+/// in `slot` for this node's bridge section when it is newer than what is there. Returns the L1
+/// block reported, `None` when the interval is 0 (turned off).
+pub async fn observe_randomness<P: Provider>(
+    provider: &P,
+    config: &WatcherConfig,
+    interval: u64,
+    slot: &crate::bridge::RandomnessObservation,
+) -> Result<Option<u64>, WatchError> {
+    let head = safe_head(provider, config).await?;
+    let Some(number) = seqpool_bridge::randomness::reported_block(head, interval) else {
+        return Ok(None);
+    };
+    let block = provider
+        .get_block_by_number(BlockNumberOrTag::Number(number))
+        .await
+        .map_err(|e| WatchError::Rpc(e.to_string()))?
+        .ok_or_else(|| WatchError::Rpc(format!("L1 block {number} is missing")))?;
+    let observed = seqpool_bridge::L1Randomness {
+        block_number: number,
+        prevrandao: block.header.mix_hash.to_vec(),
+    };
+    let mut slot = slot
+        .lock()
+        .map_err(|_| WatchError::Rpc("randomness slot poisoned".into()))?;
+    if slot.as_ref().is_none_or(|r| r.block_number < number) {
+        *slot = Some(observed);
+    }
+    Ok(Some(number))
+}
+
 /// One round: reads the logs of the blocks that became safe since the last round, adds their
 /// events to `observations`, and saves the cursor. Returns how many events it observed.
 pub async fn poll_once<P: Provider>(
@@ -253,11 +285,19 @@ pub async fn poll_once<P: Provider>(
     Ok(found)
 }
 
+/// Where the watcher reports the L1 RANDAO value for the bridge section, and how it learns the
+/// chain's current `bridge.params.randomness_block_interval` (0 = off).
+pub struct RandomnessFeed {
+    pub slot: crate::bridge::RandomnessObservation,
+    pub interval: Box<dyn Fn() -> u64 + Send>,
+}
+
 /// Follows L1 until `stop` resolves. Errors are logged and retried; they never stop the chain.
 pub async fn run<P: Provider>(
     provider: P,
     config: WatcherConfig,
     observations: Observations,
+    randomness: Option<RandomnessFeed>,
     stop: impl std::future::Future<Output = ()>,
 ) {
     let mut cursor = match Cursor::load(&config.cursor_path, config.start_block) {
@@ -284,6 +324,13 @@ pub async fn run<P: Provider>(
             ),
             Err(e) => tracing::warn!(error = %e, "L1 watcher round failed; retrying"),
         }
+        if let Some(feed) = &randomness {
+            if let Err(e) =
+                observe_randomness(&provider, &config, (feed.interval)(), &feed.slot).await
+            {
+                tracing::warn!(error = %e, "L1 randomness not observed this round; retrying");
+            }
+        }
         tokio::select! {
             _ = &mut stop => return,
             _ = tokio::time::sleep(config.poll_interval) => {}
@@ -296,6 +343,7 @@ pub fn spawn_from_config(
     config: &crate::config::AppConfig,
     home: &Path,
     observations: Observations,
+    randomness: Option<RandomnessFeed>,
     stop: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
     if config.l1_rpc.is_empty() || config.l1_locking_pool.is_empty() {
@@ -323,6 +371,7 @@ pub fn spawn_from_config(
         provider,
         watcher,
         observations,
+        randomness,
         stop,
     ))))
 }
