@@ -3,10 +3,10 @@
 //!
 //! seed = sha256(DOMAIN || epoch || app hash of the block that fixes the schedule || L1 randomness).
 //! The app hash commits to every validator's signed votes and all txs of the chain so far, so one
-//! validator cannot pick it; a proposer could still grind it by choosing which txs to include. The
-//! plan is to mix in an L1 RANDAO value (`block.prevrandao` of a finalized L1 block attested by
-//! more than 2/3 of the power through x/bridge, like any L1 event) as `l1_randomness`, which no
-//! proposer controls; until the bridge provides it, it is empty.
+//! validator cannot pick it; a proposer could still grind it by choosing which txs to include. So
+//! the latest L1 RANDAO value (`block.prevrandao` of a finalized L1 block attested by more than 2/3
+//! of the power through x/bridge, like any L1 event) is mixed in as `l1_randomness` (block number
+//! || value), which no proposer controls; before the first attested value it is empty.
 use seqpool_staking::Validator;
 use sha2::{Digest, Sha256};
 
