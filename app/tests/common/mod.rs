@@ -47,6 +47,8 @@ pub struct Devnet {
     cometbft: PathBuf,
     /// The L1 anvil (with [`DevnetOptions::l1`]); killed when the devnet is dropped.
     pub l1: Option<L1Anvil>,
+    /// The L2 anvil (with [`DevnetOptions::l2`]): no automine; the sidecars make its blocks.
+    pub l2: Option<L1Anvil>,
     /// Serialises devnets within one test binary (cargo runs test binaries one after another).
     _guard: std::sync::MutexGuard<'static, ()>,
 }
@@ -98,6 +100,16 @@ pub struct DevnetOptions {
     pub extra_accounts: u32,
     /// An L1 anvil with the contracts deployed and every validator's stake locked (see [`L1Anvil`]).
     pub l1: bool,
+    /// An L2 anvil without automine that every node watches, and one sidecar per validator.
+    pub l2: Option<L2Options>,
+}
+
+/// The L2 side of a test devnet.
+#[derive(Clone, Copy, Debug)]
+pub struct L2Options {
+    pub block_time_ms: u64,
+    /// Genesis `epochs.params.epoch_length` (L2 blocks per epoch).
+    pub epoch_length: u64,
 }
 
 impl Devnet {
@@ -127,10 +139,18 @@ impl Devnet {
             .l1
             .then(|| L1Anvil::start(&dir.path().join("l1-anvil.log"), &devnet_ports(base, n)));
         let l1_args: Vec<String> = l1.as_ref().map(L1Anvil::testnet_args).unwrap_or_default();
+        let l2 = options
+            .l2
+            .map(|_| start_l2_anvil(&dir.path().join("l2-anvil.log"), &devnet_ports(base, n)));
+        let l2_args: Vec<String> = l2
+            .as_ref()
+            .map(|a| vec!["--l2-rpc".into(), a.rpc.url.clone()])
+            .unwrap_or_default();
         let out = run_ok(
             Command::new(SEQPOOLD)
                 .args(["testnet", "--keyring-backend", "test", "--output", "json"])
                 .args(&l1_args)
+                .args(&l2_args)
                 .args([
                     "--v".to_string(),
                     n.to_string(),
@@ -163,10 +183,19 @@ impl Devnet {
             procs: Vec::new(),
             cometbft,
             l1,
+            l2,
             _guard: guard,
         };
+        if let Some(o) = options.l2 {
+            net.set_genesis_epoch_length(o.epoch_length);
+        }
         for k in 0..n as usize {
             net.start_node(k);
+        }
+        if let Some(o) = options.l2 {
+            for k in 0..n as usize {
+                net.start_sidecar(k, o.block_time_ms);
+            }
         }
         net.wait_all_height(2, Duration::from_secs(90));
         net
@@ -309,7 +338,7 @@ impl Devnet {
 
     fn print_logs(&self) {
         for k in 0..self.len() {
-            for kind in ["seqpoold", "cometbft"] {
+            for kind in ["seqpoold", "cometbft", "sidecar"] {
                 let path = self.home(k).join(format!("{kind}.log"));
                 let text = std::fs::read_to_string(&path).unwrap_or_default();
                 let tail: Vec<&str> = text.lines().rev().take(25).collect();
@@ -329,6 +358,7 @@ impl Drop for Devnet {
             let _ = p.child.wait();
         }
         drop(self.l1.take());
+        drop(self.l2.take());
         if std::thread::panicking() {
             self.print_logs();
         }
@@ -559,5 +589,69 @@ impl Drop for L1Anvil {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// L2: anvil without automine; one seqpool-sidecar per validator makes its blocks.
+
+/// The sidecar binary (another crate of the workspace: `make e2e` builds it before the tests).
+pub fn sidecar_bin() -> PathBuf {
+    let path = std::env::var_os("SEQPOOL_SIDECAR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(SEQPOOLD).with_file_name("seqpool-sidecar"));
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build -p seqpool-sidecar` (make e2e does)",
+        path.display()
+    );
+    path
+}
+
+/// An anvil that mines only when asked (`evm_mine`), like `anvil --no-mining`.
+pub fn start_l2_anvil(log: &Path, avoid: &[u16]) -> L1Anvil {
+    let anvil = L1Anvil::start(log, avoid);
+    anvil.rpc.rpc("evm_setAutomine", serde_json::json!([false]));
+    anvil
+}
+
+impl Devnet {
+    /// Sets `epochs.params.epoch_length` in every node's genesis (before the nodes start).
+    pub fn set_genesis_epoch_length(&self, epoch_length: u64) {
+        for k in 0..self.len() {
+            let path = self.home(k).join("config/genesis.json");
+            let text = std::fs::read_to_string(&path).expect("read genesis");
+            let mut genesis: serde_json::Value = serde_json::from_str(&text).expect("genesis JSON");
+            genesis["app_state"]["epochs"]["params"]["epochLength"] =
+                serde_json::json!(epoch_length.to_string());
+            std::fs::write(&path, serde_json::to_vec_pretty(&genesis).expect("JSON"))
+                .expect("write genesis");
+        }
+    }
+
+    /// Starts the sidecar of node `k` against its seqpoold and the L2 anvil.
+    pub fn start_sidecar(&mut self, k: usize, block_time_ms: u64) {
+        let l2 = self.l2.as_ref().expect("a devnet with L2").rpc.url.clone();
+        let node = &self.nodes.nodes[k];
+        let mut cmd = Command::new(sidecar_bin());
+        cmd.args(["--grpc", &node.grpc, "--l2-rpc", &l2])
+            .args(["--validator", &node.consensus_address])
+            .args(["--block-time-ms", &block_time_ms.to_string()])
+            .args(["--status-interval-ms", "2000"]);
+        self.spawn(k, "sidecar", cmd);
+    }
+
+    /// SIGKILLs one process (`kind` "seqpoold", "cometbft" or "sidecar") of node `k`.
+    pub fn kill_process(&mut self, k: usize, kind: &str) {
+        let mut kept = Vec::new();
+        for mut p in self.procs.drain(..) {
+            if p.node == k && p.kind == kind {
+                let _ = p.child.kill();
+                let _ = p.child.wait();
+            } else {
+                kept.push(p);
+            }
+        }
+        self.procs = kept;
     }
 }
