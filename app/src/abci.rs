@@ -20,7 +20,7 @@ use tower::Service;
 use tower_abci::BoxError;
 
 use crate::app::{App, AppError, APP_VERSION};
-use crate::mempool::MempoolState;
+use crate::mempool::{CheckKind, MempoolState};
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = Result<T, BoxError>> + Send>>;
 
@@ -119,8 +119,12 @@ impl Mempool {
     }
 
     pub fn check_tx(&self, req: &request::CheckTx) -> response::CheckTx {
+        let kind = match req.kind {
+            request::CheckTxKind::New => CheckKind::New,
+            request::CheckTxKind::Recheck => CheckKind::Recheck,
+        };
         let result = match self.state.lock() {
-            Ok(mut m) => m.check(&req.tx),
+            Ok(mut m) => m.check(&req.tx, kind),
             Err(_) => Err(seqpool_component::TxError::internal(
                 "mempool state lock poisoned",
             )),

@@ -749,6 +749,16 @@ pub fn check_account<S: StateRead>(
     tx: &ParsedTx,
     chain_id: &str,
 ) -> Result<seqpool_auth::Account, TxError> {
+    let account = signer_account(state, tx)?;
+    verify_signature(tx, chain_id, account.account_number)?;
+    Ok(account)
+}
+
+/// The signer's account, checked against the tx's key (not its signature).
+pub fn signer_account<S: StateRead>(
+    state: &S,
+    tx: &ParsedTx,
+) -> Result<seqpool_auth::Account, TxError> {
     let account = state.account(&tx.signer)?.ok_or_else(|| {
         TxError::new(
             codes::UNKNOWN_ACCOUNT,
@@ -761,6 +771,5 @@ pub fn check_account<S: StateRead>(
             format!("the tx's public key is not the key of {}", tx.signer),
         ));
     }
-    verify_signature(tx, chain_id, account.account_number)?;
     Ok(account)
 }

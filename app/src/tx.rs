@@ -9,7 +9,7 @@ use cosmrs::proto::cosmos::tx::v1beta1::{
     mode_info, AuthInfo, ModeInfo, SignDoc, SignerInfo, TxBody, TxRaw,
 };
 use cosmrs::Any;
-use k256::ecdsa::signature::{Signer, Verifier};
+use k256::ecdsa::signature::Signer;
 use k256::ecdsa::{Signature, SigningKey, VerifyingKey};
 use prost::Message;
 use seqpool_component::{address, codes, TxError};
@@ -17,6 +17,8 @@ use seqpool_proto::auth::v1::{Params as AuthParams, TxChainId};
 use sha2::{Digest, Sha256};
 
 use crate::msgs::Msg;
+
+pub mod ecdsa;
 
 pub const SECP256K1_PUBKEY_TYPE_URL: &str = "/cosmos.crypto.secp256k1.PubKey";
 pub const TX_CHAIN_ID_TYPE_URL: &str = "/seqpool.auth.v1.TxChainId";
@@ -155,7 +157,10 @@ pub fn decode_tx(bytes: &[u8], params: &AuthParams) -> Result<ParsedTx, TxError>
     let pub_key = ProtoSecp256k1PubKey::decode(pk_any.value.as_slice())
         .map_err(|e| err(codes::TX_DECODE, format!("public key does not decode: {e}")))?
         .key;
-    if pub_key.len() != 33 || VerifyingKey::from_sec1_bytes(&pub_key).is_err() {
+    // A key already prepared for verification is a valid point; skip decompressing it again.
+    let valid_point =
+        || ecdsa::is_prepared(&pub_key) || VerifyingKey::from_sec1_bytes(&pub_key).is_ok();
+    if pub_key.len() != 33 || !valid_point() {
         return Err(err(
             codes::INVALID_TX,
             "public key is not a valid compressed secp256k1 key",
@@ -193,20 +198,33 @@ pub fn decode_tx(bytes: &[u8], params: &AuthParams) -> Result<ParsedTx, TxError>
     })
 }
 
-/// The bytes a signer signs: the SignDoc for this chain and account number.
+/// The bytes a signer signs: the SignDoc for this chain and account number, encoded as prost
+/// encodes `SignDoc` (fields in order, empty ones left out) without copying the parts first.
 fn sign_doc_bytes(
     body_bytes: &[u8],
     auth_info_bytes: &[u8],
     chain_id: &str,
     account_number: u64,
 ) -> Vec<u8> {
-    SignDoc {
-        body_bytes: body_bytes.to_vec(),
-        auth_info_bytes: auth_info_bytes.to_vec(),
-        chain_id: chain_id.to_string(),
-        account_number,
+    use prost::encoding::{encode_key, encode_varint, WireType};
+    let mut out =
+        Vec::with_capacity(body_bytes.len() + auth_info_bytes.len() + chain_id.len() + 32);
+    for (tag, part) in [
+        (1, body_bytes),
+        (2, auth_info_bytes),
+        (3, chain_id.as_bytes()),
+    ] {
+        if !part.is_empty() {
+            encode_key(tag, WireType::LengthDelimited, &mut out);
+            encode_varint(part.len() as u64, &mut out);
+            out.extend_from_slice(part);
+        }
     }
-    .encode_to_vec()
+    if account_number != 0 {
+        encode_key(4, WireType::Varint, &mut out);
+        encode_varint(account_number, &mut out);
+    }
+    out
 }
 
 /// Checks the chain-id hint and the signature over the SignDoc.
@@ -225,7 +243,6 @@ pub fn verify_signature(tx: &ParsedTx, chain_id: &str, account_number: u64) -> R
             format!("signature does not verify for {} (account number {account_number}, chain-id {chain_id:?})", tx.signer),
         )
     };
-    let key = VerifyingKey::from_sec1_bytes(&tx.pub_key).map_err(|_| bad_sig())?;
     let sig = Signature::from_slice(&tx.signature).map_err(|_| bad_sig())?;
     if sig.normalize_s().is_some() {
         return Err(err(
@@ -239,7 +256,12 @@ pub fn verify_signature(tx: &ParsedTx, chain_id: &str, account_number: u64) -> R
         chain_id,
         account_number,
     );
-    key.verify(&doc, &sig).map_err(|_| bad_sig())
+    let key = ecdsa::prepared_key(&tx.pub_key).ok_or_else(bad_sig)?;
+    if key.verify(&doc, &sig) {
+        Ok(())
+    } else {
+        Err(bad_sig())
+    }
 }
 
 /// Builds and signs a tx: the Cosmos SDK envelope with SIGN_MODE_DIRECT and the chain-id hint.
@@ -301,7 +323,13 @@ pub fn sign_tx_with(
     };
     let body_bytes = body.encode_to_vec();
     let auth_info_bytes = auth_info.encode_to_vec();
-    let doc = sign_doc_bytes(&body_bytes, &auth_info_bytes, chain_id, account_number);
+    let doc = SignDoc {
+        body_bytes: body_bytes.clone(),
+        auth_info_bytes: auth_info_bytes.clone(),
+        chain_id: chain_id.to_string(),
+        account_number,
+    }
+    .encode_to_vec();
     let sig: Signature = key.sign(&doc);
     TxRaw {
         body_bytes,
@@ -309,4 +337,27 @@ pub fn sign_tx_with(
         signatures: vec![sig.to_bytes().to_vec()],
     }
     .encode_to_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sign_doc_bytes_match_prost_encoding() {
+        for (body, auth, chain, number) in [
+            (&b"body"[..], &b"auth"[..], "seqpool-1", 7u64),
+            (&b""[..], &b"auth"[..], "", 0),
+            (&[1u8; 300][..], &[2u8; 130][..], "c", u64::MAX),
+        ] {
+            let expected = SignDoc {
+                body_bytes: body.to_vec(),
+                auth_info_bytes: auth.to_vec(),
+                chain_id: chain.to_string(),
+                account_number: number,
+            }
+            .encode_to_vec();
+            assert_eq!(sign_doc_bytes(body, auth, chain, number), expected);
+        }
+    }
 }
