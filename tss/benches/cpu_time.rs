@@ -124,6 +124,19 @@ fn bench(c: &mut Criterion<ThreadCpuTime>) {
         group.bench_with_input(BenchmarkId::new("aggregate_engine", n), &n, |b, _| {
             b.iter(|| sign::aggregate(&package, &sig_shares, &public).unwrap())
         });
+        // The failure path: one share is wrong, so every share is checked and the culprit named.
+        let mut with_bad_share = sig_shares.clone();
+        with_bad_share.insert(me, sig_shares[&signers[1]]);
+        group.bench_with_input(
+            BenchmarkId::new("aggregate_engine_one_bad_share", n),
+            &n,
+            |b, _| {
+                b.iter(|| {
+                    let named = sign::aggregate(&package, &with_bad_share, &public);
+                    assert!(named.is_err());
+                })
+            },
+        );
         group.bench_with_input(BenchmarkId::new("aggregate_raw_frost", n), &n, |b, _| {
             b.iter(|| {
                 frost::aggregate_custom(
