@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::Output;
 use crate::client::Rpc;
-use seqpool_proto::{admin, auth, node, staking};
+use seqpool_proto::{admin, auth, bridge, epochs, node, producer, staking};
 
 #[derive(Args, Debug)]
 pub struct QueryArgs {
@@ -41,6 +41,54 @@ pub enum What {
     Staking(StakingQuery),
     #[command(subcommand)]
     Node(NodeQuery),
+    /// L2 block producers (the adapter API).
+    #[command(subcommand)]
+    Producer(ProducerQuery),
+    #[command(subcommand)]
+    Epoch(EpochQuery),
+    /// The sequencer set with stake, power, signer and status.
+    Sequencers,
+    /// The producer schedule of an epoch (elected producer, then re-elections).
+    Schedule { epoch: u64 },
+    #[command(subcommand)]
+    Bridge(BridgeQuery),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ProducerQuery {
+    /// The producer of an L2 height (not found until its epoch is fixed).
+    At {
+        l2_height: u64,
+    },
+    Schedule {
+        epoch: u64,
+    },
+    Sequencers,
+    /// Reward settlements queued for signing.
+    Settlements,
+    /// L2 blocks made by a producer that was not scheduled for them.
+    Unscheduled,
+    Params,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum EpochQuery {
+    /// The current and the next epoch with their L2 height ranges.
+    Current,
+    Params,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BridgeQuery {
+    /// The next L1 event nonce to apply.
+    NextNonce,
+    /// An applied L1 event.
+    Event {
+        nonce: u64,
+    },
+    /// The latest attested L1 RANDAO value.
+    Randomness,
+    Params,
 }
 
 #[derive(Subcommand, Debug)]
@@ -66,6 +114,8 @@ pub enum StakingQuery {
     Validators,
     Liveness,
     Params,
+    /// Slashing decisions kept for L1 (double sign, producer stalls).
+    SlashingRequests,
 }
 
 #[derive(Subcommand, Debug)]
@@ -135,7 +185,78 @@ pub async fn run(args: QueryArgs) -> Result<()> {
     };
     let h = args.height;
     let t = &transport;
+    // One query: gRPC method (= abci_query path), request, response type.
+    macro_rules! ask {
+        ($path:literal, $req:expr, $resp:ty) => {
+            show(t.call::<_, $resp>($path, $req, h).await?, args.output)
+        };
+    }
     match args.what {
+        What::Staking(StakingQuery::SlashingRequests) => ask!(
+            "/seqpool.staking.v1.Query/SlashingRequests",
+            staking::v1::QuerySlashingRequestsRequest {},
+            staking::v1::QuerySlashingRequestsResponse
+        ),
+        What::Producer(ProducerQuery::At { l2_height }) => ask!(
+            "/seqpool.producer.v1.Query/Producer",
+            producer::v1::QueryProducerRequest { l2_height },
+            producer::v1::QueryProducerResponse
+        ),
+        What::Producer(ProducerQuery::Schedule { epoch }) | What::Schedule { epoch } => ask!(
+            "/seqpool.producer.v1.Query/Schedule",
+            producer::v1::QueryScheduleRequest { epoch },
+            producer::v1::QueryScheduleResponse
+        ),
+        What::Producer(ProducerQuery::Sequencers) | What::Sequencers => ask!(
+            "/seqpool.producer.v1.Query/Sequencers",
+            producer::v1::QuerySequencersRequest {},
+            producer::v1::QuerySequencersResponse
+        ),
+        What::Producer(ProducerQuery::Settlements) => ask!(
+            "/seqpool.producer.v1.Query/Settlements",
+            producer::v1::QuerySettlementsRequest {},
+            producer::v1::QuerySettlementsResponse
+        ),
+        What::Producer(ProducerQuery::Unscheduled) => ask!(
+            "/seqpool.producer.v1.Query/UnscheduledBlocks",
+            producer::v1::QueryUnscheduledBlocksRequest {},
+            producer::v1::QueryUnscheduledBlocksResponse
+        ),
+        What::Producer(ProducerQuery::Params) => ask!(
+            "/seqpool.producer.v1.Query/Params",
+            producer::v1::QueryParamsRequest {},
+            producer::v1::QueryParamsResponse
+        ),
+        What::Epoch(EpochQuery::Current) => ask!(
+            "/seqpool.epochs.v1.Query/CurrentEpoch",
+            epochs::v1::QueryCurrentEpochRequest {},
+            epochs::v1::QueryCurrentEpochResponse
+        ),
+        What::Epoch(EpochQuery::Params) => ask!(
+            "/seqpool.epochs.v1.Query/Params",
+            epochs::v1::QueryParamsRequest {},
+            epochs::v1::QueryParamsResponse
+        ),
+        What::Bridge(BridgeQuery::NextNonce) => ask!(
+            "/seqpool.bridge.v1.Query/NextNonce",
+            bridge::v1::QueryNextNonceRequest {},
+            bridge::v1::QueryNextNonceResponse
+        ),
+        What::Bridge(BridgeQuery::Event { nonce }) => ask!(
+            "/seqpool.bridge.v1.Query/Event",
+            bridge::v1::QueryEventRequest { nonce },
+            bridge::v1::QueryEventResponse
+        ),
+        What::Bridge(BridgeQuery::Randomness) => ask!(
+            "/seqpool.bridge.v1.Query/Randomness",
+            bridge::v1::QueryRandomnessRequest {},
+            bridge::v1::QueryRandomnessResponse
+        ),
+        What::Bridge(BridgeQuery::Params) => ask!(
+            "/seqpool.bridge.v1.Query/Params",
+            bridge::v1::QueryParamsRequest {},
+            bridge::v1::QueryParamsResponse
+        ),
         What::Admin(AdminQuery::Admin) => show(
             t.call::<_, admin::v1::QueryAdminResponse>(
                 "/seqpool.admin.v1.Query/Admin",
@@ -222,4 +343,48 @@ pub async fn run(args: QueryArgs) -> Result<()> {
 
 fn show(value: impl Serialize, output: Output) -> Result<()> {
     super::print_json(&value, output)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        query: QueryArgs,
+    }
+
+    fn parse(args: &[&str]) -> Result<What, clap::Error> {
+        Cli::try_parse_from(std::iter::once("query").chain(args.iter().copied()))
+            .map(|c| c.query.what)
+    }
+
+    #[test]
+    fn pool_queries_parse() {
+        assert!(matches!(
+            parse(&["producer", "at", "7"]),
+            Ok(What::Producer(ProducerQuery::At { l2_height: 7 }))
+        ));
+        assert!(matches!(
+            parse(&["schedule", "3"]),
+            Ok(What::Schedule { epoch: 3 })
+        ));
+        assert!(matches!(parse(&["sequencers"]), Ok(What::Sequencers)));
+        assert!(matches!(
+            parse(&["epoch", "current"]),
+            Ok(What::Epoch(EpochQuery::Current))
+        ));
+        assert!(matches!(
+            parse(&["bridge", "event", "4"]),
+            Ok(What::Bridge(BridgeQuery::Event { nonce: 4 }))
+        ));
+        assert!(matches!(
+            parse(&["staking", "slashing-requests"]),
+            Ok(What::Staking(StakingQuery::SlashingRequests))
+        ));
+        assert!(parse(&["producer", "at", "-1"]).is_err());
+        assert!(parse(&["bridge", "event"]).is_err());
+    }
 }
