@@ -38,6 +38,17 @@ pub async fn run(home: &Path) -> anyhow::Result<()> {
         &config,
         home,
         app.bridge_observations(),
+        Some(crate::bridge_watcher::RandomnessFeed {
+            slot: app.randomness_observation(),
+            interval: {
+                let storage = storage.clone();
+                Box::new(move || {
+                    seqpool_bridge::BridgeRead::bridge_params(&storage.latest_snapshot())
+                        .map(|p| p.randomness_block_interval)
+                        .unwrap_or(0)
+                })
+            },
+        }),
         async move {
             let mut rx = l1_stop_rx;
             let _ = rx.wait_for(|s| *s).await;

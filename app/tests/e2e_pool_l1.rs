@@ -22,6 +22,7 @@ use seqpool_l1::devnet::{
 };
 use seqpool_proto::bridge::v1::{
     QueryEventRequest, QueryEventResponse, QueryNextNonceRequest, QueryNextNonceResponse,
+    QueryRandomnessRequest, QueryRandomnessResponse,
 };
 use seqpool_proto::staking::v1::{QueryValidatorsRequest, QueryValidatorsResponse};
 use seqpoold::cli::home::consensus_address;
@@ -315,6 +316,28 @@ fn l1_locks_join_unlocks_leave_and_reorged_locks_never_apply() {
         .validators
         .iter()
         .all(|v| v.consensus_address != reorged_addr));
+
+    // The watchers also report the RANDAO value (mixHash) of L1 blocks on the chain's interval
+    // (default 32); the value >2/3 attested is the L1 block's own.
+    let attested = wait_for(&mut net, "L1 randomness attested", WAIT, |n| {
+        let r: QueryRandomnessResponse = block_on(n.rpc(0).query(
+            "/seqpool.bridge.v1.Query/Randomness",
+            &QueryRandomnessRequest {},
+            None,
+        ))
+        .expect("bridge randomness");
+        r.randomness.and_then(|a| a.randomness)
+    });
+    assert_eq!(attested.block_number % 32, 0);
+    let block = anvil.rpc(
+        "eth_getBlockByNumber",
+        serde_json::json!([format!("0x{:x}", attested.block_number), false]),
+    );
+    let mix_hash = block["mixHash"].as_str().expect("mixHash");
+    assert_eq!(
+        format!("0x{}", hex::encode(&attested.prevrandao)),
+        mix_hash.to_lowercase()
+    );
 
     // Every node agrees on every state the L1 events produced.
     net.assert_same_app_hashes(1..=latest - 1);
