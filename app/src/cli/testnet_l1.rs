@@ -184,3 +184,42 @@ pub fn remove_previous_testnet(out: &Path) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overwrite_removes_only_what_a_testnet_wrote() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = dir.path();
+        for d in ["node0", "node12", "client", "l1", "l2", "nodes", "node-x"] {
+            std::fs::create_dir_all(out.join(d).join("config")).expect("mkdir");
+        }
+        for f in ["nodes.json", "l1-deployment.json", "pids"] {
+            std::fs::write(out.join(f), "x").expect("write");
+        }
+        remove_previous_testnet(out).expect("remove");
+        let mut left: Vec<String> = std::fs::read_dir(out)
+            .expect("read")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().to_string())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["l1", "l2", "node-x", "nodes", "pids"]);
+    }
+
+    #[test]
+    fn l1_args_need_a_deployer_key() {
+        let args = L1Args {
+            l1_rpc: Some("http://127.0.0.1:1".into()),
+            l1_deployer_key: None,
+            l1_stake: 1000,
+            l1_confirmations: 2,
+            l1_poll_interval_ms: 500,
+        };
+        let dir = tempfile::tempdir().expect("tempdir");
+        let err = setup(&args, dir.path(), &[]).expect_err("no key");
+        assert!(err.to_string().contains("--l1-deployer-key"), "{err}");
+        assert_eq!(args.genesis_power().expect("power"), 1000);
+    }
+}
