@@ -24,6 +24,35 @@ impl Mix {
     }
 }
 
+/// CPU time used so far by the store's database thread, where prepare and commit run. Unlike wall
+/// time it barely depends on what else the machine runs; it leaves out waiting for fsync.
+/// Linux only (`/proc/self/task/*/schedstat`); `None` elsewhere.
+struct StoreThreadCpu(std::path::PathBuf);
+
+impl StoreThreadCpu {
+    fn find() -> Option<Self> {
+        std::fs::read_dir("/proc/self/task")
+            .ok()?
+            .filter_map(Result::ok)
+            .map(|task| task.path())
+            .find(|task| {
+                std::fs::read_to_string(task.join("comm"))
+                    .is_ok_and(|c| c.trim() == "seqpool-store")
+            })
+            .map(|task| Self(task.join("schedstat")))
+    }
+
+    fn used(&self) -> Duration {
+        let stat = std::fs::read_to_string(&self.0).expect("read schedstat");
+        let nanos = stat
+            .split_whitespace()
+            .next()
+            .and_then(|n| n.parse().ok())
+            .expect("schedstat starts with the CPU time in ns");
+        Duration::from_nanos(nanos)
+    }
+}
+
 /// Key `i` of the base state: 32 bytes.
 fn base_key(i: u64) -> Vec<u8> {
     let mut key = b"bench/account/".to_vec();
@@ -77,6 +106,27 @@ fn bench(c: &mut Criterion) {
                 total
             })
         });
+    }
+    if let Some(cpu) = StoreThreadCpu::find() {
+        for writes in [1_000usize, 10_000] {
+            group.bench_function(
+                format!("prepare_commit_{writes}_writes_on_100k_store_thread_cpu"),
+                |b| {
+                    b.iter_custom(|iters| {
+                        let mut total = Duration::ZERO;
+                        for _ in 0..iters {
+                            let changes = block(&mut rng, writes);
+                            version += 1;
+                            let start = cpu.used();
+                            let prepared = storage.prepare(changes, version).expect("prepare");
+                            storage.commit(prepared).expect("commit");
+                            total += cpu.used() - start;
+                        }
+                        total
+                    })
+                },
+            );
+        }
     }
     group.bench_function("prepare_only_10000_writes_on_100k", |b| {
         b.iter_batched(

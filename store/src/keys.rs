@@ -53,29 +53,64 @@ pub fn decode_marker(bytes: &[u8]) -> Result<(Version, RootHash), StoreError> {
     Ok((u64::from_be_bytes(version), root))
 }
 
+/// Nibbles in the longest path of a tree of 32-byte key hashes.
+const MAX_NIBBLES: usize = 64;
+
+/// `n` || version (8, BE) || nibble count (1) || nibbles packed two per byte (odd: low half 0).
 pub fn node_key(key: &NodeKey) -> Result<Vec<u8>, StoreError> {
-    let path = borsh::to_vec(key.nibble_path())
-        .map_err(|e| StoreError::Tree(format!("encode nibble path: {e}")))?;
-    let mut out = Vec::with_capacity(9 + path.len());
+    let path = key.nibble_path();
+    let count = u8::try_from(path.num_nibbles())
+        .ok()
+        .filter(|&n| usize::from(n) <= MAX_NIBBLES)
+        .ok_or_else(|| {
+            StoreError::Tree(format!("nibble path of {} nibbles", path.num_nibbles()))
+        })?;
+    let mut out = Vec::with_capacity(10 + usize::from(count).div_ceil(2));
     out.push(NODE_PREFIX);
     out.extend_from_slice(&key.version().to_be_bytes());
-    out.extend_from_slice(&path);
+    out.push(count);
+    let mut nibbles = path.nibbles();
+    while let Some(high) = nibbles.next() {
+        let low = nibbles.next().map_or(0, u8::from);
+        out.push((u8::from(high) << 4) | low);
+    }
     Ok(out)
 }
 
 pub fn decode_node_key(db_key: &[u8]) -> Result<NodeKey, StoreError> {
-    let corrupt = |reason: String| StoreError::Corrupt {
+    let corrupt = |reason: &str| StoreError::Corrupt {
         key: show(db_key),
-        reason,
+        reason: reason.into(),
     };
-    if db_key.len() < 9 || db_key[0] != NODE_PREFIX {
-        return Err(corrupt("not a tree node key".into()));
+    if db_key.len() < 10 || db_key[0] != NODE_PREFIX {
+        return Err(corrupt("not a tree node key"));
     }
-    let mut version = [0u8; 8];
-    version.copy_from_slice(&db_key[1..9]);
+    let version = node_key_version(db_key)?;
+    let count = usize::from(db_key[9]);
+    let packed = &db_key[10..];
+    let odd_tail = count % 2 == 1 && packed.last().is_some_and(|b| b & 0x0F != 0);
+    if count > MAX_NIBBLES || packed.len() != count.div_ceil(2) || odd_tail {
+        return Err(corrupt("bad nibble path"));
+    }
+    // jmt builds paths only through borsh from outside the crate: u64 count, u32 length, bytes.
+    let mut borsh_path = Vec::with_capacity(12 + packed.len());
+    borsh_path.extend_from_slice(&(count as u64).to_le_bytes());
+    borsh_path.extend_from_slice(&(packed.len() as u32).to_le_bytes());
+    borsh_path.extend_from_slice(packed);
     let path: NibblePath =
-        borsh::from_slice(&db_key[9..]).map_err(|e| corrupt(format!("bad nibble path: {e}")))?;
-    Ok(NodeKey::new(u64::from_be_bytes(version), path))
+        borsh::from_slice(&borsh_path).map_err(|e| corrupt(&format!("bad nibble path: {e}")))?;
+    Ok(NodeKey::new(version, path))
+}
+
+fn node_key_version(db_key: &[u8]) -> Result<Version, StoreError> {
+    let bytes: [u8; 8] = db_key
+        .get(1..9)
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| StoreError::Corrupt {
+            key: show(db_key),
+            reason: "not a tree node key".into(),
+        })?;
+    Ok(u64::from_be_bytes(bytes))
 }
 
 fn node_checksum(db_key: &[u8], body: &[u8]) -> [u8; CHECKSUM_LEN] {
@@ -91,10 +126,10 @@ fn node_checksum(db_key: &[u8], body: &[u8]) -> [u8; CHECKSUM_LEN] {
 /// A node record carries a checksum over its key and body: a decodable but damaged node would
 /// otherwise reach jmt, which asserts on malformed nodes instead of returning an error.
 pub fn encode_node(db_key: &[u8], node: &Node) -> Result<Vec<u8>, StoreError> {
-    let body = borsh::to_vec(node).map_err(|e| StoreError::Tree(format!("encode node: {e}")))?;
-    let mut out = Vec::with_capacity(CHECKSUM_LEN + body.len());
-    out.extend_from_slice(&node_checksum(db_key, &body));
-    out.extend_from_slice(&body);
+    let mut out = vec![0; CHECKSUM_LEN];
+    encode_node_body(node_key_version(db_key)?, node, &mut out)?;
+    let checksum = node_checksum(db_key, &out[CHECKSUM_LEN..]);
+    out[..CHECKSUM_LEN].copy_from_slice(&checksum);
     Ok(out)
 }
 
@@ -113,7 +148,136 @@ pub fn decode_node(db_key: &[u8], record: &[u8]) -> Result<Node, StoreError> {
     if checksum != node_checksum(db_key, body) {
         return Err(corrupt("tree node checksum mismatch".into()));
     }
-    borsh::from_slice(body).map_err(|e| corrupt(format!("undecodable tree node: {e}")))
+    decode_node_body(node_key_version(db_key)?, body)
+        .map_err(|reason| corrupt(format!("undecodable tree node: {reason}")))
+}
+
+// Node bodies. jmt's borsh form spends ~50 bytes per child and a tag per empty slot; internal nodes
+// (most of a version's bytes) are stored instead as
+//   1 || child bitmap (2, BE; bit i = nibble i) || per child in nibble order:
+//        hash (32) || varint(node version - child version) || varint(leaf count << 1 | internal)
+// Null is `0` and a leaf `2` || key hash || value hash (jmt's borsh form, already compact). jmt's
+// node types can only be built through borsh from outside the crate, so decoding writes the borsh
+// form and lets borsh build the node; the tests round-trip real jmt nodes.
+const NULL_TAG: u8 = 0;
+const INTERNAL_TAG: u8 = 1;
+const LEAF_TAG: u8 = 2;
+
+fn encode_node_body(version: Version, node: &Node, out: &mut Vec<u8>) -> Result<(), StoreError> {
+    let Node::Internal(internal) = node else {
+        // Null and leaves: borsh is already minimal (tag, or tag and two hashes).
+        return borsh::to_writer(out, node)
+            .map_err(|e| StoreError::Tree(format!("encode node: {e}")));
+    };
+    let mut bitmap = 0u16;
+    for (nibble, _) in internal.children_sorted() {
+        bitmap |= 1 << u8::from(nibble);
+    }
+    out.reserve(3 + 36 * bitmap.count_ones() as usize);
+    out.push(INTERNAL_TAG);
+    out.extend_from_slice(&bitmap.to_be_bytes());
+    for (_, child) in internal.children_sorted() {
+        let gap = version.checked_sub(child.version).ok_or_else(|| {
+            StoreError::Tree(format!(
+                "child of version {} under a node of version {version}",
+                child.version
+            ))
+        })?;
+        let kind = (child.leaf_count() as u64)
+            .checked_mul(2)
+            .ok_or_else(|| StoreError::Tree("leaf count overflows".into()))?
+            | u64::from(!child.is_leaf());
+        out.extend_from_slice(&child.hash);
+        put_varint(out, gap);
+        put_varint(out, kind);
+    }
+    Ok(())
+}
+
+fn decode_node_body(version: Version, body: &[u8]) -> Result<Node, String> {
+    let Some((&tag, rest)) = body.split_first() else {
+        return Err("empty body".into());
+    };
+    if tag != INTERNAL_TAG {
+        if tag != NULL_TAG && tag != LEAF_TAG {
+            return Err(format!("unknown node tag {tag}"));
+        }
+        return borsh::from_slice(body).map_err(|e| e.to_string());
+    }
+    let mut input = rest;
+    let bitmap = u16::from_be_bytes(take::<2>(&mut input)?);
+    if bitmap == 0 {
+        return Err("internal node without children".into());
+    }
+    // borsh form: Node tag, 16 x Option<Child>, num_children (u64), leaf_count (u64).
+    let mut out = Vec::with_capacity(1 + 16 + 16 * 49 + 16);
+    out.push(INTERNAL_TAG);
+    let mut leaf_count = 0u64;
+    for nibble in 0..16 {
+        if bitmap & (1 << nibble) == 0 {
+            out.push(0);
+            continue;
+        }
+        let hash = take::<32>(&mut input)?;
+        let child_version = version
+            .checked_sub(take_varint(&mut input)?)
+            .ok_or("child version below zero")?;
+        let kind = take_varint(&mut input)?;
+        let (internal, leaves) = (kind & 1 == 1, kind >> 1);
+        if (!internal && leaves != 1) || leaves == 0 {
+            return Err(format!("bad child kind {kind}"));
+        }
+        leaf_count = leaf_count
+            .checked_add(leaves)
+            .ok_or("leaf count overflows")?;
+        out.push(1);
+        out.extend_from_slice(&hash);
+        out.extend_from_slice(&child_version.to_le_bytes());
+        if internal {
+            out.push(1);
+            out.extend_from_slice(&leaves.to_le_bytes());
+        } else {
+            out.push(0);
+        }
+    }
+    if !input.is_empty() {
+        return Err(format!("{} trailing bytes", input.len()));
+    }
+    out.extend_from_slice(&u64::from(bitmap.count_ones()).to_le_bytes());
+    out.extend_from_slice(&leaf_count.to_le_bytes());
+    borsh::from_slice(&out).map_err(|e| e.to_string())
+}
+
+fn take<const N: usize>(input: &mut &[u8]) -> Result<[u8; N], String> {
+    let (head, rest) = input
+        .split_first_chunk::<N>()
+        .ok_or("truncated internal node")?;
+    *input = rest;
+    Ok(*head)
+}
+
+fn put_varint(out: &mut Vec<u8>, mut value: u64) {
+    while value >= 0x80 {
+        out.push(value as u8 | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
+}
+
+fn take_varint(input: &mut &[u8]) -> Result<u64, String> {
+    let mut value = 0u64;
+    for shift in (0..64).step_by(7) {
+        let [byte] = take::<1>(input)?;
+        let bits = u64::from(byte & 0x7F);
+        if shift == 63 && bits > 1 {
+            return Err("varint overflows".into());
+        }
+        value |= bits << shift;
+        if byte & 0x80 == 0 {
+            return Ok(value);
+        }
+    }
+    Err("varint too long".into())
 }
 
 pub fn encode_value(value: Option<&[u8]>) -> Vec<u8> {
@@ -193,7 +357,108 @@ pub fn decode_index_key(db_key: &[u8]) -> Option<(Vec<u8>, Version)> {
 
 #[cfg(test)]
 mod tests {
+    use std::cell::RefCell;
+    use std::collections::BTreeMap;
+
+    use jmt::storage::{LeafNode, TreeReader};
+    use jmt::{KeyHash, OwnedValue, Sha256Jmt};
+    use proptest::prelude::*;
+    use sha2::Sha256;
+
     use super::*;
+
+    /// An in-memory tree reader: just enough to let jmt build real nodes.
+    #[derive(Default)]
+    struct Nodes(RefCell<BTreeMap<NodeKey, Node>>);
+
+    impl TreeReader for Nodes {
+        fn get_node_option(&self, key: &NodeKey) -> anyhow::Result<Option<Node>> {
+            Ok(self.0.borrow().get(key).cloned())
+        }
+        fn get_value_option(&self, _: Version, _: KeyHash) -> anyhow::Result<Option<OwnedValue>> {
+            anyhow::bail!("not needed")
+        }
+        fn get_rightmost_leaf(&self) -> anyhow::Result<Option<(NodeKey, LeafNode)>> {
+            Ok(None)
+        }
+    }
+
+    /// Every node jmt writes for a few versions of inserts, overwrites and deletes.
+    fn real_nodes() -> Vec<(NodeKey, Node)> {
+        let reader = Nodes::default();
+        let mut written = Vec::new();
+        for version in 0..4u64 {
+            let writes: Vec<(KeyHash, Option<OwnedValue>)> = (0..700u64)
+                .filter(|i| i % (version + 2) != 0)
+                .map(|i| {
+                    let value = (i % 5 != 0 || version == 0).then(|| vec![version as u8; 9]);
+                    (KeyHash::with::<Sha256>(i.to_be_bytes()), value)
+                })
+                .collect();
+            let (_, batch) = Sha256Jmt::new(&reader)
+                .put_value_set(writes, version)
+                .expect("jmt update");
+            for (key, node) in batch.node_batch.nodes() {
+                reader.0.borrow_mut().insert(key.clone(), node.clone());
+                written.push((key.clone(), node.clone()));
+            }
+        }
+        written
+    }
+
+    #[test]
+    fn real_nodes_and_keys_round_trip() {
+        let nodes = real_nodes();
+        let internal = nodes
+            .iter()
+            .filter(|(_, n)| matches!(n, Node::Internal(_)))
+            .count();
+        assert!(
+            internal > 50 && nodes.len() > 1000,
+            "{internal} / {}",
+            nodes.len()
+        );
+        let (mut compact, mut borsh_len) = (0, 0);
+        for (key, node) in &nodes {
+            let db_key = node_key(key).expect("key");
+            assert_eq!(&decode_node_key(&db_key).expect("decode key"), key);
+            let record = encode_node(&db_key, node).expect("encode");
+            assert_eq!(&decode_node(&db_key, &record).expect("decode"), node);
+            if matches!(node, Node::Internal(_)) {
+                compact += record.len() - CHECKSUM_LEN;
+                borsh_len += borsh::to_vec(node).expect("borsh").len();
+            }
+        }
+        // The point of the encoding: internal nodes well below jmt's borsh form.
+        assert!(
+            compact * 4 < borsh_len * 3,
+            "{compact} vs borsh {borsh_len}"
+        );
+        let db_key = [NODE_PREFIX, 0, 0, 0, 0, 0, 0, 0, 5, 0];
+        let empty_path = decode_node_key(&db_key).expect("empty path");
+        assert_eq!(node_key(&empty_path).expect("key"), db_key);
+        let record = encode_node(&db_key, &Node::Null).expect("encode");
+        assert_eq!(decode_node(&db_key, &record).expect("decode"), Node::Null);
+    }
+
+    proptest! {
+        /// Any body under a valid checksum (a bug or a forged record) is an error, never a panic.
+        #[test]
+        fn arbitrary_node_bodies_and_keys_never_panic(
+            body in proptest::collection::vec(any::<u8>(), 0..300),
+            version in any::<u64>(),
+            raw_key in proptest::collection::vec(any::<u8>(), 0..40),
+        ) {
+            let _ = decode_node_body(version, &body);
+            let mut internal = vec![INTERNAL_TAG];
+            internal.extend_from_slice(&body);
+            let _ = decode_node_body(version, &internal);
+            let _ = decode_node_key(&raw_key);
+            let mut db_key = vec![NODE_PREFIX];
+            db_key.extend_from_slice(&raw_key);
+            let _ = decode_node_key(&db_key);
+        }
+    }
 
     #[test]
     fn index_keys_sort_like_raw_keys_then_newest_first() {
