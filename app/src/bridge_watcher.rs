@@ -48,12 +48,19 @@ pub struct WatcherConfig {
     pub cursor_path: PathBuf,
 }
 
+/// How many read L1 blocks (the last of each round) the cursor remembers, to find where the chain
+/// forked when a reorg deeper than the confirmation depth replaced blocks already read.
+pub const REMEMBERED_BLOCKS: usize = 64;
+
 /// What survives a restart of the watcher.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Cursor {
     pub next_block: u64,
     /// Observed events not yet known to be applied, in proto3 JSON.
     pub events: Vec<L1Event>,
+    /// (number, 0x hash) of the last block of recent rounds, oldest first.
+    #[serde(default)]
+    pub read_blocks: Vec<(u64, String)>,
 }
 
 impl Cursor {
@@ -65,7 +72,7 @@ impl Cursor {
             }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self {
                 next_block: start_block,
-                events: Vec::new(),
+                ..Self::default()
             }),
             Err(e) => Err(WatchError::Cursor {
                 path: path.to_path_buf(),
@@ -241,6 +248,37 @@ pub async fn observe_randomness<P: Provider>(
     Ok(Some(number))
 }
 
+/// The hash of L1 block `number`, `None` if the node has no such block (any more).
+async fn block_hash<P: Provider>(provider: &P, number: u64) -> Result<Option<String>, WatchError> {
+    Ok(provider
+        .get_block_by_number(BlockNumberOrTag::Number(number))
+        .await
+        .map_err(|e| WatchError::Rpc(e.to_string()))?
+        .map(|b| b.header.hash.to_string()))
+}
+
+/// The first block to read again when blocks this watcher already read were replaced (a reorg
+/// deeper than its depth): the block after the newest remembered one still on the chain, or the
+/// start block when none is. `None` when the last read block is still there.
+async fn fork_point<P: Provider>(
+    provider: &P,
+    config: &WatcherConfig,
+    cursor: &Cursor,
+) -> Result<Option<u64>, WatchError> {
+    let Some((last, hash)) = cursor.read_blocks.last() else {
+        return Ok(None);
+    };
+    if block_hash(provider, *last).await?.as_ref() == Some(hash) {
+        return Ok(None);
+    }
+    for (number, hash) in cursor.read_blocks.iter().rev().skip(1) {
+        if block_hash(provider, *number).await?.as_ref() == Some(hash) {
+            return Ok(Some(number + 1));
+        }
+    }
+    Ok(Some(config.start_block))
+}
+
 /// One round: reads the logs of the blocks that became safe since the last round, adds their
 /// events to `observations`, and saves the cursor. Returns how many events it observed.
 pub async fn poll_once<P: Provider>(
@@ -249,6 +287,19 @@ pub async fn poll_once<P: Provider>(
     cursor: &mut Cursor,
     observations: &Observations,
 ) -> Result<usize, WatchError> {
+    if let Some(fork) = fork_point(provider, config, cursor).await? {
+        // Read the new branch again and forget what only the dropped one had; events are keyed
+        // by nonce, so the new branch's events replace the old ones.
+        tracing::warn!(
+            from_block = fork,
+            "L1 reorg deeper than the confirmation depth; reading again"
+        );
+        cursor.read_blocks.retain(|(n, _)| *n < fork);
+        cursor.next_block = fork;
+        if let Ok(mut observed) = observations.lock() {
+            observed.retain(|_, e| e.block_number < fork);
+        }
+    }
     let head = safe_head(provider, config).await?;
     if head < cursor.next_block {
         return Ok(0);
@@ -279,6 +330,11 @@ pub async fn poll_once<P: Provider>(
         }
         Err(_) => return Err(WatchError::Rpc("observation queue poisoned".into())),
     };
+    if let Some(hash) = block_hash(provider, to).await? {
+        cursor.read_blocks.push((to, hash));
+        let excess = cursor.read_blocks.len().saturating_sub(REMEMBERED_BLOCKS);
+        cursor.read_blocks.drain(..excess);
+    }
     cursor.next_block = to + 1;
     cursor.events = kept;
     cursor.save(&config.cursor_path)?;

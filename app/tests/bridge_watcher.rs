@@ -304,3 +304,128 @@ async fn watcher_follows_lock_at_confirmation_depth_and_ignores_reorged_events()
         .any(|v| v.sequencer_id == 1 && v.power == expected_power));
     drop(anvil);
 }
+
+/// A reorg deeper than the confirmation depth replaces blocks the watcher already read: it finds
+/// the fork from the block hashes it remembers, forgets what only the dropped branch had and reads
+/// the new branch, so the new branch's lock is not missed (it would be: its block was read).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watcher_reads_the_new_branch_after_a_reorg_deeper_than_its_depth() {
+    let anvil = start_anvil();
+    let signer: PrivateKeySigner = DEV_KEY.parse().expect("dev key");
+    let deployer = signer.address();
+    let provider = ProviderBuilder::new()
+        .wallet(signer)
+        .connect_http(anvil.url.parse().expect("url"));
+    wait_for_rpc(&provider).await;
+    let config = DeployConfig::default();
+    let deployment = deploy_all(provider.clone(), &config).await.expect("deploy");
+    let gov = Governance::new(deployment.governance, provider.clone());
+    let token = DevnetToken::new(deployment.stake_token, provider.clone());
+    let whitelist = LockingPool::setWhitelistCall {
+        owner: deployer,
+        allowed: true,
+    }
+    .abi_encode();
+    let amount = config.min_lock;
+    for receipt in [
+        gov.execute(deployment.locking_pool, whitelist.into())
+            .send()
+            .await
+            .expect("whitelist")
+            .get_receipt()
+            .await
+            .expect("receipt"),
+        token
+            .mint(deployer, amount)
+            .send()
+            .await
+            .expect("mint")
+            .get_receipt()
+            .await
+            .expect("receipt"),
+        token
+            .approve(deployment.locking_pool, amount)
+            .send()
+            .await
+            .expect("approve")
+            .get_receipt()
+            .await
+            .expect("receipt"),
+    ] {
+        assert!(receipt.status());
+    }
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let watcher = WatcherConfig {
+        locking_pool: deployment.locking_pool,
+        confirmations: CONFIRMATIONS,
+        use_finalized_tag: false,
+        start_block: 0,
+        poll_interval: Duration::from_millis(100),
+        cursor_path: dir.path().join("data/l1_watcher_cursor.json"),
+    };
+    let reader = ProviderBuilder::new().connect_http(anvil.url.parse().expect("url"));
+    let observations = Observations::default();
+    let mut cursor = Cursor::load(&watcher.cursor_path, 0).expect("fresh cursor");
+
+    // Empty blocks that the watcher reads (they are CONFIRMATIONS deep), then a reorg that drops
+    // them all: deeper than the depth.
+    let snapshot: U256 = provider
+        .raw_request("evm_snapshot".into(), Vec::<u8>::new())
+        .await
+        .expect("evm_snapshot");
+    let fork = reader.get_block_number().await.expect("head") + 1;
+    mine(&provider, CONFIRMATIONS + 3).await;
+    poll_once(&reader, &watcher, &mut cursor, &observations)
+        .await
+        .expect("poll");
+    assert!(cursor.next_block > fork, "the doomed blocks were read");
+    let reverted: bool = provider
+        .raw_request("evm_revert".into(), (snapshot,))
+        .await
+        .expect("evm_revert");
+    assert!(reverted);
+
+    // The new branch: a lock in its first block.
+    let provider = ProviderBuilder::new()
+        .wallet(DEV_KEY.parse::<PrivateKeySigner>().expect("dev key"))
+        .connect_http(anvil.url.parse().expect("url"));
+    let key = test_key("consensus/deep-reorg");
+    let point = key.verifying_key().to_encoded_point(false);
+    let pubkey = point.as_bytes()[1..].to_vec();
+    let signer_address = Address::from_slice(&keccak256(&pubkey)[12..]);
+    let receipt = LockingPool::new(deployment.locking_pool, provider.clone())
+        .lockFor(signer_address, amount, pubkey.into())
+        .send()
+        .await
+        .expect("send lockFor")
+        .get_receipt()
+        .await
+        .expect("receipt");
+    assert!(receipt.status(), "lockFor reverted");
+    assert_eq!(
+        receipt.block_number,
+        Some(fork),
+        "the lock is in the fork block"
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !has_locked(&observations) {
+        assert!(
+            Instant::now() < deadline,
+            "the new branch's lock was missed"
+        );
+        mine(&provider, 1).await;
+        poll_once(&reader, &watcher, &mut cursor, &observations)
+            .await
+            .expect("poll");
+    }
+    let observed = observations.lock().expect("lock").clone();
+    let lock = observed
+        .values()
+        .find(|e| matches!(e.payload, Some(Payload::Locked(_))))
+        .expect("lock");
+    assert_eq!(lock.tx_hash, receipt.transaction_hash.to_vec());
+    let nonces: Vec<u64> = observed.keys().copied().collect();
+    assert_eq!(nonces, (1..=lock.nonce).collect::<Vec<_>>(), "no gaps");
+    drop(anvil);
+}
