@@ -16,6 +16,7 @@ mod tests {
 
     use frost_secp256k1 as frost;
     use frost_secp256k1::keys::{IdentifierList, KeyPackage};
+    use frost_secp256k1::round2::SignatureShare;
     use frost_secp256k1::{Identifier, SigningPackage};
     use rand::rngs::StdRng;
     use rand::seq::SliceRandom;
@@ -62,6 +63,33 @@ mod tests {
                     .verifying_key()
                     .verify(package.message(), &ours)
                     .unwrap();
+
+                // Shift some shares by one: the same culprits as frost's AllCheaters.
+                let mut swapped = shares.clone();
+                for id in ids.iter().take(1 + round) {
+                    let mut z = [0u8; 32];
+                    z.copy_from_slice(&shares[id].serialize());
+                    let shifted = crate::crypto::scalar_from_bytes(&z).unwrap() + k256::Scalar::ONE;
+                    let bytes = crate::crypto::scalar_to_bytes(&shifted);
+                    swapped.insert(*id, SignatureShare::deserialize(&bytes).unwrap());
+                }
+                let theirs = match frost::aggregate_custom(
+                    &package,
+                    &swapped,
+                    &public,
+                    frost::CheaterDetection::AllCheaters,
+                ) {
+                    Err(frost::Error::InvalidSignatureShare { culprits }) => culprits,
+                    other => panic!("frost: {other:?}"),
+                };
+                match aggregate(&package, &swapped, &public) {
+                    Err(crate::TssError::InvalidSignatureShares { culprits }) => assert_eq!(
+                        culprits,
+                        theirs.iter().map(crate::ids::id_hex).collect::<Vec<_>>(),
+                        "n = {n}"
+                    ),
+                    other => panic!("engine: {other:?}"),
+                }
             }
         }
     }
