@@ -13,7 +13,8 @@ deps:
 
 ## Release binaries: target/release/seqpoold and target/release/seqpool-sidecar.
 build:
-	$(CARGO) build --release -p seqpoold --bin seqpoold -p seqpool-sidecar
+	$(CARGO) build --release -p seqpoold --bin seqpoold
+	$(CARGO) build --release -p seqpool-sidecar
 
 ## Protobuf files compile with protox (pure Rust; no system protoc).
 proto-check:
