@@ -3,7 +3,8 @@
 //! events match the genesis validators without changing the set); further operators whitelisted
 //! and locking on L1 become CometBFT validators (join latency measured), an unlock removes them,
 //! and a lock that an L1 reorg removes before the confirmation depth never reaches state while the
-//! real lock with the same nonce applies.
+//! real lock with the same nonce applies; a stake-bound change applies; the L1 RANDAO value is
+//! attested.
 mod common;
 
 use std::collections::BTreeMap;
@@ -11,15 +12,18 @@ use std::time::{Duration, Instant};
 
 use alloy::primitives::U256;
 use alloy::signers::local::PrivateKeySigner;
+use alloy::sol_types::{SolCall, SolEvent};
 use common::{
     block_on, http_get, Devnet, DevnetOptions, L1_CONFIRMATIONS, L1_DEV_KEY, L1_STAKE_TOKENS,
 };
 use k256::ecdsa::SigningKey;
+use seqpool_l1::bindings::{Governance, LockingPool};
 use seqpool_l1::deploy::Deployment;
 use seqpool_l1::devnet::{
     approve_stake, default_owner_funding, lock_approved, lock_sequencers, prepare_owners, unlock,
     LockedSequencer, SequencerLock,
 };
+use seqpool_proto::bridge::v1::l1_event::Payload;
 use seqpool_proto::bridge::v1::{
     QueryEventRequest, QueryEventResponse, QueryNextNonceRequest, QueryNextNonceResponse,
     QueryRandomnessRequest, QueryRandomnessResponse,
@@ -316,6 +320,48 @@ fn l1_locks_join_unlocks_leave_and_reorged_locks_never_apply() {
         .validators
         .iter()
         .all(|v| v.consensus_address != reorged_addr));
+
+    // Stake-bound changes (governance on L1) are LockingPool events too: the chain applies them
+    // in nonce order and records them.
+    let min_lock = tokens(200);
+    let set_min = LockingPool::setMinLockCall {
+        newMinLock: min_lock,
+    }
+    .abi_encode();
+    let admin = alloy::providers::ProviderBuilder::new()
+        .wallet(l1.admin())
+        .connect_http(l1.url.parse().expect("url"));
+    let receipt = block_on(async {
+        Governance::new(l1.deployment.governance, admin)
+            .execute(l1.deployment.locking_pool, set_min.into())
+            .send()
+            .await
+            .expect("send setMinLock")
+            .get_receipt()
+            .await
+            .expect("receipt")
+    });
+    assert!(receipt.status(), "setMinLock reverted");
+    let changed = receipt
+        .inner
+        .logs()
+        .iter()
+        .find_map(|log| LockingPool::MinLockChanged::decode_log(&log.inner).ok())
+        .expect("MinLockChanged");
+    let nonce = u64::try_from(changed.data.nonce).expect("nonce");
+    let applied = wait_for(&mut net, "MinLockChanged applied", WAIT, |n| {
+        let r: QueryEventResponse = block_on(n.rpc(0).query(
+            "/seqpool.bridge.v1.Query/Event",
+            &QueryEventRequest { nonce },
+            None,
+        ))
+        .expect("applied event");
+        r.event.and_then(|a| a.event)
+    });
+    match applied.payload {
+        Some(Payload::MinLockChanged(b)) => assert_eq!(b.new_value, min_lock.to_string()),
+        other => panic!("expected MinLockChanged at nonce {nonce}, got {other:?}"),
+    }
 
     // The watchers also report the RANDAO value (mixHash) of L1 blocks on the chain's interval
     // (default 32); the value >2/3 attested is the L1 block's own.
