@@ -17,11 +17,12 @@ struct Args {
     /// gRPC address of this validator's seqpoold (its app.toml `grpc_listen`).
     #[arg(long, env = "SEQPOOL_SIDECAR_GRPC", default_value = "127.0.0.1:9090")]
     grpc: String,
-    /// JSON-RPC URL of the L2 execution node (anvil started with --no-mining).
+    /// JSON-RPC URL of the L2 execution node (anvil started with --no-mining); the default is the
+    /// devnet's L2 port (its L1 is on 8545).
     #[arg(
         long,
         env = "SEQPOOL_SIDECAR_L2_RPC",
-        default_value = "http://127.0.0.1:8545"
+        default_value = "http://127.0.0.1:9545"
     )]
     l2_rpc: String,
     /// This validator's consensus address (hex); its signer address is looked up in seqpoold.
