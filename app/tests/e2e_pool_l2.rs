@@ -6,6 +6,7 @@
 //! - Killing the producing sidecar makes the validators agree on a stall and re-elect; another
 //!   sequencer then makes the L2 blocks. The failover time (last L2 block of the old producer ->
 //!   first of the new, as seen by polling L2 every 50 ms) is printed and must be under 10 s.
+//! - A block the stalled producer then makes out of turn is recorded as unscheduled, naming it.
 //! - A sidecar whose seqpoold is unreachable keeps retrying and makes no block; the L2 watcher reads
 //!   blocks and coinbases from anvil.
 mod common;
@@ -280,6 +281,49 @@ fn e2e_l2_blocks_follow_the_schedule_and_fail_over_when_the_producer_dies() {
         |l| l.last().is_some_and(|b| b.number >= resumed + 3),
     );
     assert_follow_schedule(&net, &log.blocks);
+
+    // 5. The stalled producer comes back by hand and makes a block out of turn: the chain records
+    //    it as unscheduled, naming it. (The live sidecar may set the coinbase between the two calls;
+    //    then the block is simply its own and the test tries again.)
+    let l2 = net.l2.as_ref().expect("L2").rpc.clone();
+    let rogue = (0..5)
+        .find_map(|_| {
+            l2.rpc("anvil_setCoinbase", json!([old]));
+            l2.rpc("evm_mine", json!([]));
+            let head = hex_u64(&l2.rpc("eth_blockNumber", json!([])));
+            let block = l2.rpc(
+                "eth_getBlockByNumber",
+                json!([format!("0x{head:x}"), false]),
+            );
+            (block["miner"].as_str().map(str::to_lowercase) == Some(old.clone())).then_some(head)
+        })
+        .expect("a block with the stalled producer's coinbase");
+    let stalled_validator = net.nodes.nodes[k].consensus_address.clone();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        net.assert_running();
+        let unscheduled = rest_json(&net, "/seqpool/producer/v1/unscheduled");
+        let recorded = unscheduled["blocks"].as_array().and_then(|blocks| {
+            blocks
+                .iter()
+                .find(|b| b["block"]["number"].as_str() == Some(rogue.to_string().as_str()))
+                .cloned()
+        });
+        if let Some(b) = recorded {
+            assert!(
+                b["producer"]
+                    .as_str()
+                    .is_some_and(|p| p.eq_ignore_ascii_case(&stalled_validator)),
+                "the unscheduled block names its maker {stalled_validator}: {b}"
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "L2 block {rogue} by {old} not recorded as unscheduled within 30 s: {unscheduled}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
 
 /// A sidecar process killed on drop.
