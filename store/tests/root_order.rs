@@ -1,8 +1,11 @@
 //! The root depends only on the content: not on insertion order, nor on how many blocks it took.
 use std::collections::BTreeMap;
 
+use jmt::storage::{LeafNode, Node, NodeKey, TreeReader};
+use jmt::{KeyHash, OwnedValue, Sha256Jmt};
 use proptest::prelude::*;
 use seqpool_store::Storage;
+use sha2::Sha256;
 
 type Changes = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
 
@@ -113,4 +116,59 @@ fn batch_and_per_key_updates_agree() {
     let batch = commit_blocks(&[base.clone(), update]);
     let per_key = commit_blocks(&[base, update_with_noop_delete]);
     assert_eq!(batch, per_key);
+}
+
+/// jmt over a plain in-memory node map: the reference for what the root of some writes must be.
+#[derive(Default)]
+struct ReferenceTree(std::cell::RefCell<BTreeMap<NodeKey, Node>>);
+
+impl TreeReader for ReferenceTree {
+    fn get_node_option(&self, key: &NodeKey) -> anyhow::Result<Option<Node>> {
+        Ok(self.0.borrow().get(key).cloned())
+    }
+    fn get_value_option(&self, _: u64, _: KeyHash) -> anyhow::Result<Option<OwnedValue>> {
+        anyhow::bail!("roots never read values")
+    }
+    fn get_rightmost_leaf(&self) -> anyhow::Result<Option<(NodeKey, LeafNode)>> {
+        Ok(None)
+    }
+}
+
+/// The stored format (compact node records, node cache, one value record per write) never shows in
+/// the root: every committed root equals plain jmt's over the same writes, block after block, for
+/// insert-only blocks (jmt's batch path, with overwrites) and blocks with deletes (per-key path),
+/// and after reopening (tree nodes then come back from LevelDB).
+#[test]
+fn roots_equal_plain_jmt_over_the_same_writes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let reference = ReferenceTree::default();
+    let mut storage = Storage::open(dir.path()).expect("open");
+    for version in 1..=6u64 {
+        let block: Changes = (0..400u64)
+            .filter(|i| version == 1 || i % version != 0)
+            .map(|i| {
+                let value =
+                    (version % 2 == 1 || i % 7 != 0).then(|| format!("{version}/{i}").into_bytes());
+                (format!("acct/{i:05}").into_bytes(), value)
+            })
+            .collect();
+        let writes: Vec<(KeyHash, Option<OwnedValue>)> = block
+            .iter()
+            .map(|(k, v)| (KeyHash::with::<Sha256>(k), v.clone()))
+            .collect();
+        let (expected, batch) = Sha256Jmt::new(&reference)
+            .put_value_set(writes, version)
+            .expect("reference update");
+        for (key, node) in batch.node_batch.nodes() {
+            reference.0.borrow_mut().insert(key.clone(), node.clone());
+        }
+        let root = storage
+            .commit(storage.prepare(block, version).expect("prepare"))
+            .expect("commit");
+        assert_eq!(root, expected.0, "version {version}");
+        if version == 3 {
+            drop(storage);
+            storage = Storage::open(dir.path()).expect("reopen");
+        }
+    }
 }
