@@ -1,8 +1,8 @@
 //! seqpool's state store.
 //!
-//! * [`Storage`] owns the on-disk database: a Jellyfish Merkle Tree (jmt) whose nodes, values and a
-//!   versioned key index live in one rusty-leveldb database. Version = block height; the JMT root at a
-//!   version is the app hash.
+//! * [`Storage`] owns the on-disk database: a Jellyfish Merkle Tree (jmt) whose nodes and a
+//!   versioned key index (which holds the values) live in one rusty-leveldb database. Version =
+//!   block height; the JMT root at a version is the app hash.
 //! * [`Snapshot`] is a read-only view of one committed version (queries at past heights use it).
 //! * [`StateDelta`] is the write buffer of one block over a snapshot, with nested transactional forks
 //!   ([`StateDelta::transact`]) so a failed tx leaves no trace.
