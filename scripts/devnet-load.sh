@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sustained signed-tx throughput through the 4-validator devnet.
 #
-#   scripts/devnet-load.sh [TXS]     (default 20000; LOAD_ACCOUNTS limits the number of sending accounts)
+#   scripts/devnet-load.sh [TXS]     (default 20000; LOAD_ACCOUNTS limits the number of sending accounts,
+#                                     LOAD_WINDOW sets the txs in flight per account, default 400)
 #
 # Starts a background devnet (scripts/devnet.sh up) unless one is already running in .devnet/, runs
 # `seqpoold load` against it, prints the figures, and stops the devnet again if it started it.
@@ -28,5 +29,6 @@ trap cleanup EXIT
 
 args=(load --nodes-file "$dir/nodes.json" --txs "$txs")
 [ -n "${LOAD_ACCOUNTS:-}" ] && args+=(--accounts "$LOAD_ACCOUNTS")
+[ -n "${LOAD_WINDOW:-}" ] && args+=(--window "$LOAD_WINDOW")
 echo "running: seqpoold ${args[*]}"
 "$seqpoold" "${args[@]}"

@@ -2,15 +2,21 @@
 //! thread), through the in-process driver with a real LevelDB store.
 //!
 //! `cargo bench -p seqpoold --bench abci`
-use std::time::Duration;
+//!
+//! Every benchmark runs twice: timed by the wall clock, and as `cpu/...` by the CPU time of the
+//! whole benchmark process (all its threads, the store's included), which other processes on a
+//! shared machine do not inflate.
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use cosmrs::Any;
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use prost::{Message, Name};
 use seqpool_proto::admin::v1::MsgUpdateParams;
 use seqpoold::driver::Driver;
+use seqpoold::tx::ecdsa::PreparedKey;
 use seqpoold::tx::sign_tx;
+use tendermint::abci::request;
 
 const TXS: u64 = 2_000;
 
@@ -55,51 +61,159 @@ fn driver(dir: &std::path::Path) -> Driver {
     d
 }
 
-fn finalize_block(c: &mut Criterion) {
+#[derive(Clone, Copy)]
+enum Clock {
+    Wall,
+    /// CPU time of this process, every thread.
+    ProcessCpu,
+}
+
+impl Clock {
+    fn prefix(self) -> &'static str {
+        match self {
+            Clock::Wall => "",
+            Clock::ProcessCpu => "cpu/",
+        }
+    }
+
+    fn time(self, f: impl FnOnce()) -> Duration {
+        match self {
+            Clock::Wall => {
+                let start = Instant::now();
+                f();
+                start.elapsed()
+            }
+            Clock::ProcessCpu => {
+                let start = cpu_time::ProcessTime::now();
+                f();
+                start.elapsed()
+            }
+        }
+    }
+
+    /// `iters` runs of `routine`, each on a fresh `setup()` that is not timed.
+    fn run<S>(
+        self,
+        iters: u64,
+        mut setup: impl FnMut() -> S,
+        mut routine: impl FnMut(S),
+    ) -> Duration {
+        (0..iters)
+            .map(|_| {
+                let input = setup();
+                self.time(|| routine(input))
+            })
+            .sum()
+    }
+}
+
+fn finalize_block(c: &mut Criterion, clock: Clock) {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = std::cell::RefCell::new(driver(dir.path()));
     let mut sequence = 0;
-    let mut group = c.benchmark_group("finalize_block");
+    let mut group = c.benchmark_group(format!("{}finalize_block", clock.prefix()));
     group.throughput(Throughput::Elements(TXS));
     group
         .sample_size(10)
         .measurement_time(Duration::from_secs(10));
     group.bench_function(format!("{TXS}_signed_txs"), |b| {
-        b.iter_batched(
-            || {
-                let txs = signed_txs(&d.borrow(), sequence, TXS);
-                sequence += TXS;
-                txs
-            },
-            |txs| {
-                let out = d.borrow_mut().produce_block(txs).expect("block");
-                assert!(out.tx_results.iter().all(|r| r.code.is_ok()));
-            },
-            BatchSize::PerIteration,
-        )
-    });
-    group.finish();
-}
-
-fn check_tx(c: &mut Criterion) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let d = driver(dir.path());
-    let txs = signed_txs(&d, 0, 200_000);
-    let mut next = 0usize;
-    let mut group = c.benchmark_group("check_tx");
-    group.throughput(Throughput::Elements(1));
-    group
-        .sample_size(20)
-        .measurement_time(Duration::from_secs(5));
-    group.bench_function("signed_tx", |b| {
-        b.iter(|| {
-            let resp = d.check_tx(0, &txs[next % txs.len()]);
-            next += 1;
-            resp
+        b.iter_custom(|iters| {
+            clock.run(
+                iters,
+                || {
+                    let txs = signed_txs(&d.borrow(), sequence, TXS);
+                    sequence += TXS;
+                    txs
+                },
+                |txs| {
+                    let out = d.borrow_mut().produce_block(txs).expect("block");
+                    assert!(out.tx_results.iter().all(|r| r.code.is_ok()));
+                },
+            )
         })
     });
     group.finish();
 }
 
-criterion_group!(benches, finalize_block, check_tx);
-criterion_main!(benches);
+/// CheckTx of 2,000 signed txs in sequence order, as new txs and as CometBFT's recheck after a
+/// block (the signature is remembered, everything else is checked again).
+fn check_tx(c: &mut Criterion, clock: Clock) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = driver(dir.path());
+    let txs = signed_txs(&d, 0, TXS);
+    let mempool = seqpoold::abci::Mempool::new(d.nodes[0].mempool.clone());
+    let reset = || {
+        let snapshot = d.nodes[0].app.storage().latest_snapshot();
+        d.nodes[0]
+            .mempool
+            .lock()
+            .expect("mempool lock")
+            .reset(snapshot, &d.chain_id);
+    };
+    let check_all = |kind| {
+        for tx in &txs {
+            let resp = mempool.check_tx(&request::CheckTx {
+                tx: tx.clone(),
+                kind,
+            });
+            assert!(resp.code.is_ok(), "{}", resp.log);
+        }
+    };
+    let mut group = c.benchmark_group(format!("{}check_tx", clock.prefix()));
+    group.throughput(Throughput::Elements(TXS));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(10));
+    for (name, kind) in [
+        ("new", request::CheckTxKind::New),
+        ("rechecked", request::CheckTxKind::Recheck),
+    ] {
+        group.bench_function(format!("{TXS}_{name}_signed_txs"), |b| {
+            b.iter_custom(|iters| clock.run(iters, reset, |()| check_all(kind)))
+        });
+    }
+    group.finish();
+}
+
+/// The signature check alone: k256's `verify` against the prepared-key verification the tx path
+/// uses.
+fn verify(c: &mut Criterion, clock: Clock) {
+    use k256::ecdsa::signature::{Signer, Verifier};
+    let key = k256::ecdsa::SigningKey::from_slice(&[7u8; 32]).expect("key");
+    let msg = vec![0x5a_u8; 250];
+    let sig: k256::ecdsa::Signature = key.sign(&msg);
+    let prepared = PreparedKey::new(key.verifying_key());
+    let mut group = c.benchmark_group(format!("{}verify", clock.prefix()));
+    group.throughput(Throughput::Elements(1));
+    group.sample_size(20);
+    group.bench_function("k256_verify", |b| {
+        b.iter_custom(|iters| {
+            clock.time(|| {
+                for _ in 0..iters {
+                    assert!(key.verifying_key().verify(&msg, &sig).is_ok());
+                }
+            })
+        })
+    });
+    group.bench_function("prepared_key", |b| {
+        b.iter_custom(|iters| {
+            clock.time(|| {
+                for _ in 0..iters {
+                    assert!(prepared.verify(&msg, &sig));
+                }
+            })
+        })
+    });
+    group.finish();
+}
+
+fn benches(c: &mut Criterion) {
+    for clock in [Clock::Wall, Clock::ProcessCpu] {
+        finalize_block(c, clock);
+        check_tx(c, clock);
+        verify(c, clock);
+    }
+}
+
+criterion_group!(abci, benches);
+criterion_main!(abci);
