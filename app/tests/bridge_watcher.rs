@@ -14,6 +14,7 @@ use alloy::sol_types::SolCall;
 use seqpool_bridge::{BridgeVote, Payload};
 use seqpool_l1::bindings::{DevnetToken, Governance, LockingPool};
 use seqpool_l1::deploy::{deploy_all, DeployConfig};
+use seqpool_l1::devnet::{approve_stake, prepare_owners};
 use seqpool_staking::StakingRead;
 use seqpoold::bridge::Observations;
 use seqpoold::bridge_watcher::{poll_once, Cursor, WatcherConfig};
@@ -312,48 +313,26 @@ async fn watcher_follows_lock_at_confirmation_depth_and_ignores_reorged_events()
 async fn watcher_reads_the_new_branch_after_a_reorg_deeper_than_its_depth() {
     let anvil = start_anvil();
     let signer: PrivateKeySigner = DEV_KEY.parse().expect("dev key");
-    let deployer = signer.address();
     let provider = ProviderBuilder::new()
-        .wallet(signer)
+        .wallet(signer.clone())
         .connect_http(anvil.url.parse().expect("url"));
     wait_for_rpc(&provider).await;
     let config = DeployConfig::default();
     let deployment = deploy_all(provider.clone(), &config).await.expect("deploy");
-    let gov = Governance::new(deployment.governance, provider.clone());
-    let token = DevnetToken::new(deployment.stake_token, provider.clone());
-    let whitelist = LockingPool::setWhitelistCall {
-        owner: deployer,
-        allowed: true,
-    }
-    .abi_encode();
+    // The deployer is also the owner of the lock: whitelisted, funded, minted, approved.
     let amount = config.min_lock;
-    for receipt in [
-        gov.execute(deployment.locking_pool, whitelist.into())
-            .send()
-            .await
-            .expect("whitelist")
-            .get_receipt()
-            .await
-            .expect("receipt"),
-        token
-            .mint(deployer, amount)
-            .send()
-            .await
-            .expect("mint")
-            .get_receipt()
-            .await
-            .expect("receipt"),
-        token
-            .approve(deployment.locking_pool, amount)
-            .send()
-            .await
-            .expect("approve")
-            .get_receipt()
-            .await
-            .expect("receipt"),
-    ] {
-        assert!(receipt.status());
-    }
+    prepare_owners(
+        &anvil.url,
+        signer.clone(),
+        &deployment,
+        &[(signer.address(), amount)],
+        U256::from(1u64),
+    )
+    .await
+    .expect("whitelist and mint");
+    approve_stake(&anvil.url, &deployment, signer.clone(), amount)
+        .await
+        .expect("approve");
 
     let dir = tempfile::tempdir().expect("tempdir");
     let watcher = WatcherConfig {
