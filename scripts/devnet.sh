@@ -216,6 +216,10 @@ generate() {
     echo "devnet: stopping the previous devnet first"
     stop_all
   fi
+  # Another network on these ports would answer the readiness checks in our place.
+  for k in $(seq 0 $((validators - 1))); do
+    [ -z "$(node_status "$k")" ] || die "something already answers on port $(rpc_port "$k"); set DEVNET_BASE_PORT"
+  done
   mkdir -p "$dir"
   : >"$pids_file"
   start_l1
