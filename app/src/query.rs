@@ -159,7 +159,6 @@ pub fn abci_query(storage: &Storage, req: &request::Query) -> response::Query {
                     "unknown query path {:?}",
                     req.path
                 )))
-                .map_err(|e| e)
             }
         };
         Ok((h, handler(&snapshot, &req.data)?, Vec::new()))

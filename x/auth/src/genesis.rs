@@ -3,10 +3,7 @@ use seqpool_component::{address, StateWrite, TxError};
 use crate::{params, AuthRead, AuthWrite, GenesisState};
 
 pub fn init_genesis<S: StateWrite>(state: &mut S, genesis: &GenesisState) -> Result<(), TxError> {
-    let p = genesis
-        .params
-        .clone()
-        .unwrap_or_else(params::default_params);
+    let p = genesis.params.unwrap_or_else(params::default_params);
     params::validate(&p)?;
     state.put_auth_params(&p);
     for acc in &genesis.accounts {
