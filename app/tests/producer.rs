@@ -777,3 +777,49 @@ fn admin_updates_epoch_producer_jail_and_bridge_params_with_validation() {
     let resp = pq::producer(&snapshot(&d), &QueryProducerRequest { l2_height: 14 }).expect("query");
     assert_eq!(resp.epoch, 3);
 }
+
+/// The schedule changes `Watch/WatchSchedule` streams (and the REST long-poll returns): the fixed
+/// schedules first, a re-election once it is committed, then the next fixed epoch; nothing twice.
+#[test]
+fn schedule_updates_report_fixed_epochs_and_reelections_once() {
+    use seqpool_producer::query::schedule_updates;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut d = driver(dir.path(), 2_000, 3);
+    d.produce_block(vec![]).expect("block");
+    let mut seen = std::collections::BTreeMap::new();
+    let mut poll = |d: &Driver| -> Vec<(String, u64, usize)> {
+        schedule_updates(&snapshot(d), 0, &mut seen)
+            .expect("read")
+            .into_iter()
+            .map(|u| {
+                let s = u.schedule.expect("schedule");
+                (u.kind, s.epoch, s.assignments.len())
+            })
+            .collect()
+    };
+    assert_eq!(
+        poll(&d),
+        vec![("fixed".into(), 0, 1), ("fixed".into(), 1, 1)]
+    );
+    assert!(poll(&d).is_empty());
+    let mut l2 = L2::new();
+    l2.produce_scheduled(&d, 1);
+    report(&mut d, &l2, [1, 1, 1, 1]);
+    assert!(poll(&d).is_empty());
+    let stalled = producer_at(&d, 2).expect("scheduled");
+    let vote = stall_vote(&l2, &d, &stalled);
+    for i in 0..4 {
+        d.producer_votes.insert(i, vote.clone());
+    }
+    let deadline = d.height + 10;
+    while producer_at(&d, 2).expect("scheduled") == stalled {
+        assert!(d.height < deadline, "no re-election by height {deadline}");
+        d.produce_block(vec![]).expect("block");
+    }
+    assert_eq!(poll(&d), vec![("reelected".into(), 0, 2)]);
+    assert!(poll(&d).is_empty());
+    d.producer_votes.clear();
+    l2.produce_scheduled(&d, EPOCH_LENGTH);
+    report(&mut d, &l2, [EPOCH_LENGTH; 4]);
+    assert_eq!(poll(&d), vec![("fixed".into(), 2, 1)]);
+}

@@ -103,6 +103,55 @@ grpc_service!(node::node_server::Node {
     status(node::v1::StatusRequest) -> node::v1::StatusResponse => query::node_status;
 });
 
+/// How often a schedule watch looks at the committed state (blocks are ~1 s apart).
+pub const WATCH_POLL: std::time::Duration = std::time::Duration::from_millis(200);
+
+#[tonic::async_trait]
+impl producer::v1::watch_server::Watch for GrpcQueries {
+    type WatchScheduleStream = std::pin::Pin<
+        Box<dyn futures::Stream<Item = Result<producer::v1::ScheduleUpdate, Status>> + Send>,
+    >;
+
+    async fn watch_schedule(
+        &self,
+        req: Request<producer::v1::WatchScheduleRequest>,
+    ) -> Result<Response<Self::WatchScheduleStream>, Status> {
+        let storage = self.storage.clone();
+        let from_epoch = req.into_inner().from_epoch;
+        let (tx, rx) = tokio::sync::mpsc::channel(16);
+        tokio::spawn(async move {
+            let mut seen = std::collections::BTreeMap::new();
+            loop {
+                let snapshot = storage.latest_snapshot();
+                let updates =
+                    seqpool_producer::query::schedule_updates(&snapshot, from_epoch, &mut seen);
+                match updates {
+                    Ok(updates) => {
+                        for u in updates {
+                            if tx.send(Ok(u)).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(Status::internal(e.to_string()))).await;
+                        return;
+                    }
+                }
+                // The client went away.
+                if tx.is_closed() {
+                    return;
+                }
+                tokio::time::sleep(WATCH_POLL).await;
+            }
+        });
+        let stream = futures::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|item| (item, rx))
+        });
+        Ok(Response::new(Box::pin(stream)))
+    }
+}
+
 /// Serves gRPC until `shutdown` resolves.
 pub async fn serve(
     storage: Storage,
@@ -122,6 +171,7 @@ pub async fn serve(
         .add_service(epochs::v1::query_server::QueryServer::new(q.clone()))
         .add_service(producer::v1::query_server::QueryServer::new(q.clone()))
         .add_service(bridge::v1::query_server::QueryServer::new(q.clone()))
+        .add_service(producer::v1::watch_server::WatchServer::new(q.clone()))
         .add_service(node::v1::node_server::NodeServer::new(q))
         .serve_with_shutdown(addr, shutdown)
         .await?;

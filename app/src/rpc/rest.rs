@@ -175,6 +175,58 @@ async fn producer_at(
     )
 }
 
+#[derive(Deserialize, Default)]
+pub struct WatchParams {
+    /// First epoch of interest (the current epoch when lower).
+    #[serde(default)]
+    from_epoch: u64,
+    /// What the caller has: `epoch:assignments` pairs, comma-separated (e.g. `4:1,5:1`).
+    #[serde(default)]
+    known: String,
+    /// How long to wait for a change, at most 30000 ms (default 10000).
+    wait_ms: Option<u64>,
+}
+
+fn parse_known(known: &str) -> Result<std::collections::BTreeMap<u64, usize>, QueryError> {
+    known
+        .split(',')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            pair.split_once(':')
+                .and_then(|(e, n)| Some((e.parse().ok()?, n.parse().ok()?)))
+                .ok_or_else(|| {
+                    QueryError::InvalidArgument(format!("known: {pair:?} is not epoch:assignments"))
+                })
+        })
+        .collect()
+}
+
+/// Long-poll twin of gRPC `Watch/WatchSchedule`: answers as soon as a schedule from `from_epoch`
+/// on is new or re-elected compared with `known`, or with an empty list after `wait_ms`. The
+/// caller adds what it got to `known` and asks again.
+async fn producer_watch_schedule(
+    State(storage): State<Storage>,
+    Query(w): Query<WatchParams>,
+) -> Response {
+    let known = match parse_known(&w.known) {
+        Ok(k) => k,
+        Err(e) => return error_response(e),
+    };
+    let wait = std::time::Duration::from_millis(w.wait_ms.unwrap_or(10_000).min(30_000));
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let mut seen = known.clone();
+        let snapshot = storage.latest_snapshot();
+        match seqpool_producer::query::schedule_updates(&snapshot, w.from_epoch, &mut seen) {
+            Ok(updates) if !updates.is_empty() || tokio::time::Instant::now() >= deadline => {
+                return Json(producer::v1::ScheduleUpdates { updates }).into_response();
+            }
+            Ok(_) => tokio::time::sleep(super::grpc::WATCH_POLL).await,
+            Err(e) => return error_response(e.into()),
+        }
+    }
+}
+
 async fn producer_schedule(
     State(storage): State<Storage>,
     Path(epoch): Path<u64>,
@@ -237,6 +289,10 @@ pub fn router(storage: Storage) -> Router {
             get(producer_unscheduled),
         )
         .route("/seqpool/producer/v1/params", get(producer_params))
+        .route(
+            "/seqpool/producer/v1/watch_schedule",
+            get(producer_watch_schedule),
+        )
         .with_state(storage)
 }
 

@@ -1,4 +1,4 @@
-use seqpool_component::{QueryError, StateRead};
+use seqpool_component::{QueryError, StateRead, StoreError};
 use seqpool_epochs::EpochRead;
 use seqpool_proto::producer::v1::*;
 use seqpool_staking::StakingRead;
@@ -103,4 +103,34 @@ pub fn params(
     Ok(QueryParamsResponse {
         params: Some(state.producer_params()?),
     })
+}
+
+/// The schedule changes a watcher has not seen: `seen` maps each epoch it was sent to the number
+/// of assignments sent, and is updated. Epochs before `from_epoch` or the current epoch are
+/// skipped (their schedules no longer change).
+pub fn schedule_updates(
+    state: &impl StateRead,
+    from_epoch: u64,
+    seen: &mut std::collections::BTreeMap<u64, usize>,
+) -> Result<Vec<ScheduleUpdate>, StoreError> {
+    let start = from_epoch.max(state.current_epoch()?.number);
+    seen.retain(|epoch, _| *epoch >= start);
+    let mut updates = Vec::new();
+    for epoch in start.. {
+        let Some(schedule) = state.schedule(epoch)? else {
+            break;
+        };
+        let n = schedule.assignments.len();
+        let kind = match seen.get(&epoch) {
+            None => "fixed",
+            Some(&sent) if n > sent => "reelected",
+            Some(_) => continue,
+        };
+        seen.insert(epoch, n);
+        updates.push(ScheduleUpdate {
+            kind: kind.into(),
+            schedule: Some(schedule),
+        });
+    }
+    Ok(updates)
 }
