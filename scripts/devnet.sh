@@ -210,6 +210,25 @@ stop_all() {
   rm -f "$pids_file"
 }
 
+# True when something accepts TCP connections on 127.0.0.1:$1.
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# Refuses every port a node would use (P2P, RPC, ABCI, gRPC, REST) that something already listens
+# on. A seqpoold left on an ABCI port (e.g. another devnet's, with L1 stake 1000 as voting power)
+# would otherwise serve our cometbft while our own seqpoold fails to bind: the app then holds the
+# other genesis and refuses every proposal ("vote 0 ... with power 10, expected ... power 1000").
+check_ports_free() {
+  local k port
+  for k in $(seq 0 $((validators - 1))); do
+    for port in $((base_port + 10 * k)) $(rpc_port "$k") $((base_port + 10 * k + 2)) \
+      $((grpc_port + k)) $((rest_port + k)); do
+      if port_in_use "$port"; then
+        die "port $port (node$k) is already in use; stop what listens there or set DEVNET_BASE_PORT/DEVNET_GRPC_PORT/DEVNET_REST_PORT"
+      fi
+    done
+  done
+}
+
 generate() {
   check_binaries
   if [ -f "$pids_file" ]; then
@@ -220,6 +239,7 @@ generate() {
   for k in $(seq 0 $((validators - 1))); do
     [ -z "$(node_status "$k")" ] || die "something already answers on port $(rpc_port "$k"); set DEVNET_BASE_PORT"
   done
+  check_ports_free
   mkdir -p "$dir"
   : >"$pids_file"
   start_l1

@@ -312,3 +312,93 @@ pub fn run(args: TestnetArgs) -> Result<NodesFile> {
     }
     Ok(file)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        testnet: TestnetArgs,
+    }
+
+    fn power_of(v: &serde_json::Value) -> i64 {
+        v["power"]
+            .as_str()
+            .and_then(|p| p.parse().ok())
+            .expect("power")
+    }
+
+    /// The L1-off devnet of issue 2 (`DEVNET_L1=0`, 128 extra accounts): CometBFT's genesis
+    /// validators and the app's staking genesis must name the same keys with the same power
+    /// (`--power`, not the L1 stake), or the injected extended commit is refused at height 2.
+    #[test]
+    fn genesis_without_l1_gives_cometbft_and_staking_the_same_power() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = dir.path().join("net");
+        let cli = Cli::try_parse_from([
+            "testnet",
+            "--v",
+            "4",
+            "--output-dir",
+            out.to_str().expect("utf-8 path"),
+            "--extra-accounts",
+            "128",
+            "--keyring-backend",
+            "test",
+        ])
+        .expect("args");
+        assert!(!cli.testnet.l1.enabled());
+        let file = run(cli.testnet).expect("testnet");
+        assert_eq!(file.accounts.len(), 128);
+        assert!(file.l1.is_none());
+
+        let read = |k: usize| -> serde_json::Value {
+            let path = out.join(format!("node{k}/config/genesis.json"));
+            serde_json::from_str(&std::fs::read_to_string(path).expect("read")).expect("json")
+        };
+        let genesis = read(0);
+        for k in 1..4 {
+            assert_eq!(read(k), genesis, "node{k} has another genesis");
+        }
+        let cometbft: Vec<(String, String, i64)> = genesis["validators"]
+            .as_array()
+            .expect("validators")
+            .iter()
+            .map(|v| {
+                let key = v["pub_key"]["value"].as_str().expect("key").to_string();
+                let address = v["address"].as_str().expect("address").to_string();
+                (address, key, power_of(v))
+            })
+            .collect();
+        let staking: Vec<(String, String, i64)> = genesis["app_state"]["staking"]["validators"]
+            .as_array()
+            .expect("staking validators")
+            .iter()
+            .map(|v| {
+                let key = v["consensusPubKey"].as_str().expect("key").to_string();
+                let address = v["consensusAddress"].as_str().expect("address").to_string();
+                (address, key, power_of(v))
+            })
+            .collect();
+        assert_eq!(cometbft.len(), 4);
+        assert_eq!(cometbft, staking);
+        assert!(cometbft.iter().all(|(_, _, p)| *p == 10), "{cometbft:?}");
+        let addresses: Vec<&str> = file
+            .nodes
+            .iter()
+            .map(|n| n.consensus_address.as_str())
+            .collect();
+        let listed: Vec<&str> = cometbft.iter().map(|(a, _, _)| a.as_str()).collect();
+        assert_eq!(addresses, listed);
+        assert_eq!(
+            genesis["app_state"]["auth"]["accounts"]
+                .as_array()
+                .expect("accounts")
+                .len(),
+            128
+        );
+    }
+}
