@@ -13,10 +13,13 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
 use common::{http_get, start_l2_anvil, Devnet, DevnetOptions, L1Rpc, L2Options};
+use seqpool_proto::producer::v1::watch_client::WatchClient;
+use seqpool_proto::producer::v1::{ScheduleUpdate, WatchScheduleRequest};
 use serde_json::{json, Value};
 
 const EPOCH_LENGTH: u64 = 8;
@@ -149,6 +152,39 @@ fn node_of_signer(net: &Devnet, signer: &str) -> usize {
         .unwrap_or_else(|| panic!("validator {validator} is not a devnet node"))
 }
 
+/// Subscribes to node `grpc`'s WatchSchedule stream on a background thread and collects what it
+/// sends, so the test can check the adapter's push API against what it saw on L2.
+fn watch_schedule(grpc: &str) -> Arc<Mutex<Vec<ScheduleUpdate>>> {
+    let updates = Arc::new(Mutex::new(Vec::new()));
+    let sink = updates.clone();
+    let url = format!("http://{grpc}");
+    std::thread::spawn(move || {
+        common::block_on(async move {
+            let endpoint = match tonic::transport::Endpoint::from_shared(url.clone()) {
+                Ok(e) => e,
+                Err(e) => return eprintln!("watch_schedule: {url}: {e}"),
+            };
+            let mut client = match endpoint.connect().await {
+                Ok(channel) => WatchClient::new(channel),
+                Err(e) => return eprintln!("watch_schedule: connect {url}: {e}"),
+            };
+            let mut stream = match client
+                .watch_schedule(WatchScheduleRequest { from_epoch: 0 })
+                .await
+            {
+                Ok(r) => r.into_inner(),
+                Err(e) => return eprintln!("watch_schedule: {e}"),
+            };
+            while let Ok(Some(update)) = stream.message().await {
+                if let Ok(mut v) = sink.lock() {
+                    v.push(update);
+                }
+            }
+        })
+    });
+    updates
+}
+
 #[test]
 fn e2e_l2_blocks_follow_the_schedule_and_fail_over_when_the_producer_dies() {
     let mut net = Devnet::start_with(DevnetOptions {
@@ -160,6 +196,7 @@ fn e2e_l2_blocks_follow_the_schedule_and_fail_over_when_the_producer_dies() {
         ..DevnetOptions::default()
     });
     let mut log = L2Log::default();
+    let pushed = watch_schedule(&net.nodes.nodes[0].grpc);
 
     // 1. L2 blocks past two epochs, by at least two producers.
     wait_l2(
@@ -258,6 +295,43 @@ fn e2e_l2_blocks_follow_the_schedule_and_fail_over_when_the_producer_dies() {
         failover < Duration::from_secs(10),
         "failover took {failover:?}, the target is under 10 s"
     );
+    // The push API announced the re-election that moved this height, naming the new producer.
+    let epoch_of_new = rest_json(
+        &net,
+        &format!("/seqpool/producer/v1/producer/{}", first_new.number),
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let announced = pushed.lock().ok().is_some_and(|v| {
+            v.iter().any(|u| {
+                u.kind == "reelected"
+                    && u.schedule.as_ref().is_some_and(|s| {
+                        s.assignments.last().is_some_and(|a| {
+                            a.from_l2_height <= first_new.number && !a.replaces.is_empty()
+                        })
+                    })
+            })
+        });
+        if announced {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "WatchSchedule sent no re-election within 10 s (producer at {}: {epoch_of_new}); got {:?}",
+            first_new.number,
+            pushed.lock().map(|v| v.clone()).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let fixed = pushed
+        .lock()
+        .map(|v| v.iter().filter(|u| u.kind == "fixed").count())
+        .unwrap_or(0);
+    assert!(
+        fixed >= 2,
+        "WatchSchedule sent the schedules fixed at epoch boundaries ({fixed})"
+    );
+
     let set = rest_json(&net, "/seqpool/producer/v1/sequencers");
     let faults = set["sequencers"]
         .as_array()
