@@ -332,6 +332,27 @@ fn e2e_l2_blocks_follow_the_schedule_and_fail_over_when_the_producer_dies() {
         "WatchSchedule sent the schedules fixed at epoch boundaries ({fixed})"
     );
 
+    // The CLI answers the same over gRPC from another node.
+    let (rest_producer, _, _) = producer_at(&net, first_new.number);
+    let grpc1 = net.nodes.nodes[1].grpc.clone();
+    let height = first_new.number.to_string();
+    let out = net.cli(&[
+        "query", "producer", "at", &height, "--grpc", &grpc1, "--output", "json",
+    ]);
+    assert!(out.status.success(), "query producer at: {out:?}");
+    let cli: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("query producer at: {e}: {out:?}"));
+    assert_eq!(
+        cli["producer"].as_str(),
+        Some(rest_producer.as_str()),
+        "{cli}"
+    );
+    assert_eq!(cli["reelected"].as_bool(), Some(true), "{cli}");
+    let out = net.cli(&[
+        "query", "epoch", "current", "--grpc", &grpc1, "--output", "json",
+    ]);
+    assert!(out.status.success(), "query epoch current: {out:?}");
+
     let set = rest_json(&net, "/seqpool/producer/v1/sequencers");
     let faults = set["sequencers"]
         .as_array()
