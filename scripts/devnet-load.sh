@@ -15,7 +15,7 @@ txs="${1:-${LOAD_TXS:-20000}}"
 export DEVNET_DIR="$dir" SEQPOOLD="$seqpoold"
 
 if [ -z "${SEQPOOLD_PREBUILT:-}" ]; then
-  (cd "$repo" && cargo build --release -p seqpoold --bin seqpoold)
+  (cd "$repo" && cargo build --release -p seqpoold --bin seqpoold && cargo build --release -p seqpool-sidecar)
 fi
 [ -x "$seqpoold" ] || { echo "load: $seqpoold not found; run 'make build'" >&2; exit 1; }
 
