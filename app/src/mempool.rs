@@ -1,10 +1,20 @@
 //! CheckTx: admission to this node's mempool. Only registered accounts, with a valid signature, the
 //! next sequence (counting what they already have pending here) and under the per-account limit.
 //!
+//! Pending txs are kept per account as the set of admitted sequences (with the tx hash), not as a
+//! count rebuilt by recheck: CometBFT's rechecks after a commit and new CheckTx calls may arrive in
+//! any interleaving (mempool calls are answered concurrently; `recheck_timeout` lets new calls in
+//! before every recheck is answered), and a count rebuilt in that order came out too low ("sequence
+//! ahead") and dropped admitted txs on recheck. A sequence below the account's committed one is
+//! trimmed when the account is next checked. An entry is live while its tx was admitted or rechecked
+//! in this commit interval or the one before, so a tx that left the mempool frees its sequence after
+//! two commits whatever the order of the rechecks.
+//!
 //! After every block CometBFT rechecks each tx left in the mempool. A tx whose signature this node
-//! already verified (same bytes, same account number) is not verified again then: everything else
-//! (decoding under the current params, account, key, sequence, pending limit) is checked as for a
-//! new tx. FinalizeBlock always verifies every signature.
+//! already verified (same bytes, same account number) is not verified again then: decoding under the
+//! current params, account and key are checked as for a new tx; the sequence only has to be unused
+//! (not below the committed one, not taken by another pending tx) and follow a live pending sequence
+//! or the committed one. FinalizeBlock always verifies every signature.
 use std::collections::BTreeMap;
 
 use seqpool_auth::AuthRead;
@@ -22,14 +32,24 @@ const MAX_VERIFIED: usize = 200_000;
 pub struct MempoolState {
     snapshot: Option<Snapshot>,
     chain_id: String,
-    /// Txs admitted since the last commit, per account.
-    pending: BTreeMap<String, u64>,
+    /// Admitted sequences per account, with the tx and the commit interval it was last checked in.
+    pending: BTreeMap<String, BTreeMap<u64, PendingTx>>,
+    /// Commits seen; numbers the commit intervals of [`PendingTx::checked_in`].
+    commits: u64,
     /// Hashes of txs whose signature verified since the last commit, with the account number it
     /// verified for.
     verified: BTreeMap<[u8; 32], u64>,
     /// The same for the block before; entries move back to `verified` when rechecked, so a tx that
     /// left the mempool is forgotten after two commits.
     verified_before: BTreeMap<[u8; 32], u64>,
+}
+
+/// One admitted tx of an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct PendingTx {
+    hash: [u8; 32],
+    /// Value of `commits` when it was last admitted or rechecked.
+    checked_in: u64,
 }
 
 /// Whether CometBFT sends a tx for the first time or rechecks it after a block.
@@ -51,7 +71,13 @@ impl MempoolState {
     pub fn reset(&mut self, snapshot: Snapshot, chain_id: &str) {
         self.snapshot = Some(snapshot);
         self.chain_id = chain_id.to_string();
-        self.pending.clear();
+        self.commits += 1;
+        // Forget txs neither admitted nor rechecked in the last two intervals (left the mempool).
+        let oldest_live = self.commits.saturating_sub(1);
+        self.pending.retain(|_, txs| {
+            txs.retain(|_, tx| tx.checked_in >= oldest_live);
+            !txs.is_empty()
+        });
         self.verified_before = std::mem::take(&mut self.verified);
     }
 
@@ -78,9 +104,17 @@ impl MempoolState {
         if remembered != Some(account.account_number) {
             verify_signature(&tx, &self.chain_id, account.account_number)?;
         }
-        let pending = self.pending.get(&tx.signer).copied().unwrap_or(0);
-        let expected = account.sequence + pending;
-        if tx.sequence < account.sequence {
+        let committed = account.sequence;
+        let txs = self.pending.entry(tx.signer.clone()).or_default();
+        // Sequences below the committed one are used: drop them.
+        *txs = txs.split_off(&committed);
+        // The next free sequence: the committed one plus the run of pending ones after it.
+        let mut expected = committed;
+        while txs.contains_key(&expected) {
+            expected += 1;
+        }
+        let taken_by = txs.get(&tx.sequence).map(|p| p.hash);
+        if tx.sequence < committed {
             return Err(TxError::new(
                 codes::SEQUENCE_REPLAYED,
                 format!(
@@ -89,7 +123,7 @@ impl MempoolState {
                 ),
             ));
         }
-        if tx.sequence < expected {
+        if taken_by.is_some_and(|hash| hash != tx.hash) {
             return Err(TxError::new(
                 codes::SEQUENCE_REPLAYED,
                 format!(
@@ -98,7 +132,21 @@ impl MempoolState {
                 ),
             ));
         }
-        if tx.sequence > expected {
+        // A recheck keeps a tx whose predecessor is still pending, in whatever order they come.
+        let follows = tx.sequence == committed
+            || tx
+                .sequence
+                .checked_sub(1)
+                .is_some_and(|before| txs.contains_key(&before));
+        let ahead = match kind {
+            CheckKind::New => taken_by.is_none() && tx.sequence > expected,
+            CheckKind::Recheck => !follows,
+        };
+        if ahead {
+            if kind == CheckKind::Recheck && taken_by.is_some() {
+                // CometBFT drops it now: free its sequence at once.
+                txs.remove(&tx.sequence);
+            }
             return Err(TxError::new(
                 codes::SEQUENCE_GAP,
                 format!(
@@ -107,7 +155,10 @@ impl MempoolState {
                 ),
             ));
         }
-        if pending >= params.max_pending_txs_per_account {
+        // Only a new sequence counts against the limit; the same tx again (a recheck, or a resend
+        // after CometBFT dropped it, e.g. from a full mempool) keeps its place.
+        let pending = txs.len() as u64;
+        if taken_by.is_none() && pending >= params.max_pending_txs_per_account {
             return Err(TxError::new(
                 codes::MEMPOOL_ACCOUNT_FULL,
                 format!(
@@ -116,7 +167,13 @@ impl MempoolState {
                 ),
             ));
         }
-        self.pending.insert(tx.signer.clone(), pending + 1);
+        txs.insert(
+            tx.sequence,
+            PendingTx {
+                hash: tx.hash,
+                checked_in: self.commits,
+            },
+        );
         if self.verified.len() < MAX_VERIFIED {
             self.verified.insert(tx.hash, account.account_number);
         }
@@ -138,6 +195,11 @@ mod tests {
     use crate::tx::sign_tx;
 
     fn transfer_admin(d: &Driver, sequence: u64) -> Vec<u8> {
+        transfer_admin_with_memo(d, sequence, "")
+    }
+
+    /// The admin's MsgTransferAdmin; another memo makes another tx for the same sequence.
+    fn transfer_admin_with_memo(d: &Driver, sequence: u64, memo: &str) -> Vec<u8> {
         let msg = MsgTransferAdmin {
             authority: d.admin_address(),
             new_admin: d.validators[0].operator(),
@@ -146,7 +208,7 @@ mod tests {
             type_url: MsgTransferAdmin::type_url(),
             value: msg.encode_to_vec(),
         };
-        sign_tx(&d.admin_key, &d.chain_id, 0, sequence, vec![any], "")
+        sign_tx(&d.admin_key, &d.chain_id, 0, sequence, vec![any], memo)
     }
 
     fn latest(d: &Driver) -> Snapshot {
@@ -223,5 +285,107 @@ mod tests {
             );
         }
         assert!(m.verified.is_empty());
+    }
+
+    fn sequence_of(m: &mut MempoolState, tx: &[u8], kind: CheckKind) -> Result<u64, u32> {
+        m.check(tx, kind).map(|a| a.sequence).map_err(|e| e.code)
+    }
+
+    #[test]
+    fn new_txs_between_rechecks_see_every_pending_sequence() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (d, mut m) = chain_at_height_1(dir.path());
+        let txs: Vec<Vec<u8>> = (0..4).map(|s| transfer_admin(&d, s)).collect();
+        for (s, tx) in txs.iter().take(3).enumerate() {
+            assert_eq!(sequence_of(&mut m, tx, CheckKind::New), Ok(s as u64));
+        }
+
+        // A block without them; a new tx arrives before any recheck, then the rechecks come in
+        // reverse order: all stay, and the new one is the next sequence, not "ahead".
+        m.reset(latest(&d), &d.chain_id);
+        assert_eq!(sequence_of(&mut m, &txs[3], CheckKind::New), Ok(3));
+        for s in [2usize, 1, 0] {
+            assert_eq!(
+                sequence_of(&mut m, &txs[s], CheckKind::Recheck),
+                Ok(s as u64)
+            );
+        }
+        // A fifth is next after all four, and a gap is still refused.
+        assert_eq!(
+            sequence_of(&mut m, &transfer_admin(&d, 5), CheckKind::New),
+            Err(codes::SEQUENCE_GAP)
+        );
+        assert_eq!(
+            sequence_of(&mut m, &transfer_admin(&d, 4), CheckKind::New),
+            Ok(4)
+        );
+    }
+
+    #[test]
+    fn recheck_after_a_commit_drops_only_used_sequences() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (mut d, mut m) = chain_at_height_1(dir.path());
+        let txs: Vec<Vec<u8>> = (0..3).map(|s| transfer_admin(&d, s)).collect();
+        for tx in &txs {
+            assert!(m.check(tx, CheckKind::New).is_ok());
+        }
+        let applied = d
+            .produce_block(vec![txs[0].clone().into()])
+            .expect("block 2");
+        assert!(applied.tx_results[0].code.is_ok());
+        m.reset(latest(&d), &d.chain_id);
+        // Rechecked last-first: tx2's predecessor is still pending from before the commit.
+        assert_eq!(sequence_of(&mut m, &txs[2], CheckKind::Recheck), Ok(2));
+        assert_eq!(
+            sequence_of(&mut m, &txs[0], CheckKind::Recheck),
+            Err(codes::SEQUENCE_REPLAYED)
+        );
+        assert_eq!(sequence_of(&mut m, &txs[1], CheckKind::Recheck), Ok(1));
+        assert_eq!(
+            sequence_of(&mut m, &transfer_admin(&d, 3), CheckKind::New),
+            Ok(3)
+        );
+    }
+
+    #[test]
+    fn a_pending_sequence_is_taken_until_its_tx_is_gone_for_two_commits() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (d, mut m) = chain_at_height_1(dir.path());
+        let tx0 = transfer_admin(&d, 0);
+        let tx1 = transfer_admin(&d, 1);
+        let other0 = transfer_admin_with_memo(&d, 0, "other");
+        assert_eq!(sequence_of(&mut m, &tx0, CheckKind::New), Ok(0));
+        assert_eq!(sequence_of(&mut m, &tx1, CheckKind::New), Ok(1));
+        // The same bytes again (CometBFT dropped it, e.g. from a full mempool) keep their place;
+        // another tx for the sequence is a replay.
+        assert_eq!(sequence_of(&mut m, &tx0, CheckKind::New), Ok(0));
+        assert_eq!(
+            sequence_of(&mut m, &other0, CheckKind::New),
+            Err(codes::SEQUENCE_REPLAYED)
+        );
+
+        // tx0 left the mempool: only tx1 is rechecked. One commit later tx0 still counts...
+        m.reset(latest(&d), &d.chain_id);
+        assert_eq!(sequence_of(&mut m, &tx1, CheckKind::Recheck), Ok(1));
+        assert_eq!(
+            sequence_of(&mut m, &other0, CheckKind::New),
+            Err(codes::SEQUENCE_REPLAYED)
+        );
+        // ...after two it is forgotten: tx1 now follows a gap, and sequence 0 is free again.
+        m.reset(latest(&d), &d.chain_id);
+        assert_eq!(
+            sequence_of(&mut m, &tx1, CheckKind::Recheck),
+            Err(codes::SEQUENCE_GAP)
+        );
+        assert_eq!(sequence_of(&mut m, &other0, CheckKind::New), Ok(0));
+        // The failed recheck freed sequence 1 too: another tx may take it.
+        assert_eq!(
+            sequence_of(
+                &mut m,
+                &transfer_admin_with_memo(&d, 1, "other"),
+                CheckKind::New
+            ),
+            Ok(1)
+        );
     }
 }
