@@ -51,7 +51,7 @@ devnet-down:
 	scripts/devnet.sh down
 
 ## Everything CI runs.
-test: deps fmt-check test-unit contracts-test e2e
+test: deps fmt-check lint test-unit contracts-test e2e
 	@echo "make test: all suites passed"
 
 bench: deps

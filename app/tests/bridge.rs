@@ -119,7 +119,7 @@ fn join_relock_signer_change_unlock() {
 
     // Join: the lock is voted at one height, applied in the next block, in force two blocks later.
     let lock = locked(1, 7, &d.validators[new], 25);
-    all_report(&mut d, &[lock.clone()]);
+    all_report(&mut d, std::slice::from_ref(&lock));
     blocks(&mut d, 2);
     assert_eq!(next_nonce(&d), 2);
     assert_eq!(power_in_state(&d, &d.validators[new]), Some(25));
@@ -138,7 +138,7 @@ fn join_relock_signer_change_unlock() {
             amount: (40 * TOKEN).to_string(),
         }),
     );
-    all_report(&mut d, &[relock.clone()]);
+    all_report(&mut d, std::slice::from_ref(&relock));
     blocks(&mut d, 4);
     assert_eq!(power_in_state(&d, &d.validators[new]), Some(40));
     assert_eq!(consensus_power(&d, &d.validators[new]), Some(40));

@@ -171,7 +171,7 @@ async fn producer_at(
         &storage,
         &at,
         producer::v1::QueryProducerRequest { l2_height },
-        |s, r| seqpool_producer::query::producer(s, r),
+        seqpool_producer::query::producer,
     )
 }
 
@@ -236,7 +236,7 @@ async fn producer_schedule(
         &storage,
         &at,
         producer::v1::QueryScheduleRequest { epoch },
-        |s, r| seqpool_producer::query::schedule(s, r),
+        seqpool_producer::query::schedule,
     )
 }
 
@@ -249,7 +249,7 @@ async fn auth_account(
         &storage,
         &at,
         auth::v1::QueryAccountRequest { address },
-        |s, r| seqpool_auth::query::account(s, r),
+        seqpool_auth::query::account,
     )
 }
 
