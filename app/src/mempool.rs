@@ -123,7 +123,14 @@ impl MempoolState {
                 ),
             ));
         }
-        if taken_by.is_some_and(|hash| hash != tx.hash) {
+        // A new tx never takes a pending sequence, not even the same bytes again: CometBFT would
+        // append a second copy behind the account's later txs (its tx cache is an LRU, so peers'
+        // copies do come back), and a block with them out of order fails them all.
+        let taken = match kind {
+            CheckKind::New => taken_by.is_some(),
+            CheckKind::Recheck => taken_by.is_some_and(|hash| hash != tx.hash),
+        };
+        if taken {
             return Err(TxError::new(
                 codes::SEQUENCE_REPLAYED,
                 format!(
@@ -139,7 +146,7 @@ impl MempoolState {
                 .checked_sub(1)
                 .is_some_and(|before| txs.contains_key(&before));
         let ahead = match kind {
-            CheckKind::New => taken_by.is_none() && tx.sequence > expected,
+            CheckKind::New => tx.sequence > expected,
             CheckKind::Recheck => !follows,
         };
         if ahead {
@@ -155,8 +162,7 @@ impl MempoolState {
                 ),
             ));
         }
-        // Only a new sequence counts against the limit; the same tx again (a recheck, or a resend
-        // after CometBFT dropped it, e.g. from a full mempool) keeps its place.
+        // Only a new sequence counts against the limit; a rechecked tx keeps its place.
         let pending = txs.len() as u64;
         if taken_by.is_none() && pending >= params.max_pending_txs_per_account {
             return Err(TxError::new(
@@ -356,9 +362,11 @@ mod tests {
         let other0 = transfer_admin_with_memo(&d, 0, "other");
         assert_eq!(sequence_of(&mut m, &tx0, CheckKind::New), Ok(0));
         assert_eq!(sequence_of(&mut m, &tx1, CheckKind::New), Ok(1));
-        // The same bytes again (CometBFT dropped it, e.g. from a full mempool) keep their place;
-        // another tx for the sequence is a replay.
-        assert_eq!(sequence_of(&mut m, &tx0, CheckKind::New), Ok(0));
+        // Neither the same bytes again nor another tx may take a pending sequence.
+        assert_eq!(
+            sequence_of(&mut m, &tx0, CheckKind::New),
+            Err(codes::SEQUENCE_REPLAYED)
+        );
         assert_eq!(
             sequence_of(&mut m, &other0, CheckKind::New),
             Err(codes::SEQUENCE_REPLAYED)
