@@ -397,6 +397,7 @@ impl App {
                 &self.storage.latest_snapshot(),
                 &self.l2_view,
             )?),
+            mpc: None,
         };
         Ok(response::ExtendVote {
             vote_extension: ext.encode_to_vec().into(),

@@ -13,6 +13,7 @@ pub mod genesis;
 pub mod keyring;
 pub mod l2_watcher;
 pub mod mempool;
+pub mod mpc;
 pub mod msgs;
 pub mod node;
 pub mod producer;

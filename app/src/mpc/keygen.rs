@@ -1,0 +1,4 @@
+//! This node's DKG and reshare duties (round payloads, decryption of its shares, confirmation).
+
+#[derive(Default)]
+pub struct KeygenDuties {}

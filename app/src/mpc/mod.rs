@@ -1,0 +1,35 @@
+//! Node-side MPC duties: this validator's MPC identity and encrypted keystore (opened at
+//! `seqpoold start`), and what it puts in the `mpc` section of its vote extension. Everything
+//! here is node-local and may differ between nodes; what enters state is decided by x/mpc from
+//! the injected extended commit.
+pub mod keygen;
+pub mod signer;
+
+use seqpool_proto::mpc::v1::MpcVote;
+use seqpool_tss::keystore::Keystore;
+use seqpool_tss::MemberSecret;
+
+/// The node's MPC engine. `None` in [`crate::app::App`] for a non-validator (or a node started
+/// without its keystore), which then never contributes MPC payloads.
+pub struct MpcNode {
+    pub identity: MemberSecret,
+    pub keystore: Keystore,
+    pub keygen: keygen::KeygenDuties,
+    pub signer: signer::SignerDuties,
+}
+
+impl MpcNode {
+    pub fn new(identity: MemberSecret, keystore: Keystore) -> Self {
+        Self {
+            identity,
+            keystore,
+            keygen: Default::default(),
+            signer: Default::default(),
+        }
+    }
+
+    /// The `mpc` section of this node's precommit for `height`.
+    pub fn vote_section(&mut self) -> MpcVote {
+        MpcVote::default()
+    }
+}
