@@ -1,1 +1,87 @@
-//! TODO(issue 6): see lib.rs.
+//! x/mpc state keys. Numbers are big-endian so that prefix order is numeric order.
+
+pub const PARAMS: &[u8] = b"mpc/params";
+
+pub const MEMBERS_PREFIX: &[u8] = b"mpc/member/";
+/// Keyed by the validator's CometBFT address (upper-case hex).
+pub fn member(validator: &str) -> Vec<u8> {
+    [MEMBERS_PREFIX, validator.as_bytes()].concat()
+}
+
+pub const KEYS_PREFIX: &[u8] = b"mpc/key/";
+pub fn key(key_id: u64) -> Vec<u8> {
+    [KEYS_PREFIX, &key_id.to_be_bytes()].concat()
+}
+/// key_id of the active key (absent before the first DKG completes).
+pub const ACTIVE_KEY: &[u8] = b"mpc/active_key";
+
+pub const NEXT_KEY_ID: &[u8] = b"mpc/next/key_id";
+pub const NEXT_SESSION_ID: &[u8] = b"mpc/next/session_id";
+pub const NEXT_REQUEST_ID: &[u8] = b"mpc/next/request_id";
+
+pub const KEYGEN_SESSIONS_PREFIX: &[u8] = b"mpc/keygen/";
+pub fn keygen_session(session_id: u64) -> Vec<u8> {
+    [KEYGEN_SESSIONS_PREFIX, &session_id.to_be_bytes()].concat()
+}
+pub fn keygen_payloads_prefix(session_id: u64, round: u32) -> Vec<u8> {
+    [
+        b"mpc/keygen_payload/".as_slice(),
+        &session_id.to_be_bytes(),
+        &round.to_be_bytes(),
+    ]
+    .concat()
+}
+/// One payload per (session, round, sender identifier).
+pub fn keygen_payload(session_id: u64, round: u32, sender: &[u8]) -> Vec<u8> {
+    [keygen_payloads_prefix(session_id, round), sender.to_vec()].concat()
+}
+
+pub const REQUESTS_PREFIX: &[u8] = b"mpc/request/";
+pub fn request(request_id: u64) -> Vec<u8> {
+    [REQUESTS_PREFIX, &request_id.to_be_bytes()].concat()
+}
+pub fn attempts_prefix(request_id: u64) -> Vec<u8> {
+    [b"mpc/attempt/".as_slice(), &request_id.to_be_bytes()].concat()
+}
+pub fn attempt(request_id: u64, attempt: u32) -> Vec<u8> {
+    [attempts_prefix(request_id), attempt.to_be_bytes().to_vec()].concat()
+}
+/// Index of the requests an attempt is open for: request ids by status, so a block touches only
+/// the live ones.
+pub const OPEN_REQUESTS_PREFIX: &[u8] = b"mpc/open_request/";
+pub fn open_request(request_id: u64) -> Vec<u8> {
+    [OPEN_REQUESTS_PREFIX, &request_id.to_be_bytes()].concat()
+}
+/// Batch requests by batch index (the value is the request id).
+pub const BATCHES_PREFIX: &[u8] = b"mpc/batch/";
+pub fn batch(batch_index: u64) -> Vec<u8> {
+    [BATCHES_PREFIX, &batch_index.to_be_bytes()].concat()
+}
+pub const NEXT_BATCH_INDEX: &[u8] = b"mpc/next/batch_index";
+pub const NEXT_L2_BLOCK: &[u8] = b"mpc/next/l2_block";
+
+/// Unused registered nonce commitments of one member for one key.
+pub fn commitments_prefix(key_id: u64, identifier: &[u8]) -> Vec<u8> {
+    [
+        b"mpc/commitment/".as_slice(),
+        &key_id.to_be_bytes(),
+        identifier,
+    ]
+    .concat()
+}
+pub fn commitment(key_id: u64, identifier: &[u8], index: u64) -> Vec<u8> {
+    [
+        commitments_prefix(key_id, identifier),
+        index.to_be_bytes().to_vec(),
+    ]
+    .concat()
+}
+/// Next commitment index per (key, member), so indexes never repeat.
+pub fn next_commitment_index(key_id: u64, identifier: &[u8]) -> Vec<u8> {
+    [
+        b"mpc/next/commitment/".as_slice(),
+        &key_id.to_be_bytes(),
+        identifier,
+    ]
+    .concat()
+}
