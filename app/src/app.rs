@@ -95,6 +95,9 @@ pub struct ExecutedBlock {
     pub tx_results: Vec<ExecTxResult>,
     pub events: Vec<tendermint::abci::Event>,
     pub validator_updates: Vec<tendermint::validator::Update>,
+    /// This block's writes under `mpc/`, so that ExtendVote of this height sees the signing
+    /// attempts and keygen rounds the block started before it is committed.
+    mpc_changes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
     prepared: PreparedCommit,
 }
 
@@ -133,6 +136,8 @@ pub struct App {
     bridge_observations: crate::bridge::Observations,
     randomness_observation: crate::bridge::RandomnessObservation,
     l2_view: crate::producer::SharedL2View,
+    /// This validator's MPC engine (None: no MPC duties, e.g. a full node).
+    mpc: Option<crate::mpc::MpcNode>,
 }
 
 fn to_exec_result(result: Result<Vec<Event>, TxError>) -> ExecTxResult {
@@ -179,6 +184,7 @@ impl App {
             bridge_observations: Default::default(),
             randomness_observation: Default::default(),
             l2_view: Default::default(),
+            mpc: None,
         })
     }
 
@@ -195,6 +201,15 @@ impl App {
     /// Where this node's L2 view is fed (sidecar adapter or L2 RPC), for its producer section.
     pub fn l2_view(&self) -> crate::producer::SharedL2View {
         self.l2_view.clone()
+    }
+
+    /// Gives this node MPC duties (its identity and opened keystore).
+    pub fn set_mpc_node(&mut self, node: crate::mpc::MpcNode) {
+        self.mpc = Some(node);
+    }
+
+    pub fn mpc_node(&mut self) -> Option<&mut crate::mpc::MpcNode> {
+        self.mpc.as_mut()
     }
 
     pub fn storage(&self) -> &Storage {
@@ -385,6 +400,7 @@ impl App {
         &mut self,
         req: request::ExtendVote,
     ) -> Result<response::ExtendVote, AppError> {
+        let mpc = self.mpc_vote_section(&req)?;
         let bridge = crate::bridge::vote_section(
             &self.storage.latest_snapshot(),
             &self.bridge_observations,
@@ -397,11 +413,57 @@ impl App {
                 &self.storage.latest_snapshot(),
                 &self.l2_view,
             )?),
-            mpc: None,
+            mpc,
         };
         Ok(response::ExtendVote {
             vote_extension: ext.encode_to_vec().into(),
         })
+    }
+
+    /// The `mpc` section for the block being precommitted: x/mpc state as this block leaves it
+    /// (from the proposal cache; the block is executed here if it is not cached).
+    fn mpc_vote_section(
+        &mut self,
+        req: &request::ExtendVote,
+    ) -> Result<Option<seqpool_proto::mpc::v1::MpcVote>, AppError> {
+        if self.mpc.is_none() {
+            return Ok(None);
+        }
+        let key: [u8; 32] = req.hash.as_bytes().try_into().unwrap_or([0; 32]);
+        let height = req.height.value();
+        if !self.proposals.contains_key(&key) {
+            let input = BlockInput {
+                height,
+                time: req.time,
+                txs: &req.txs,
+                last_commit: req.proposed_last_commit.as_ref(),
+                misbehavior: &req.misbehavior,
+            };
+            match self.execute_block(&input, true) {
+                Ok(block) => {
+                    self.proposals.insert(key, block);
+                }
+                Err(ExecError::Invalid(reason)) => {
+                    tracing::warn!(height, %reason, "ExtendVote for a block this node finds invalid");
+                    return Ok(None);
+                }
+                Err(ExecError::Fatal(e)) => return Err(e),
+            }
+        }
+        let mut view = StateDelta::new(self.storage.latest_snapshot());
+        if let Some(block) = self.proposals.get(&key) {
+            for (k, v) in &block.mpc_changes {
+                match v {
+                    Some(v) => view.put_raw(k.clone(), v.clone()),
+                    None => view.delete(k.clone()),
+                }
+            }
+        }
+        let chain_id = self.chain_or_err()?.chain_id.clone();
+        Ok(self
+            .mpc
+            .as_mut()
+            .map(|node| node.vote_section(&view, height, &chain_id)))
     }
 
     pub fn verify_vote_extension(
@@ -423,6 +485,9 @@ impl App {
         crate::bridge::check_section(&self.storage.latest_snapshot(), ext.bridge.as_ref())?;
         if let Some(section) = &ext.producer {
             seqpool_producer::vote::validate(section)?;
+        }
+        if let Some(section) = &ext.mpc {
+            seqpool_mpc::validate_vote(section)?;
         }
         let vote = ext.liveness.ok_or("extension has no liveness section")?;
         liveness::check_vote(&vote, height, &self.last_app_hash)
@@ -605,7 +670,13 @@ impl App {
         }
         let validator_updates =
             crate::bridge::validator_updates(&mut state, input.height).map_err(ExecError::Fatal)?;
+        block_events.extend(seqpool_mpc::end_block(&mut state, &ctx)?);
         let (_, changes) = state.into_parts();
+        let mpc_changes = changes
+            .range(b"mpc/".to_vec()..)
+            .take_while(|(k, _)| k.starts_with(b"mpc/"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         let prepared = self.storage.prepare(changes, input.height)?;
         Ok(ExecutedBlock {
             height: input.height,
@@ -613,6 +684,7 @@ impl App {
             tx_results,
             events: block_events.into_iter().map(to_abci_event).collect(),
             validator_updates,
+            mpc_changes,
             prepared,
         })
     }
@@ -640,6 +712,18 @@ impl App {
             set,
             &parent_app_hash,
         )?);
+        let mpc_votes: Vec<seqpool_mpc::MemberVote<'_>> = set
+            .iter()
+            .filter_map(|validator| {
+                let vote = verified
+                    .extensions
+                    .get(&validator.consensus_address)?
+                    .mpc
+                    .as_ref()?;
+                Some(seqpool_mpc::MemberVote { validator, vote })
+            })
+            .collect();
+        events.extend(seqpool_mpc::apply_votes(state, ctx, &mpc_votes)?);
         Ok(events)
     }
 }

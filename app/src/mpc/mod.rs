@@ -5,6 +5,7 @@
 pub mod keygen;
 pub mod signer;
 
+use seqpool_component::StateRead;
 use seqpool_proto::mpc::v1::MpcVote;
 use seqpool_tss::keystore::Keystore;
 use seqpool_tss::MemberSecret;
@@ -28,8 +29,31 @@ impl MpcNode {
         }
     }
 
-    /// The `mpc` section of this node's precommit for `height`.
-    pub fn vote_section(&mut self) -> MpcVote {
-        MpcVote::default()
+    /// The `mpc` section of this node's precommit for `height`, given x/mpc state as block
+    /// `height` leaves it. Never fails: a duty this node cannot do is left out (and logged).
+    pub fn vote_section<S: StateRead>(
+        &mut self,
+        state: &S,
+        height: u64,
+        chain_id: &str,
+    ) -> MpcVote {
+        let mut vote = MpcVote::default();
+        self.keygen.extend(
+            &mut vote,
+            state,
+            height,
+            chain_id,
+            &self.identity,
+            &mut self.keystore,
+        );
+        self.signer.extend(
+            &mut vote,
+            state,
+            height,
+            chain_id,
+            &self.identity,
+            &mut self.keystore,
+        );
+        vote
     }
 }

@@ -11,6 +11,7 @@
 //!
 //! Secrets never enter state; the node-side duties live in seqpoold (`app/src/mpc`).
 
+pub mod batch;
 pub mod keygen;
 pub mod members;
 pub mod params;
@@ -27,3 +28,42 @@ pub use seqpool_proto::mpc::v1::{
 };
 
 pub const MODULE: &str = "mpc";
+
+use seqpool_component::{BlockContext, Event, StateWrite, StoreError};
+use seqpool_staking::Validator;
+
+/// One validator's `mpc` section from the verified extended commit of the previous height.
+pub struct MemberVote<'a> {
+    pub validator: &'a Validator,
+    pub vote: &'a MpcVote,
+}
+
+/// Applies the `mpc` sections of the previous height's extended commit (in the validator set's
+/// order): keygen payloads, nonce commitments, signature shares. Deterministic; bad payloads are
+/// recorded as blame, never errors.
+pub fn apply_votes<S: StateWrite>(
+    state: &mut S,
+    ctx: &BlockContext,
+    votes: &[MemberVote<'_>],
+) -> Result<Vec<Event>, StoreError> {
+    let mut events = keygen::apply_votes(state, ctx, votes)?;
+    events.extend(signing::apply_votes(state, ctx, votes)?);
+    Ok(events)
+}
+
+/// After the block's txs: start or advance keygen sessions for the current active set, queue
+/// requests from other modules, start signing attempts and time out stale ones.
+pub fn end_block<S: StateWrite>(
+    state: &mut S,
+    ctx: &BlockContext,
+) -> Result<Vec<Event>, StoreError> {
+    let mut events = keygen::end_block(state, ctx)?;
+    events.extend(signing::end_block(state, ctx)?);
+    Ok(events)
+}
+
+/// Stateless checks of a vote's `mpc` section in VerifyVoteExtension (sizes, encodings).
+pub fn validate_vote(vote: &MpcVote) -> Result<(), String> {
+    keygen::validate_vote(vote)?;
+    signing::validate_vote(vote)
+}
