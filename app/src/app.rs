@@ -268,6 +268,8 @@ impl App {
             .map_err(|e| AppError::Genesis(format!("epochs: {e}")))?;
         seqpool_producer::init_genesis(&mut state, &genesis.producer, &chain.chain_id)
             .map_err(|e| AppError::Genesis(format!("producer: {e}")))?;
+        seqpool_mpc::genesis::init_genesis(&mut state, &genesis.mpc)
+            .map_err(|e| AppError::Genesis(format!("mpc: {e}")))?;
 
         let updates: Vec<tendermint::validator::Update> = validators
             .iter()

@@ -15,6 +15,8 @@ pub struct AppGenesis {
     pub epochs: seqpool_epochs::GenesisState,
     #[serde(default)]
     pub producer: seqpool_producer::GenesisState,
+    #[serde(default)]
+    pub mpc: seqpool_mpc::GenesisState,
 }
 
 impl AppGenesis {
@@ -41,6 +43,11 @@ impl AppGenesis {
             },
             producer: seqpool_producer::GenesisState {
                 params: Some(seqpool_producer::default_params()),
+            },
+            mpc: seqpool_mpc::GenesisState {
+                params: Some(seqpool_mpc::params::default_params()),
+                next_l2_block: 1,
+                ..Default::default()
             },
         }
     }

@@ -13,6 +13,8 @@ pub enum Msg {
     UpdateParams(MsgUpdateParams),
     TransferAdmin(MsgTransferAdmin),
     Unjail(MsgUnjail),
+    SubmitBatch(seqpool_mpc::MsgSubmitBatch),
+    RegisterMember(seqpool_mpc::MsgRegisterMember),
 }
 
 fn decode<M: Message + Default>(any: &Any) -> Result<M, TxError> {
@@ -33,6 +35,10 @@ impl Msg {
             Ok(Msg::TransferAdmin(decode(any)?))
         } else if url == MsgUnjail::type_url() {
             Ok(Msg::Unjail(decode(any)?))
+        } else if url == seqpool_mpc::MsgSubmitBatch::type_url() {
+            Ok(Msg::SubmitBatch(decode(any)?))
+        } else if url == seqpool_mpc::MsgRegisterMember::type_url() {
+            Ok(Msg::RegisterMember(decode(any)?))
         } else {
             Err(TxError::new(
                 codes::UNKNOWN_MESSAGE,
@@ -47,6 +53,8 @@ impl Msg {
             Msg::UpdateParams(m) => &m.authority,
             Msg::TransferAdmin(m) => &m.authority,
             Msg::Unjail(m) => &m.operator,
+            Msg::SubmitBatch(m) => &m.operator,
+            Msg::RegisterMember(m) => &m.operator,
         }
     }
 
@@ -55,6 +63,8 @@ impl Msg {
             Msg::UpdateParams(_) => MsgUpdateParams::type_url(),
             Msg::TransferAdmin(_) => MsgTransferAdmin::type_url(),
             Msg::Unjail(_) => MsgUnjail::type_url(),
+            Msg::SubmitBatch(_) => seqpool_mpc::MsgSubmitBatch::type_url(),
+            Msg::RegisterMember(_) => seqpool_mpc::MsgRegisterMember::type_url(),
         }
     }
 
@@ -67,6 +77,8 @@ impl Msg {
             Msg::UpdateParams(m) => update_params(state, m),
             Msg::TransferAdmin(m) => admin_handlers::transfer_admin(state, ctx, m),
             Msg::Unjail(m) => seqpool_staking::jail::unjail(state, ctx, m),
+            Msg::SubmitBatch(m) => seqpool_mpc::msgs::submit_batch(state, ctx, m),
+            Msg::RegisterMember(m) => seqpool_mpc::members::register_member(state, ctx, m),
         }
     }
 }
@@ -106,6 +118,11 @@ fn update_params<S: StateWrite>(
         seqpool_bridge::params::validate(&p)?;
         state.put_bridge_params(&p);
         seqpool_bridge::params::MODULE
+    } else if any.type_url == seqpool_mpc::Params::type_url() {
+        let p = seqpool_mpc::Params::decode(any.value.as_ref())?;
+        seqpool_mpc::params::validate_params(&p)?;
+        seqpool_mpc::state::MpcWrite::put_mpc_params(state, &p);
+        seqpool_mpc::MODULE
     } else {
         return Err(TxError::invalid_message(format!(
             "no module has params of type {:?}",

@@ -118,6 +118,14 @@ routes! {
     "/seqpool.producer.v1.Query/Settlements" => seqpool_producer::query::settlements,
     "/seqpool.producer.v1.Query/UnscheduledBlocks" => seqpool_producer::query::unscheduled_blocks,
     "/seqpool.producer.v1.Query/Params" => seqpool_producer::query::params,
+    "/seqpool.mpc.v1.Query/Params" => seqpool_mpc::query::params,
+    "/seqpool.mpc.v1.Query/ActiveKey" => seqpool_mpc::query::active_key,
+    "/seqpool.mpc.v1.Query/Keys" => seqpool_mpc::query::keys,
+    "/seqpool.mpc.v1.Query/Members" => seqpool_mpc::query::members,
+    "/seqpool.mpc.v1.Query/KeygenSessions" => seqpool_mpc::query::keygen_sessions,
+    "/seqpool.mpc.v1.Query/Request" => seqpool_mpc::query::request,
+    "/seqpool.mpc.v1.Query/Requests" => seqpool_mpc::query::requests,
+    "/seqpool.mpc.v1.Query/Batches" => seqpool_mpc::query::batches,
 }
 
 pub fn error_code(e: &QueryError) -> u32 {

@@ -50,6 +50,22 @@ pub const VALIDATOR_NOT_JAILED: u32 = 30;
 pub const JAIL_COOLDOWN: u32 = 31;
 /// MsgUnjail for a validator jailed for double signing (never unjailed).
 pub const VALIDATOR_TOMBSTONED: u32 = 32;
+// x/mpc members (40-44).
+/// MsgRegisterMember whose signer or encryption key is already registered to another validator.
+pub const MEMBER_KEY_TAKEN: u32 = 40;
+/// MsgRegisterMember whose proof is not the signer key's signature over the registration bytes.
+pub const INVALID_MEMBER_PROOF: u32 = 41;
+/// MsgRegisterMember from an account that operates no validator.
+pub const NOT_VALIDATOR_OPERATOR: u32 = 42;
+// x/mpc signing requests (45-49).
+/// MsgSubmitBatch whose batch index or L2 start block is not the next one the chain expects.
+pub const BATCH_OUT_OF_ORDER: u32 = 45;
+/// MsgSubmitBatch with an empty, inverted or too long L2 block range, or malformed roots.
+pub const INVALID_BATCH: u32 = 46;
+/// A signing request from an account that is not the operator of an active validator.
+pub const NOT_ACTIVE_VALIDATOR: u32 = 47;
+/// A request that needs the L1 chain id and contract addresses, which x/mpc params lack.
+pub const L1_NOT_CONFIGURED: u32 = 48;
 
 /// Name of a code, for logs and the CLI.
 pub fn name(code: u32) -> &'static str {
@@ -77,6 +93,13 @@ pub fn name(code: u32) -> &'static str {
         VALIDATOR_NOT_JAILED => "validator_not_jailed",
         JAIL_COOLDOWN => "jail_cooldown",
         VALIDATOR_TOMBSTONED => "validator_tombstoned",
+        MEMBER_KEY_TAKEN => "member_key_taken",
+        INVALID_MEMBER_PROOF => "invalid_member_proof",
+        NOT_VALIDATOR_OPERATOR => "not_validator_operator",
+        BATCH_OUT_OF_ORDER => "batch_out_of_order",
+        INVALID_BATCH => "invalid_batch",
+        NOT_ACTIVE_VALIDATOR => "not_active_validator",
+        L1_NOT_CONFIGURED => "l1_not_configured",
         _ => "unknown",
     }
 }

@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use seqpool_component::QueryError;
-use seqpool_proto::{admin, auth, bridge, epochs, node, producer, staking};
+use seqpool_proto::{admin, auth, bridge, epochs, mpc, node, producer, staking};
 use seqpool_store::{Snapshot, Storage, StoreError};
 use tonic::{Request, Response, Status};
 
@@ -101,6 +101,16 @@ grpc_service!(producer::query_server::Query {
     unscheduled_blocks(producer::v1::QueryUnscheduledBlocksRequest) -> producer::v1::QueryUnscheduledBlocksResponse => seqpool_producer::query::unscheduled_blocks;
     params(producer::v1::QueryParamsRequest) -> producer::v1::QueryParamsResponse => seqpool_producer::query::params;
 });
+grpc_service!(mpc::query_server::Query {
+    params(mpc::v1::QueryParamsRequest) -> mpc::v1::QueryParamsResponse => seqpool_mpc::query::params;
+    active_key(mpc::v1::QueryActiveKeyRequest) -> mpc::v1::QueryActiveKeyResponse => seqpool_mpc::query::active_key;
+    keys(mpc::v1::QueryKeysRequest) -> mpc::v1::QueryKeysResponse => seqpool_mpc::query::keys;
+    members(mpc::v1::QueryMembersRequest) -> mpc::v1::QueryMembersResponse => seqpool_mpc::query::members;
+    keygen_sessions(mpc::v1::QueryKeygenSessionsRequest) -> mpc::v1::QueryKeygenSessionsResponse => seqpool_mpc::query::keygen_sessions;
+    request(mpc::v1::QueryRequestRequest) -> mpc::v1::QueryRequestResponse => seqpool_mpc::query::request;
+    requests(mpc::v1::QueryRequestsRequest) -> mpc::v1::QueryRequestsResponse => seqpool_mpc::query::requests;
+    batches(mpc::v1::QueryBatchesRequest) -> mpc::v1::QueryBatchesResponse => seqpool_mpc::query::batches;
+});
 grpc_service!(node::node_server::Node {
     status(node::v1::StatusRequest) -> node::v1::StatusResponse => query::node_status;
 });
@@ -173,6 +183,7 @@ pub async fn serve(
         .add_service(epochs::v1::query_server::QueryServer::new(q.clone()))
         .add_service(producer::v1::query_server::QueryServer::new(q.clone()))
         .add_service(bridge::v1::query_server::QueryServer::new(q.clone()))
+        .add_service(mpc::v1::query_server::QueryServer::new(q.clone()))
         .add_service(producer::v1::watch_server::WatchServer::new(q.clone()))
         .add_service(node::v1::node_server::NodeServer::new(q))
         .serve_with_shutdown(addr, shutdown)

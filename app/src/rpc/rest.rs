@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use seqpool_component::QueryError;
-use seqpool_proto::{admin, auth, bridge, epochs, node, producer, staking};
+use seqpool_proto::{admin, auth, bridge, epochs, mpc, node, producer, staking};
 use seqpool_store::{Snapshot, Storage, StoreError};
 use serde::{Deserialize, Serialize};
 
@@ -240,6 +240,90 @@ async fn producer_schedule(
     )
 }
 
+handler!(
+    mpc_params,
+    mpc::v1::QueryParamsRequest {},
+    seqpool_mpc::query::params
+);
+handler!(
+    mpc_active_key,
+    mpc::v1::QueryActiveKeyRequest {},
+    seqpool_mpc::query::active_key
+);
+handler!(
+    mpc_keys,
+    mpc::v1::QueryKeysRequest {},
+    seqpool_mpc::query::keys
+);
+handler!(
+    mpc_members,
+    mpc::v1::QueryMembersRequest {},
+    seqpool_mpc::query::members
+);
+
+#[derive(Deserialize, Default)]
+pub struct MpcListQuery {
+    height: Option<u64>,
+    /// Requests: a status name (e.g. `signed`); sessions: `open` = only open ones.
+    status: Option<String>,
+    from: Option<u64>,
+    limit: Option<u32>,
+}
+
+async fn mpc_sessions(State(storage): State<Storage>, Query(q): Query<MpcListQuery>) -> Response {
+    let at = AtHeight { height: q.height };
+    let req = mpc::v1::QueryKeygenSessionsRequest {
+        open_only: q.status.as_deref() == Some("open"),
+    };
+    run(&storage, &at, req, seqpool_mpc::query::keygen_sessions)
+}
+
+async fn mpc_request(
+    State(storage): State<Storage>,
+    Path(request_id): Path<u64>,
+    Query(at): Query<AtHeight>,
+) -> Response {
+    run(
+        &storage,
+        &at,
+        mpc::v1::QueryRequestRequest { request_id },
+        seqpool_mpc::query::request,
+    )
+}
+
+async fn mpc_requests(State(storage): State<Storage>, Query(q): Query<MpcListQuery>) -> Response {
+    let at = AtHeight { height: q.height };
+    let status = match q.status.as_deref() {
+        None | Some("") => mpc::v1::RequestStatus::Unspecified,
+        Some(s) => match mpc::v1::RequestStatus::from_str_name(&format!(
+            "REQUEST_STATUS_{}",
+            s.to_ascii_uppercase()
+        )) {
+            Some(s) => s,
+            None => {
+                return error_response(QueryError::InvalidArgument(format!(
+                    "unknown request status {s:?} (pending, signing, signed, landed, failed)"
+                )))
+            }
+        },
+    };
+    let req = mpc::v1::QueryRequestsRequest {
+        status: status as i32,
+        from_id: q.from.unwrap_or(0),
+        limit: q.limit.unwrap_or(0),
+    };
+    run(&storage, &at, req, seqpool_mpc::query::requests)
+}
+
+async fn mpc_batches(State(storage): State<Storage>, Query(q): Query<MpcListQuery>) -> Response {
+    let at = AtHeight { height: q.height };
+    let req = mpc::v1::QueryBatchesRequest {
+        from_index: q.from.unwrap_or(0),
+        limit: q.limit.unwrap_or(0),
+    };
+    run(&storage, &at, req, seqpool_mpc::query::batches)
+}
+
 async fn auth_account(
     State(storage): State<Storage>,
     Path(address): Path<String>,
@@ -293,6 +377,14 @@ pub fn router(storage: Storage) -> Router {
             "/seqpool/producer/v1/watch_schedule",
             get(producer_watch_schedule),
         )
+        .route("/seqpool/mpc/v1/params", get(mpc_params))
+        .route("/seqpool/mpc/v1/active_key", get(mpc_active_key))
+        .route("/seqpool/mpc/v1/keys", get(mpc_keys))
+        .route("/seqpool/mpc/v1/members", get(mpc_members))
+        .route("/seqpool/mpc/v1/sessions", get(mpc_sessions))
+        .route("/seqpool/mpc/v1/requests", get(mpc_requests))
+        .route("/seqpool/mpc/v1/requests/:request_id", get(mpc_request))
+        .route("/seqpool/mpc/v1/batches", get(mpc_batches))
         .with_state(storage)
 }
 

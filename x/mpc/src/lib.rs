@@ -12,9 +12,12 @@
 //! Secrets never enter state; the node-side duties live in seqpoold (`app/src/mpc`).
 
 pub mod batch;
+pub mod genesis;
 pub mod keygen;
 pub mod members;
+pub mod msgs;
 pub mod params;
+pub mod query;
 pub mod requests;
 pub mod signing;
 pub mod state;
@@ -22,9 +25,9 @@ pub mod state_key;
 
 pub use seqpool_proto::mpc::v1::{
     BatchHeader, Blame, GenesisState, GroupKey, KeyStatus, KeygenKind, KeygenPayload,
-    KeygenSession, L1Target, Member, MpcVote, MsgRegisterMember, MsgSubmitBatch, MsgUpdateParams,
-    Params, RegisteredCommitment, RequestStatus, RequestType, SessionStatus, ShareVote,
-    SigningAttempt, SigningRequest, VerifyingShare,
+    KeygenSession, L1Contracts, L1Target, Member, MpcVote, MsgRegisterMember, MsgSubmitBatch,
+    MsgUpdateParams, Params, RegisteredCommitment, RequestStatus, RequestType, SessionStatus,
+    ShareVote, SigningAttempt, SigningRequest, VerifyingShare,
 };
 
 pub const MODULE: &str = "mpc";

@@ -12,6 +12,9 @@ pub fn default_params() -> Params {
         nonce_pool_target: 64,
         max_batch_blocks: 1_000,
         max_concurrent_sessions: 16,
+        l1: None,
+        max_share_faults: 3,
+        share_fault_jail_blocks: 100,
     }
 }
 
@@ -33,5 +36,43 @@ pub fn validate_params(p: &Params) -> Result<(), TxError> {
             p.nonce_pool_low_water, p.nonce_pool_target
         )));
     }
+    if p.max_sign_attempts > MAX_SIGN_ATTEMPTS {
+        return Err(TxError::invalid_message(format!(
+            "mpc max_sign_attempts {} is above {MAX_SIGN_ATTEMPTS}",
+            p.max_sign_attempts
+        )));
+    }
+    if p.nonce_pool_target > MAX_NONCE_POOL {
+        return Err(TxError::invalid_message(format!(
+            "mpc nonce_pool_target {} is above {MAX_NONCE_POOL}",
+            p.nonce_pool_target
+        )));
+    }
+    if let Some(l1) = &p.l1 {
+        let addresses = [
+            ("batch_inbox", &l1.batch_inbox),
+            ("locking_pool", &l1.locking_pool),
+            ("group_key_registry", &l1.group_key_registry),
+            ("governance", &l1.governance),
+        ];
+        for (name, a) in addresses {
+            if !a.is_empty() && a.len() != 20 {
+                return Err(TxError::invalid_message(format!(
+                    "mpc params l1.{name} has {} bytes, an address has 20",
+                    a.len()
+                )));
+            }
+        }
+        if l1.chain_id == 0 {
+            return Err(TxError::invalid_message(
+                "mpc params l1.chain_id must be set",
+            ));
+        }
+    }
     Ok(())
 }
+
+/// Attempt numbers share a u64 session id with the request id (16 bits each side of it).
+pub const MAX_SIGN_ATTEMPTS: u32 = 1_000;
+/// Most nonce commitments one member may hold per key on chain (and send in one vote).
+pub const MAX_NONCE_POOL: u32 = 255;

@@ -212,6 +212,11 @@ pub trait ProducerRead: StateRead {
 }
 impl<T: StateRead + ?Sized> ProducerRead for T {}
 
+/// Removes a queued settlement once x/mpc has turned it into a signing request.
+pub fn remove_settlement<S: StateWrite>(state: &mut S, epoch: u64) {
+    state.delete(state_key::settlement(epoch));
+}
+
 /// Validators by their Ethereum signer address (the L2 coinbase); built once per chain block,
 /// since deriving an address decompresses a key.
 pub fn validators_by_signer(validators: Vec<Validator>) -> BTreeMap<[u8; 20], Validator> {

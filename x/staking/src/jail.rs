@@ -9,6 +9,7 @@
 //! | `downtime`        | liveness window ([`crate::liveness`])    | `MsgUnjail` after `downtime_jail_blocks`   |
 //! | `producer_stalls` | x/producer (`max_faults` in the window)  | `MsgUnjail` after the producer's cool-down |
 //! | `double_sign`     | CometBFT evidence in FinalizeBlock       | never (tombstoned); a new L1 lock and key  |
+//! | `mpc_faults`      | x/mpc (invalid signature shares)         | `MsgUnjail` after x/mpc's cool-down        |
 //!
 //! Slashing is decided here but executed on L1: a [`SlashingRequest`] is stored for a later step
 //! to sign with the threshold key and relay to the LockingPool.
@@ -24,6 +25,8 @@ use crate::{state_key, StakingRead, StakingWrite, Validator};
 pub const REASON_DOWNTIME: &str = "downtime";
 pub const REASON_PRODUCER_STALLS: &str = "producer_stalls";
 pub const REASON_DOUBLE_SIGN: &str = "double_sign";
+/// Invalid FROST signature shares (x/mpc blames them; jails after its `max_share_faults`).
+pub const REASON_MPC_FAULTS: &str = "mpc_faults";
 
 /// Jails `validator` until chain height `until_height` (MsgUnjail is accepted from then on).
 /// Jailing an already jailed validator only extends its cool-down. Returns the event to emit.
