@@ -136,6 +136,8 @@ pub struct App {
     bridge_observations: crate::bridge::Observations,
     randomness_observation: crate::bridge::RandomnessObservation,
     l2_view: crate::producer::SharedL2View,
+    /// L2 block hashes and state roots for the MPC signer's batch checks (l2_headers).
+    l2_headers: crate::mpc::signer::SharedL2Headers,
     /// This validator's MPC engine (None: no MPC duties, e.g. a full node).
     mpc: Option<crate::mpc::MpcNode>,
 }
@@ -184,6 +186,7 @@ impl App {
             bridge_observations: Default::default(),
             randomness_observation: Default::default(),
             l2_view: Default::default(),
+            l2_headers: Default::default(),
             mpc: None,
         })
     }
@@ -203,8 +206,16 @@ impl App {
         self.l2_view.clone()
     }
 
-    /// Gives this node MPC duties (its identity and opened keystore).
-    pub fn set_mpc_node(&mut self, node: crate::mpc::MpcNode) {
+    /// Where the L2 watcher puts block hashes and state roots (l2_headers), against which
+    /// this node's MPC signer checks batches.
+    pub fn l2_headers(&self) -> crate::mpc::signer::SharedL2Headers {
+        self.l2_headers.clone()
+    }
+
+    /// Gives this node MPC duties (its identity and opened keystore); its signer checks batches
+    /// against this app's l2_headers.
+    pub fn set_mpc_node(&mut self, mut node: crate::mpc::MpcNode) {
+        node.signer.l2_headers = self.l2_headers.clone();
         self.mpc = Some(node);
     }
 

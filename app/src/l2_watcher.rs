@@ -12,6 +12,7 @@ use alloy::providers::Provider;
 use seqpool_epochs::L2Block;
 use seqpool_producer::vote::MAX_BLOCKS_PER_VOTE;
 
+use crate::mpc::signer::SharedL2Headers;
 use crate::producer::SharedL2View;
 
 /// How far below the L2 head a fresh watcher starts: the window the view keeps anyway.
@@ -58,6 +59,18 @@ pub async fn poll_once<P: Provider>(
     view: &SharedL2View,
     chain_started: bool,
 ) -> Result<Vec<L2Block>, L2WatchError> {
+    poll_once_into(provider, cursor, view, None, chain_started).await
+}
+
+/// [`poll_once`] that also records each block's hash and state root in `headers` (the MPC
+/// signer's view for batches).
+pub async fn poll_once_into<P: Provider>(
+    provider: &P,
+    cursor: &mut L2Cursor,
+    view: &SharedL2View,
+    headers: Option<&SharedL2Headers>,
+    chain_started: bool,
+) -> Result<Vec<L2Block>, L2WatchError> {
     let head = provider
         .get_block_number()
         .await
@@ -93,6 +106,13 @@ pub async fn poll_once<P: Provider>(
         view.lock()
             .map_err(|_| L2WatchError::Poisoned)?
             .observe(l2.clone(), now_ms());
+        if let Some(headers) = headers {
+            headers.lock().map_err(|_| L2WatchError::Poisoned)?.observe(
+                number,
+                block.header.hash.0,
+                block.header.state_root.0,
+            );
+        }
         tracing::debug!(
             number,
             coinbase = %block.header.beneficiary,
@@ -110,6 +130,7 @@ pub async fn run<P: Provider>(
     provider: P,
     poll_interval: Duration,
     view: SharedL2View,
+    headers: SharedL2Headers,
     chain_started: impl Fn() -> bool,
     stop: impl std::future::Future<Output = ()>,
 ) {
@@ -122,7 +143,15 @@ pub async fn run<P: Provider>(
     let mut failing = false;
     loop {
         let mut caught_up = true;
-        match poll_once(&provider, &mut cursor, &view, chain_started()).await {
+        match poll_once_into(
+            &provider,
+            &mut cursor,
+            &view,
+            Some(&headers),
+            chain_started(),
+        )
+        .await
+        {
             Ok(blocks) => {
                 if failing {
                     tracing::info!("L2 RPC reachable again");
@@ -160,6 +189,7 @@ pub async fn run<P: Provider>(
 pub fn spawn_from_config(
     config: &crate::config::AppConfig,
     view: SharedL2View,
+    headers: SharedL2Headers,
     storage: seqpool_store::Storage,
     stop: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
@@ -178,6 +208,7 @@ pub fn spawn_from_config(
         provider,
         poll,
         view,
+        headers,
         chain_started,
         stop,
     ))))

@@ -58,6 +58,7 @@ pub async fn run(home: &Path) -> anyhow::Result<()> {
     let l2_watcher = crate::l2_watcher::spawn_from_config(
         &config,
         app.l2_view(),
+        app.l2_headers(),
         storage.clone(),
         async move {
             let mut rx = l2_stop_rx;

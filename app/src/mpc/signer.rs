@@ -1,18 +1,360 @@
 //! This node's signing duties: nonce commitment top-ups, re-deriving each request's payload from
 //! its own L1/L2 view, and signature shares for the attempts that chose it.
+//!
+//! - Nonces: for every active or pending key this node holds a share of, when its unused
+//!   commitments on chain are below `nonce_pool_low_water`, it makes enough new nonces to reach
+//!   `nonce_pool_target`; the keystore stores them (synced) before the commitments enter the vote.
+//! - Shares: for each live attempt that names this node, it checks the request against its own
+//!   view (a batch header against the L2 blocks its L2 RPC reported; every type's digest against
+//!   the typed contents and the chain's L1 contract params) and signs only then; otherwise the
+//!   request id goes into `refused`. The keystore retires the nonce durably before returning the
+//!   share, so a restart can never sign twice with one nonce.
+//!
+//! Never blocks on RPC: the L2 view is a cache the L2 watcher fills.
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
 
-#[derive(Default)]
-pub struct SignerDuties {}
+use frost_secp256k1::round2::SignatureShare;
+use seqpool_component::StateRead;
+use seqpool_mpc::requests;
+use seqpool_mpc::signing;
+use seqpool_mpc::state::MpcRead;
+use seqpool_mpc::{GroupKey, KeyStatus, RequestType, SigningAttempt, SigningRequest};
+use seqpool_proto::mpc::v1::signing_request::Body;
+use seqpool_proto::mpc::v1::MpcVote;
+use seqpool_tss::keystore::Keystore;
+use seqpool_tss::{messages, KeyId, MemberSecret};
+
+/// Env switch of a test build's misbehaving node: `1` makes it send invalid signature shares.
+pub const CORRUPT_SHARES_ENV: &str = "SEQPOOL_MPC_CORRUPT_SHARES";
+
+/// L2 block hash and state root by block number, as this node's L2 RPC reported them; the
+/// window a batch is checked against. Bounded: the oldest blocks leave first.
+#[derive(Debug, Default)]
+pub struct L2Headers {
+    blocks: BTreeMap<u64, ([u8; 32], [u8; 32])>,
+}
+
+/// Blocks the cache keeps (well above max_batch_blocks plus the relay delay).
+pub const L2_HEADERS_CAPACITY: usize = 20_000;
+
+impl L2Headers {
+    pub fn observe(&mut self, number: u64, hash: [u8; 32], state_root: [u8; 32]) {
+        self.blocks.insert(number, (hash, state_root));
+        while self.blocks.len() > L2_HEADERS_CAPACITY {
+            self.blocks.pop_first();
+        }
+    }
+
+    /// (root over the block hashes, state root after `end`) for blocks `start..=end`, if every
+    /// one of them is known.
+    pub fn batch_roots(&self, start: u64, end: u64) -> Option<([u8; 32], [u8; 32])> {
+        if end < start {
+            return None;
+        }
+        let hashes: Vec<[u8; 32]> = self.blocks.range(start..=end).map(|(_, v)| v.0).collect();
+        if hashes.len() as u64 != end - start + 1 {
+            return None;
+        }
+        let state_root = self.blocks.get(&end)?.1;
+        Some((seqpool_mpc::batch::blocks_root(&hashes), state_root))
+    }
+}
+
+pub type SharedL2Headers = Arc<Mutex<L2Headers>>;
+
+pub struct SignerDuties {
+    /// This node's L2 view for batches, filled by the L2 watcher.
+    pub l2_headers: SharedL2Headers,
+    /// Test switch ([`CORRUPT_SHARES_ENV`]): send invalid shares.
+    pub corrupt_shares: bool,
+    /// Attempts this node answered (it signs each at most once; the keystore enforces it too).
+    answered: BTreeSet<(u64, u32)>,
+}
+
+impl Default for SignerDuties {
+    fn default() -> Self {
+        Self {
+            l2_headers: Default::default(),
+            corrupt_shares: std::env::var(CORRUPT_SHARES_ENV).is_ok_and(|v| v == "1"),
+            answered: BTreeSet::new(),
+        }
+    }
+}
+
+/// Why this node does not sign a request.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// Its own view gives a different payload.
+    Disagrees(String),
+    /// Its view lacks what the payload needs (L2 blocks not seen yet).
+    Unknown(String),
+}
 
 impl SignerDuties {
-    pub fn extend<S: seqpool_component::StateRead>(
+    pub fn extend<S: StateRead>(
         &mut self,
-        _vote: &mut seqpool_proto::mpc::v1::MpcVote,
-        _state: &S,
+        vote: &mut MpcVote,
+        state: &S,
         _height: u64,
-        _chain_id: &str,
-        _identity: &seqpool_tss::MemberSecret,
-        _keystore: &mut seqpool_tss::keystore::Keystore,
+        chain_id: &str,
+        identity: &MemberSecret,
+        keystore: &mut Keystore,
     ) {
+        let Ok(me) = identity.identifier() else {
+            return;
+        };
+        let me = me.serialize();
+        if let Err(e) = self.top_up_nonces(vote, state, &me, identity, keystore) {
+            tracing::warn!(error = %e, "mpc: nonce top-up failed");
+        }
+        let attempts = match signing::live_attempts(state) {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::warn!(error = %e, "mpc: cannot read signing attempts");
+                return;
+            }
+        };
+        // Forget attempts that are no longer live.
+        let live: BTreeSet<(u64, u32)> = attempts
+            .iter()
+            .map(|(_, a)| (a.request_id, a.attempt))
+            .collect();
+        self.answered.retain(|k| live.contains(k));
+        for (request, attempt) in attempts {
+            let names_me = attempt
+                .package
+                .as_ref()
+                .is_some_and(|p| p.signers.iter().any(|s| s.identifier == me));
+            if !names_me
+                || self
+                    .answered
+                    .contains(&(attempt.request_id, attempt.attempt))
+            {
+                continue;
+            }
+            self.answered.insert((attempt.request_id, attempt.attempt));
+            match self.check(state, chain_id, &request, &attempt) {
+                Ok(()) => match self.share(keystore, &attempt, identity) {
+                    Ok(share) => vote.shares.push(share),
+                    Err(e) => tracing::warn!(
+                        request = request.request_id,
+                        attempt = attempt.attempt,
+                        error = %e,
+                        "mpc: no share"
+                    ),
+                },
+                Err(reason) => {
+                    tracing::warn!(
+                        request = request.request_id,
+                        ?reason,
+                        "mpc: refusing to sign"
+                    );
+                    vote.refused.push(request.request_id);
+                }
+            }
+        }
+    }
+
+    fn top_up_nonces<S: StateRead>(
+        &mut self,
+        vote: &mut MpcVote,
+        state: &S,
+        me: &[u8],
+        identity: &MemberSecret,
+        keystore: &mut Keystore,
+    ) -> Result<(), String> {
+        let params = state.mpc_params().map_err(|e| e.to_string())?;
+        let keys: Vec<GroupKey> = state
+            .group_keys()
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .filter(|k| matches!(k.status(), KeyStatus::Active | KeyStatus::Pending))
+            .filter(|k| k.members.iter().any(|m| m.identifier == me))
+            .collect();
+        // One envelope per vote: a pending key first (its test signature gates activation).
+        let mut keys = keys;
+        keys.sort_by_key(|k| (k.status() != KeyStatus::Pending, k.key_id));
+        for key in keys {
+            if !keystore.has_key(KeyId(key.key_id)) {
+                continue;
+            }
+            let held = signing::unused_commitments(state, key.key_id, me)
+                .map_err(|e| e.to_string())?
+                .len();
+            if held >= params.nonce_pool_low_water as usize {
+                continue;
+            }
+            let count = (params.nonce_pool_target as usize - held).min(u8::MAX as usize) as u8;
+            let commitments = keystore
+                .generate_nonces(KeyId(key.key_id), count, &mut rand::rngs::OsRng)
+                .map_err(|e| e.to_string())?;
+            vote.nonce_commitments = Some(
+                messages::seal_nonce_commitments(KeyId(key.key_id), &commitments, identity)
+                    .map_err(|e| e.to_string())?,
+            );
+            return Ok(());
+        }
+        Ok(())
+    }
+
+    /// Re-derives the request from this node's own view.
+    pub fn check<S: StateRead>(
+        &self,
+        state: &S,
+        chain_id: &str,
+        request: &SigningRequest,
+        attempt: &SigningAttempt,
+    ) -> Result<(), Refusal> {
+        let package_message = attempt
+            .package
+            .as_ref()
+            .map(|p| p.message.as_slice())
+            .unwrap_or_default();
+        if package_message != request.digest.as_slice() {
+            return Err(Refusal::Disagrees(
+                "package message is not the request digest".into(),
+            ));
+        }
+        let expected = expected_digest(state, chain_id, request, &self.l2_headers)?;
+        if expected.as_slice() != request.digest.as_slice() {
+            return Err(Refusal::Disagrees(format!(
+                "digest {} differs from this node's {}",
+                hex::encode(&request.digest),
+                hex::encode(expected)
+            )));
+        }
+        Ok(())
+    }
+
+    fn share(
+        &self,
+        keystore: &mut Keystore,
+        attempt: &SigningAttempt,
+        identity: &MemberSecret,
+    ) -> Result<seqpool_mpc::ShareVote, String> {
+        let package_pb = attempt.package.as_ref().ok_or("attempt without package")?;
+        let (key_id, _, package) =
+            messages::signing_package_from_pb(package_pb).map_err(|e| e.to_string())?;
+        let mut share = keystore.sign(key_id, &package).map_err(|e| e.to_string())?;
+        if self.corrupt_shares {
+            share = corrupt(&share).ok_or("cannot corrupt the share")?;
+        }
+        signing::seal_share(attempt, &share, identity).ok_or_else(|| "no package".into())
+    }
+}
+
+/// The share plus one: an invalid share for the culprit tests.
+fn corrupt(share: &SignatureShare) -> Option<SignatureShare> {
+    use k256::elliptic_curve::PrimeField;
+    let bytes: [u8; 32] = share.serialize().try_into().ok()?;
+    let z: Option<k256::Scalar> = k256::Scalar::from_repr(bytes.into()).into();
+    let shifted = z? + k256::Scalar::ONE;
+    SignatureShare::deserialize(&shifted.to_repr()).ok()
+}
+
+fn l1(state: &impl StateRead, contract: &str) -> Result<(u64, [u8; 20]), Refusal> {
+    let params = state
+        .mpc_params()
+        .map_err(|e| Refusal::Unknown(e.to_string()))?;
+    requests::l1_target(params.l1.as_ref(), contract).map_err(|e| Refusal::Unknown(e.message))
+}
+
+fn u64_word(word: &[u8]) -> Option<u64> {
+    if word.len() != 32 || word[..24].iter().any(|b| *b != 0) {
+        return None;
+    }
+    Some(u64::from_be_bytes(word[24..].try_into().ok()?))
+}
+
+/// The digest this node computes for `request` from its own view.
+fn expected_digest(
+    state: &impl StateRead,
+    chain_id: &str,
+    request: &SigningRequest,
+    l2: &SharedL2Headers,
+) -> Result<[u8; 32], Refusal> {
+    let bad = |what: &str| Refusal::Disagrees(what.to_string());
+    match request.request_type() {
+        RequestType::Batch => {
+            let Some(Body::Batch(header)) = &request.body else {
+                return Err(bad("batch request without a header"));
+            };
+            let (root, state_root) = l2
+                .lock()
+                .map_err(|_| Refusal::Unknown("L2 view poisoned".into()))?
+                .batch_roots(header.l2_start_block, header.l2_end_block)
+                .ok_or_else(|| {
+                    Refusal::Unknown(format!(
+                        "L2 blocks {}..={} not all seen",
+                        header.l2_start_block, header.l2_end_block
+                    ))
+                })?;
+            if header.l2_blocks_root != root || header.l2_state_root != state_root {
+                return Err(bad("batch roots differ from this node's L2 view"));
+            }
+            if request.payload != requests::batch_payload(header) {
+                return Err(bad("batch payload is not the header's encoding"));
+            }
+            let (chain, inbox) = l1(state, requests::BATCH_INBOX)?;
+            Ok(requests::batch_digest(chain, inbox, header))
+        }
+        RequestType::KeyTest => {
+            let key = state
+                .group_key(request.key_id)
+                .map_err(|e| Refusal::Unknown(e.to_string()))?
+                .filter(|k| k.status() == KeyStatus::Pending)
+                .ok_or_else(|| bad("key under test is not pending"))?;
+            Ok(requests::key_test_digest(chain_id, &key))
+        }
+        RequestType::RewardDistribution => {
+            let (chain, pool) = l1(state, requests::LOCKING_POOL)?;
+            Ok(seqpool_tss::eth::request_digest(
+                chain,
+                pool,
+                seqpool_tss::eth::RequestType::RewardDistribution,
+                request.sequence,
+                seqpool_tss::eth::keccak256(&request.payload),
+            ))
+        }
+        RequestType::RotateGroupKey => {
+            let (chain, registry) = l1(state, requests::GROUP_KEY_REGISTRY)?;
+            if request.payload.len() != 64 {
+                return Err(bad("rotation payload is not (px, py)"));
+            }
+            Ok(requests::rotation_digest(
+                chain,
+                registry,
+                request.sequence,
+                &request.payload[..32],
+                &request.payload[32..],
+            ))
+        }
+        RequestType::GovernanceAction | RequestType::Slashing => {
+            let (chain, governance) = l1(state, requests::GOVERNANCE)?;
+            let p = &request.payload;
+            let target: [u8; 20] = p
+                .get(44..64)
+                .and_then(|t| t.try_into().ok())
+                .ok_or_else(|| bad("governance payload too short"))?;
+            let len = p
+                .get(128..160)
+                .and_then(u64_word)
+                .ok_or_else(|| bad("data length"))?;
+            let data = p
+                .get(160..160 + len as usize)
+                .ok_or_else(|| bad("governance data truncated"))?;
+            if requests::governance_payload(&target, data, request.sequence) != *p {
+                return Err(bad("governance payload is not canonical"));
+            }
+            Ok(requests::governance_digest(
+                chain,
+                governance,
+                &target,
+                data,
+                request.sequence,
+            ))
+        }
+        RequestType::Unspecified => Err(bad("request of no type")),
     }
 }
