@@ -1,10 +1,6 @@
 //! The L1 watcher against a real anvil: it observes a `lockFor` only at the confirmation depth,
 //! never observes an event that a reorg (anvil snapshot/revert) removed, keeps its cursor across a
 //! restart, and what it observed makes the locked key a validator through the in-process driver.
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use alloy::primitives::{keccak256, Address, U256};
@@ -12,6 +8,7 @@ use alloy::providers::{Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolCall;
 use seqpool_bridge::{BridgeVote, Payload};
+use seqpool_l1::anvil::{self, wait_for_rpc, Anvil, DEV_KEY};
 use seqpool_l1::bindings::{DevnetToken, Governance, LockingPool};
 use seqpool_l1::deploy::{deploy_all, DeployConfig};
 use seqpool_l1::devnet::{approve_stake, prepare_owners};
@@ -20,73 +17,10 @@ use seqpoold::bridge::Observations;
 use seqpoold::bridge_watcher::{poll_once, Cursor, WatcherConfig};
 use seqpoold::driver::{test_key, Driver, TestValidator};
 
-/// anvil's first default dev account.
-const DEV_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 const CONFIRMATIONS: u64 = 3;
 
-struct AnvilGuard {
-    child: Child,
-    url: String,
-}
-
-impl Drop for AnvilGuard {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_anvil() -> AnvilGuard {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.bin/anvil");
-    assert!(
-        path.exists(),
-        "{} not found: run `make deps` to install anvil",
-        path.display()
-    );
-    let mut child = Command::new(path)
-        .args(["--host", "127.0.0.1", "--port", "0", "--chain-id", "31337"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawning anvil");
-    let stdout = child.stdout.take().expect("anvil stdout");
-    let mut guard = AnvilGuard {
-        child,
-        url: String::new(),
-    };
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(addr) = line.strip_prefix("Listening on ") {
-                let _ = tx.send(addr.trim().to_string());
-            }
-        }
-    });
-    let addr = rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("anvil did not report its address within 30 s");
-    guard.url = format!("http://{addr}");
-    guard
-}
-
-async fn wait_for_rpc<P: Provider>(provider: &P) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        match provider.get_chain_id().await {
-            Ok(_) => return,
-            Err(_) if Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(50)).await
-            }
-            Err(err) => panic!("anvil RPC not ready after 30 s: {err}"),
-        }
-    }
-}
-
 async fn mine<P: Provider>(provider: &P, blocks: u64) {
-    let _: serde_json::Value = provider
-        .raw_request("anvil_mine".into(), (U256::from(blocks),))
-        .await
-        .expect("anvil_mine");
+    anvil::mine(provider, blocks).await.expect("anvil_mine");
 }
 
 fn has_locked(observations: &Observations) -> bool {
@@ -99,13 +33,13 @@ fn has_locked(observations: &Observations) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watcher_follows_lock_at_confirmation_depth_and_ignores_reorged_events() {
-    let anvil = start_anvil();
+    let anvil = Anvil::start().expect("anvil");
     let signer: PrivateKeySigner = DEV_KEY.parse().expect("dev key");
     let deployer = signer.address();
     let provider = ProviderBuilder::new()
         .wallet(signer)
         .connect_http(anvil.url.parse().expect("url"));
-    wait_for_rpc(&provider).await;
+    wait_for_rpc(&provider).await.expect("anvil RPC");
     let config = DeployConfig::default();
     let deployment = deploy_all(provider.clone(), &config).await.expect("deploy");
     let gov = Governance::new(deployment.governance, provider.clone());
@@ -311,12 +245,12 @@ async fn watcher_follows_lock_at_confirmation_depth_and_ignores_reorged_events()
 /// the new branch, so the new branch's lock is not missed (it would be: its block was read).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watcher_reads_the_new_branch_after_a_reorg_deeper_than_its_depth() {
-    let anvil = start_anvil();
+    let anvil = Anvil::start().expect("anvil");
     let signer: PrivateKeySigner = DEV_KEY.parse().expect("dev key");
     let provider = ProviderBuilder::new()
         .wallet(signer.clone())
         .connect_http(anvil.url.parse().expect("url"));
-    wait_for_rpc(&provider).await;
+    wait_for_rpc(&provider).await.expect("anvil RPC");
     let config = DeployConfig::default();
     let deployment = deploy_all(provider.clone(), &config).await.expect("deploy");
     // The deployer is also the owner of the lock: whitelisted, funded, minted, approved.

@@ -1,77 +1,18 @@
 //! End to end against a real anvil: deploy from the committed artifacts, register a FROST group
 //! key, lock stake, read the events back, and append a batch signed by a frost-secp256k1 group.
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
-
 use alloy::primitives::{keccak256, Address, B256, U256};
-use alloy::providers::{Provider, ProviderBuilder};
+use alloy::providers::ProviderBuilder;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolCall;
 use k256::elliptic_curve::sec1::ToEncodedPoint;
 use rand_chacha::rand_core::SeedableRng;
+use seqpool_l1::anvil::{wait_for_rpc, Anvil, DEV_KEY};
 use seqpool_l1::bindings::{BatchInbox, DevnetToken, Governance, GroupKeyRegistry, LockingPool};
 use seqpool_l1::deploy::{deploy_all, DeployConfig, Deployment};
 use seqpool_l1::digest;
 use seqpool_l1::frost_sig::{group_key_affine, signature_affine, DealtGroup};
 use seqpool_l1::relay::{relay_batch, RelayError, RelayOutcome};
-
-/// anvil's first default dev account.
-const DEV_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
-
-/// Kills anvil when the test ends, whether it passes or panics.
-struct AnvilGuard {
-    child: Child,
-    url: String,
-}
-
-impl Drop for AnvilGuard {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn anvil_path() -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.bin/anvil");
-    assert!(
-        path.exists(),
-        "{} not found: run `make deps` (scripts/install-foundry.sh) to install anvil",
-        path.display()
-    );
-    path
-}
-
-/// Starts anvil on 127.0.0.1 with a port the OS picks, and waits until it says where it listens.
-fn start_anvil() -> AnvilGuard {
-    let mut child = Command::new(anvil_path())
-        .args(["--host", "127.0.0.1", "--port", "0", "--chain-id", "31337"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawning anvil");
-    let stdout = child.stdout.take().expect("anvil stdout");
-    let mut guard = AnvilGuard {
-        child,
-        url: String::new(),
-    };
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(addr) = line.strip_prefix("Listening on ") {
-                let _ = tx.send(addr.trim().to_string());
-            }
-        }
-    });
-    let addr = rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("anvil did not report its address within 30 s");
-    guard.url = format!("http://{addr}");
-    guard
-}
 
 /// A sequencer consensus key: its address and the 64-byte public key lockFor takes.
 fn sequencer_key(seed: u64) -> (Address, Vec<u8>) {
@@ -83,28 +24,15 @@ fn sequencer_key(seed: u64) -> (Address, Vec<u8>) {
     (address, pubkey)
 }
 
-async fn wait_for_rpc<P: Provider>(provider: &P) -> u64 {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        match provider.get_chain_id().await {
-            Ok(id) => return id,
-            Err(_) if Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(50)).await
-            }
-            Err(err) => panic!("anvil RPC not ready after 30 s: {err}"),
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deploy_lock_and_append_signed_batch() {
-    let anvil = start_anvil();
+    let anvil = Anvil::start().expect("anvil");
     let signer: PrivateKeySigner = DEV_KEY.parse().expect("dev key");
     let deployer = signer.address();
     let provider = ProviderBuilder::new()
         .wallet(signer)
         .connect_http(anvil.url.parse().expect("url"));
-    let chain_id = wait_for_rpc(&provider).await;
+    let chain_id = wait_for_rpc(&provider).await.expect("anvil RPC");
     assert_eq!(chain_id, 31337);
 
     // Deploy and write the deployment file the devnet reads.

@@ -4,6 +4,11 @@ use std::time::Duration;
 use seqpool_proto::epochs::v1::{
     query_client::QueryClient as EpochsClient, QueryCurrentEpochRequest, QueryCurrentEpochResponse,
 };
+use seqpool_proto::mpc::v1::{
+    query_client::QueryClient as MpcClient, GroupKey, QueryActiveKeyRequest, QueryBatchesRequest,
+    QueryBatchesResponse, QueryParamsRequest as MpcParamsRequest, QueryRequestsRequest,
+    RequestStatus, SigningRequest,
+};
 use seqpool_proto::producer::v1::{
     query_client::QueryClient as ProducerClient, QueryProducerRequest, QueryProducerResponse,
     QuerySequencersRequest,
@@ -41,6 +46,7 @@ pub struct ChainClient {
     addr: String,
     producer: ProducerClient<Channel>,
     epochs: EpochsClient<Channel>,
+    mpc: MpcClient<Channel>,
 }
 
 fn signer20(bytes: &[u8], what: impl Into<String>) -> Result<[u8; 20], ChainError> {
@@ -69,7 +75,8 @@ impl ChainClient {
         Ok(Self {
             addr: url,
             producer: ProducerClient::new(channel.clone()),
-            epochs: EpochsClient::new(channel),
+            epochs: EpochsClient::new(channel.clone()),
+            mpc: MpcClient::new(channel),
         })
     }
 
@@ -131,5 +138,76 @@ impl ChainClient {
             .await
             .map_err(|s| self.unavailable(s))?
             .into_inner())
+    }
+
+    /// Every signing request with `status`, in request-id order (paged through `Query/Requests`).
+    pub async fn requests(&self, status: RequestStatus) -> Result<Vec<SigningRequest>, ChainError> {
+        const PAGE: u32 = 100;
+        let mut out = Vec::new();
+        let mut from_id = 0;
+        loop {
+            let page = self
+                .mpc
+                .clone()
+                .requests(QueryRequestsRequest {
+                    status: status as i32,
+                    from_id,
+                    limit: PAGE,
+                })
+                .await
+                .map_err(|s| self.unavailable(s))?
+                .into_inner()
+                .requests;
+            let full = page.len() == PAGE as usize;
+            let Some(last) = page.last().map(|r| r.request_id) else {
+                break;
+            };
+            // Only requests of the asked status (a server that ignores the filter is tolerated).
+            out.extend(page.into_iter().filter(|r| r.status == status as i32));
+            if !full {
+                break;
+            }
+            from_id = last + 1;
+        }
+        Ok(out)
+    }
+
+    /// The active group key, `None` before the first DKG completed.
+    pub async fn active_key(&self) -> Result<Option<GroupKey>, ChainError> {
+        match self.mpc.clone().active_key(QueryActiveKeyRequest {}).await {
+            Ok(r) => Ok(r.into_inner().key),
+            Err(status) if status.code() == tonic::Code::NotFound => Ok(None),
+            Err(status) => Err(self.unavailable(status)),
+        }
+    }
+
+    /// Batch requests from `from_index` and the next batch index / L2 block the chain expects.
+    pub async fn batches(
+        &self,
+        from_index: u64,
+        limit: u32,
+    ) -> Result<QueryBatchesResponse, ChainError> {
+        Ok(self
+            .mpc
+            .clone()
+            .batches(QueryBatchesRequest { from_index, limit })
+            .await
+            .map_err(|s| self.unavailable(s))?
+            .into_inner())
+    }
+
+    /// x/mpc params (max_batch_blocks for the submitter).
+    pub async fn mpc_params(&self) -> Result<seqpool_proto::mpc::v1::Params, ChainError> {
+        self.mpc
+            .clone()
+            .params(MpcParamsRequest {})
+            .await
+            .map_err(|s| self.unavailable(s))?
+            .into_inner()
+            .params
+            .ok_or_else(|| ChainError::Unavailable {
+                addr: self.addr.clone(),
+                message: "x/mpc params query answered without params".into(),
+            })
     }
 }

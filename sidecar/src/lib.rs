@@ -1,13 +1,17 @@
 //! seqpool-sidecar: the per-validator process between seqpoold and the L2 chain.
 //!
 //! - [`adapter`]: makes L2 blocks while this validator is the scheduled producer.
-//! - The batch submitter and the L1 relayer (issue 6) are to be added as sibling modules, each
-//!   with its own loop started from `main`.
+//! - [`relayer`]: sends every signed x/mpc request to its L1 contract (and, on a devnet with the
+//!   governance admin's key, registers the first group key).
+//! - [`submitter`]: proposes the next L2 batch while this validator is the scheduled producer.
+//! - [`metrics`]: counters for the status line and Prometheus.
 //!
 //! [`chain`] is the seqpoold gRPC client and [`l2`] the L2 JSON-RPC client they share.
 pub mod adapter;
 pub mod chain;
 pub mod l2;
+pub mod metrics;
+pub mod relayer;
 
 /// Parses a 20-byte Ethereum address given as hex, with or without `0x`.
 pub fn parse_address(s: &str) -> Result<[u8; 20], String> {

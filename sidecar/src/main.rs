@@ -1,11 +1,17 @@
 //! `seqpool-sidecar`: runs beside one validator's seqpoold. See docs/sidecar.md.
 use std::time::Duration;
 
+use alloy::signers::local::PrivateKeySigner;
 use anyhow::Context;
 use clap::Parser;
+use seqpool_l1::deploy::Deployment;
+use seqpool_l1::sender::SendPolicy;
 use seqpool_sidecar::adapter::{Adapter, AdapterConfig};
 use seqpool_sidecar::chain::ChainClient;
 use seqpool_sidecar::l2::L2Client;
+use seqpool_sidecar::metrics::{self, Metrics};
+use seqpool_sidecar::relayer::{self, RelayLoopConfig, Relayer};
+use std::sync::Arc;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -47,6 +53,41 @@ struct Args {
     /// Deadline of each gRPC call to seqpoold, in milliseconds.
     #[arg(long, default_value_t = 2000)]
     grpc_timeout_ms: u64,
+    /// L1 JSON-RPC URL; without it the relayer (and the L1 side of the status line) is off.
+    #[arg(long, env = "SEQPOOL_SIDECAR_L1_RPC")]
+    l1_rpc: Option<String>,
+    /// The L1 deployment JSON (`seqpool-l1-deploy` / `seqpoold testnet --l1-rpc` write it): the
+    /// only contracts the relayer sends to.
+    #[arg(long, env = "SEQPOOL_SIDECAR_L1_DEPLOYMENT", requires = "l1_rpc")]
+    l1_deployment: Option<std::path::PathBuf>,
+    /// The relayer's L1 private key (hex). Read from the environment, never from a plain file.
+    #[arg(
+        long,
+        env = "SEQPOOL_SIDECAR_L1_KEY",
+        hide_env_values = true,
+        requires = "l1_deployment"
+    )]
+    l1_key: Option<String>,
+    /// Devnet only: the governance admin's L1 key (hex); registers the first active group key.
+    #[arg(
+        long,
+        env = "SEQPOOL_SIDECAR_L1_ADMIN_KEY",
+        hide_env_values = true,
+        requires = "l1_key"
+    )]
+    l1_admin_key: Option<String>,
+    /// How often the relayer looks for signed requests, in milliseconds.
+    #[arg(long, default_value_t = 1000)]
+    relay_poll_ms: u64,
+    /// Resend an L1 transaction with 12.5% higher fees when not mined within this many seconds.
+    #[arg(long, default_value_t = 30)]
+    fee_bump_after_s: u64,
+    /// Most fee bumps of one L1 transaction.
+    #[arg(long, default_value_t = 5)]
+    max_fee_bumps: u32,
+    /// Serve Prometheus metrics on this address (host:port), e.g. 127.0.0.1:9464.
+    #[arg(long, env = "SEQPOOL_SIDECAR_METRICS_ADDR")]
+    metrics_addr: Option<String>,
     /// tracing filter, e.g. "info" or "seqpool_sidecar=debug".
     #[arg(long, env = "SEQPOOL_SIDECAR_LOG", default_value = "info")]
     log_level: String,
@@ -92,6 +133,78 @@ async fn resolve_signer(args: &Args, chain: &ChainClient) -> anyhow::Result<[u8;
     }
 }
 
+fn parse_key(flag: &str, hex_key: &str) -> anyhow::Result<PrivateKeySigner> {
+    hex_key
+        .trim()
+        .parse()
+        .map_err(|e| anyhow::anyhow!("{flag}: not a secp256k1 private key in hex: {e}"))
+}
+
+/// The relayer's loop when --l1-rpc, --l1-deployment and --l1-key are given; `None` otherwise.
+fn start_relayer(
+    args: &Args,
+    chain: &ChainClient,
+    metrics: Arc<Metrics>,
+) -> anyhow::Result<Option<impl std::future::Future<Output = ()>>> {
+    let (Some(l1_rpc), Some(deployment), Some(key)) =
+        (&args.l1_rpc, &args.l1_deployment, &args.l1_key)
+    else {
+        tracing::info!("no --l1-rpc/--l1-deployment/--l1-key: the L1 relayer is off");
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(deployment)
+        .with_context(|| format!("--l1-deployment {}", deployment.display()))?;
+    let contracts: Deployment = serde_json::from_str(&text)
+        .with_context(|| format!("--l1-deployment {}", deployment.display()))?;
+    let policy = SendPolicy {
+        bump_after: Duration::from_secs(args.fee_bump_after_s.max(1)),
+        max_bumps: args.max_fee_bumps,
+        ..SendPolicy::default()
+    };
+    let relayer = Relayer::new(
+        l1_rpc,
+        parse_key("--l1-key", key)?,
+        contracts,
+        policy,
+        metrics,
+    )?;
+    let config = RelayLoopConfig {
+        poll_interval: Duration::from_millis(args.relay_poll_ms.max(100)),
+        max_backoff: Duration::from_secs(60),
+        admin_key: args
+            .l1_admin_key
+            .as_deref()
+            .map(|k| parse_key("--l1-admin-key", k))
+            .transpose()?,
+        l1_rpc: l1_rpc.clone(),
+    };
+    Ok(Some(relayer::run(
+        relayer,
+        chain.clone(),
+        config,
+        stopped(),
+    )))
+}
+
+/// The relayer's status line, every `interval`.
+async fn status_line(metrics: Arc<Metrics>, interval: Duration) {
+    loop {
+        tokio::time::sleep(interval).await;
+        let m = &metrics;
+        tracing::info!(
+            batches_pending = m.get(&m.batches_pending),
+            batches_signed = m.get(&m.batches_signed),
+            batches_submitted = m.get(&m.batches_submitted),
+            relayed = m.get(&m.batches_relayed),
+            already_done = m.get(&m.relays_already_done),
+            failures = m.get(&m.relay_failures),
+            fee_bumps = m.get(&m.fee_bumps),
+            l1_balance_eth = %m.balance_eth(),
+            "relayer status"
+        );
+    }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
@@ -111,6 +224,21 @@ async fn main() -> anyhow::Result<()> {
         s = resolve_signer(&args, &chain) => s?,
         _ = stopped() => return Ok(()),
     };
+    let metrics = Arc::new(Metrics::default());
+    if let Some(addr) = &args.metrics_addr {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("--metrics-addr {addr}"))?;
+        tracing::info!(addr = %addr, "serving Prometheus metrics");
+        tokio::spawn(metrics::serve(listener, metrics.clone()));
+    }
+    if let Some(relayer) = start_relayer(&args, &chain, metrics.clone())? {
+        tokio::spawn(relayer);
+        tokio::spawn(status_line(
+            metrics.clone(),
+            Duration::from_millis(args.status_interval_ms.max(100)),
+        ));
+    }
     let adapter = Adapter::new(
         chain,
         l2,
