@@ -424,3 +424,32 @@ fn sigkill_mid_signing_never_reuses_or_loses() {
     let next = (0..TOTAL).rev().find(|i| !signed.contains_key(i)).unwrap();
     ks.sign(KeyId(1), &packages[next]).unwrap();
 }
+
+#[test]
+fn member_identity_round_trips_encrypted_and_is_never_replaced() {
+    let mut rng = rng(77);
+    let identity = seqpool_tss::MemberSecret::random(&mut rng);
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut ks =
+            Keystore::open_with(dir.path(), &KeystoreSecret::passphrase(PASS), fast_kdf()).unwrap();
+        assert!(ks.identity().unwrap().is_none());
+        ks.put_identity(&identity).unwrap();
+        // Storing the same identity again is a no-op; a different one is refused.
+        ks.put_identity(&identity).unwrap();
+        let other = seqpool_tss::MemberSecret::random(&mut rng);
+        assert!(matches!(
+            ks.put_identity(&other),
+            Err(TssError::InvalidParameters(_))
+        ));
+        ks.flush().unwrap();
+    }
+    let signer_secret = identity.signer_key().to_bytes();
+    let encryption_secret = identity.encryption_key().to_bytes();
+    assert!(!files_contain(dir.path(), &signer_secret));
+    assert!(!files_contain(dir.path(), &encryption_secret));
+    let mut ks = Keystore::open(dir.path(), &KeystoreSecret::passphrase(PASS)).unwrap();
+    let back = ks.identity().unwrap().unwrap();
+    assert_eq!(back.public(), identity.public());
+    assert_eq!(back.signer_key().to_bytes(), signer_secret);
+}

@@ -4,7 +4,10 @@
 //! be swapped). A nonce is deleted and marked used in one synced write before the signature share
 //! that uses it is computed, so a crash can never make one nonce sign twice.
 //!
-//! `rusty_leveldb::DB` is not `Send`: a `Keystore` lives on the thread that opened it.
+//! It also holds the node's member identity ([`MemberSecret`]), so no secret key of the node's
+//! MPC role ever sits on disk outside the encrypted store.
+//!
+//! `rusty_leveldb::DB` is `Send` but not `Sync`: a `Keystore` is used by one thread at a time.
 
 mod cipher;
 mod records;
@@ -25,7 +28,7 @@ use cipher::RecordCipher;
 use records::RecordKey;
 
 use crate::error::{Result, TssError};
-use crate::ids::KeyId;
+use crate::ids::{KeyId, MemberSecret};
 use crate::sign;
 
 /// Where the keystore's encryption key comes from.
@@ -206,6 +209,45 @@ impl Keystore {
             })?;
         self.public_cache.insert(key_id, public.clone());
         Ok(public)
+    }
+
+    /// Stores this node's member identity (synced). Refuses to replace a different one: the
+    /// identity is registered on chain and its key shares are bound to it.
+    pub fn put_identity(&mut self, identity: &MemberSecret) -> Result<()> {
+        if let Some(existing) = self.identity()? {
+            if existing.public() == identity.public() {
+                return Ok(());
+            }
+            return Err(TssError::InvalidParameters(
+                "the keystore already holds a different member identity".into(),
+            ));
+        }
+        let mut plaintext = Zeroizing::new(Vec::with_capacity(64));
+        plaintext.extend_from_slice(&identity.signer_key().to_bytes());
+        plaintext.extend_from_slice(&identity.encryption_key().to_bytes());
+        let (k, v) = self.sealed(&RecordKey::Identity, &plaintext)?;
+        let mut batch = WriteBatch::default();
+        batch.put(&k, &v);
+        self.db
+            .write(batch, true)
+            .map_err(|e| storage("store member identity", e))
+    }
+
+    /// This node's member identity, if one was stored.
+    pub fn identity(&mut self) -> Result<Option<MemberSecret>> {
+        let Some(plaintext) = self.get_record(&RecordKey::Identity)? else {
+            return Ok(None);
+        };
+        let corrupted = || TssError::CorruptedRecord {
+            record: RecordKey::Identity.to_string(),
+        };
+        if plaintext.len() != 64 {
+            return Err(corrupted());
+        }
+        let signer =
+            k256::ecdsa::SigningKey::from_slice(&plaintext[..32]).map_err(|_| corrupted())?;
+        let encryption = k256::SecretKey::from_slice(&plaintext[32..]).map_err(|_| corrupted())?;
+        Ok(Some(MemberSecret::new(signer, encryption)))
     }
 
     pub fn has_key(&mut self, key_id: KeyId) -> bool {

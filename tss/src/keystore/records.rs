@@ -10,6 +10,8 @@ use crate::ids::{hex_encode, KeyId};
 pub(crate) enum RecordKey {
     KdfHeader,
     Check,
+    /// This node's member identity (signer and encryption secret keys).
+    Identity,
     Share(KeyId),
     Public(KeyId),
     Nonce(KeyId, [u8; 32]),
@@ -34,6 +36,7 @@ impl RecordKey {
         match self {
             Self::KdfHeader => b"m/kdf".to_vec(),
             Self::Check => b"m/check".to_vec(),
+            Self::Identity => b"m/identity".to_vec(),
             Self::Share(k) => [Self::key_prefix(*k), b"share".to_vec()].concat(),
             Self::Public(k) => [Self::key_prefix(*k), b"public".to_vec()].concat(),
             Self::Nonce(k, d) => [Self::nonce_prefix(*k), d.to_vec()].concat(),
@@ -47,6 +50,7 @@ impl fmt::Display for RecordKey {
         match self {
             Self::KdfHeader => write!(f, "kdf header"),
             Self::Check => write!(f, "passphrase check"),
+            Self::Identity => write!(f, "member identity"),
             Self::Share(k) => write!(f, "{k} share"),
             Self::Public(k) => write!(f, "{k} public package"),
             Self::Nonce(k, d) => write!(f, "{k} nonce {}", hex_encode(&d[..8])),
