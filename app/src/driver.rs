@@ -3,6 +3,11 @@
 //! FinalizeBlock and Commit, for any number of validators. Every validator signs its vote
 //! extension with its own secp256k1 key over CometBFT's canonical sign bytes; `nodes` of them run a
 //! full [`App`] over their own LevelDB store (the others only vote), and their app hashes must agree.
+//!
+//! With [`Driver::new_mpc`] every validator also has an MPC identity (registered in genesis
+//! `mpc.members`) and an [`MpcNode`] over its own encrypted keystore, so x/mpc's key lifecycle and
+//! signing run for real: a validator without a full node has its `mpc` section built by node 0's
+//! app with that validator's MpcNode swapped in (same state, its own keys and duties).
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -27,6 +32,7 @@ use tendermint::block::BlockIdFlag;
 use crate::app::{App, AppError};
 use crate::genesis::AppGenesis;
 use crate::mempool::MempoolState;
+use crate::mpc::MpcNode;
 use crate::vote_ext;
 
 /// One validator's keys.
@@ -48,6 +54,18 @@ impl TestValidator {
     pub fn consensus_address(&self) -> [u8; 20] {
         address::address_bytes(&self.consensus_pub_key())
     }
+    /// This validator's MPC identity (tss signer and encryption keys), derived from its
+    /// consensus key so it is reproducible.
+    pub fn mpc_identity(&self) -> seqpool_tss::MemberSecret {
+        let label = hex::encode(self.consensus_key.to_bytes());
+        let signer = test_key(&format!("mpc-signer/{label}"));
+        let encryption = test_key(&format!("mpc-encryption/{label}"));
+        seqpool_tss::MemberSecret::new(
+            signer,
+            k256::SecretKey::from(encryption.as_nonzero_scalar()),
+        )
+    }
+
     pub fn operator(&self) -> String {
         address::account_address(
             self.operator_key
@@ -107,6 +125,33 @@ pub struct Driver {
     pub height: u64,
     last_commit: Option<ExtendedCommitInfo>,
     genesis_time: i64,
+    /// Where node and keystore directories live.
+    dir: std::path::PathBuf,
+    /// Whether validators have MPC identities and nodes ([`Driver::new_mpc`]).
+    mpc: bool,
+    /// MpcNodes of validators (indexes) without a full node of their own.
+    mpc_voters: BTreeMap<usize, MpcNode>,
+}
+
+/// Passphrase of the driver's keystores (test keystores in temp dirs).
+const DRIVER_KEYSTORE_PASSPHRASE: &str = "seqpool driver keystore";
+
+/// An MpcNode over the keystore at `path` holding `v`'s identity (cheap Argon2 for tests).
+fn open_mpc_node(path: &Path, v: &TestValidator) -> Result<MpcNode, AppError> {
+    let failed = |e: seqpool_tss::TssError| {
+        AppError::Sequence(format!("{}'s MPC keystore {}: {e}", v.name, path.display()))
+    };
+    let params = seqpool_tss::keystore::KdfParams {
+        memory_kib: 256,
+        iterations: 1,
+        parallelism: 1,
+    };
+    let secret = seqpool_tss::keystore::KeystoreSecret::passphrase(DRIVER_KEYSTORE_PASSPHRASE);
+    let mut keystore =
+        seqpool_tss::keystore::Keystore::open_with(path, &secret, params).map_err(failed)?;
+    let identity = v.mpc_identity();
+    keystore.put_identity(&identity).map_err(failed)?;
+    Ok(MpcNode::new(identity, keystore))
 }
 
 fn consensus_params() -> tendermint::consensus::Params {
@@ -152,10 +197,49 @@ impl Driver {
         Self::build(dir, validators, nodes, customize)
     }
 
+    /// Like [`Driver::new_with_genesis`], and every validator has an MPC identity in genesis
+    /// `mpc.members` and an [`MpcNode`] with its own keystore under `dir`.
+    pub fn new_mpc(
+        dir: &Path,
+        validators: usize,
+        nodes: usize,
+        customize: impl FnOnce(&mut AppGenesis),
+    ) -> Result<Self, AppError> {
+        let validators = (0..validators)
+            .map(|i| TestValidator {
+                name: format!("val{i}"),
+                consensus_key: test_key(&format!("consensus/{i}")),
+                operator_key: test_key(&format!("operator/{i}")),
+                power: 10,
+            })
+            .collect();
+        Self::build_with(dir, validators, nodes, true, customize)
+    }
+
+    /// [`Driver::with_validators`] with MPC identities and nodes (see [`Driver::new_mpc`]).
+    pub fn with_validators_mpc(
+        dir: &Path,
+        validators: Vec<TestValidator>,
+        nodes: usize,
+        customize: impl FnOnce(&mut AppGenesis),
+    ) -> Result<Self, AppError> {
+        Self::build_with(dir, validators, nodes, true, customize)
+    }
+
     fn build(
         dir: &Path,
         validators: Vec<TestValidator>,
         nodes: usize,
+        customize: impl FnOnce(&mut AppGenesis),
+    ) -> Result<Self, AppError> {
+        Self::build_with(dir, validators, nodes, false, customize)
+    }
+
+    fn build_with(
+        dir: &Path,
+        validators: Vec<TestValidator>,
+        nodes: usize,
+        mpc: bool,
         customize: impl FnOnce(&mut AppGenesis),
     ) -> Result<Self, AppError> {
         let admin_key = test_key("admin");
@@ -172,6 +256,9 @@ impl Driver {
             height: 0,
             last_commit: None,
             genesis_time: 1_700_000_000,
+            dir: dir.to_path_buf(),
+            mpc,
+            mpc_voters: BTreeMap::new(),
         };
         let mut genesis = driver.genesis();
         customize(&mut genesis);
@@ -182,6 +269,12 @@ impl Driver {
             let storage = Storage::open(&node_dir)?;
             let mempool = Arc::new(Mutex::new(MempoolState::default()));
             let mut app = App::new(storage, mempool.clone())?;
+            if mpc {
+                app.set_mpc_node(open_mpc_node(
+                    &node_dir.join("mpc_keystore"),
+                    &driver.validators[i],
+                )?);
+            }
             app.init_chain(request::InitChain {
                 time: tendermint::Time::from_unix_timestamp(driver.genesis_time, 0)
                     .unwrap_or_else(|_| tendermint::Time::unix_epoch()),
@@ -197,7 +290,44 @@ impl Driver {
                 dir: node_dir,
             });
         }
+        if mpc {
+            for i in driver.nodes.len()..driver.validators.len() {
+                driver.add_mpc_voter(i)?;
+            }
+        }
         Ok(driver)
+    }
+
+    /// An MpcNode for validator `idx`, which has no full node.
+    fn add_mpc_voter(&mut self, idx: usize) -> Result<(), AppError> {
+        let path = self.dir.join(format!("mpc_voter{idx}"));
+        let node = open_mpc_node(&path, &self.validators[idx])?;
+        self.mpc_voters.insert(idx, node);
+        Ok(())
+    }
+
+    /// The MpcNode of validator `idx` (its full node's, or its voter's), if MPC is on.
+    pub fn mpc_node(&mut self, idx: usize) -> Option<&mut MpcNode> {
+        if idx < self.nodes.len() {
+            self.nodes[idx].app.mpc_node()
+        } else {
+            self.mpc_voters.get_mut(&idx)
+        }
+    }
+
+    /// The registered member of validator `idx` (as genesis lists it).
+    pub fn mpc_member(&self, idx: usize) -> seqpool_mpc::Member {
+        let v = &self.validators[idx];
+        seqpool_mpc::members::member_of(
+            &v.mpc_identity(),
+            &seqpool_staking::genesis::consensus_address(&v.consensus_pub_key()),
+        )
+    }
+
+    /// MsgRegisterMember for validator `idx`'s MPC identity, from its operator (a joiner's path).
+    pub fn register_member_msg(&self, idx: usize) -> seqpool_mpc::MsgRegisterMember {
+        let v = &self.validators[idx];
+        seqpool_mpc::members::register_msg(&v.mpc_identity(), &self.chain_id, &v.operator())
     }
 
     pub fn admin_address(&self) -> String {
@@ -222,7 +352,14 @@ impl Driver {
                 ..Default::default()
             })
             .collect();
-        AppGenesis::default_for(&self.admin_address(), validators)
+        let mut genesis = AppGenesis::default_for(&self.admin_address(), validators);
+        if self.mpc {
+            genesis.mpc.members = (0..self.validators.len())
+                .filter(|&i| self.validators[i].power > 0)
+                .map(|i| self.mpc_member(i))
+                .collect();
+        }
+        genesis
     }
 
     /// Validator indexes in CometBFT order (power descending, then address ascending).
@@ -334,6 +471,13 @@ impl Driver {
 
         // Each online validator extends its vote; node 0's app builds the extension for validators
         // without a node of their own (same state, so the same content).
+        if self.mpc {
+            for idx in self.ordered() {
+                if idx >= self.nodes.len() && !self.mpc_voters.contains_key(&idx) {
+                    self.add_mpc_voter(idx)?;
+                }
+            }
+        }
         let mut votes = Vec::new();
         for idx in self.ordered() {
             let v = &self.validators[idx];
@@ -353,19 +497,28 @@ impl Driver {
             }
             let node = if idx < self.nodes.len() { idx } else { 0 };
             let proposed_last_commit = self.commit_info();
-            let ext = self.nodes[node]
-                .app
-                .extend_vote(request::ExtendVote {
-                    hash,
-                    height: (height as u32).into(),
-                    time,
-                    txs: txs.clone(),
-                    proposed_last_commit,
-                    misbehavior: vec![],
-                    next_validators_hash: tendermint::Hash::None,
-                    proposer_address: proposer,
-                })?
-                .vote_extension;
+            // A validator without a node: node 0's app builds its mpc section with its MpcNode.
+            let mut voter = self.mpc_voters.remove(&idx);
+            if let (Some(v), Some(own)) = (voter.as_mut(), self.nodes[node].app.mpc_node()) {
+                std::mem::swap(v, own);
+            }
+            let extended = self.nodes[node].app.extend_vote(request::ExtendVote {
+                hash,
+                height: (height as u32).into(),
+                time,
+                txs: txs.clone(),
+                proposed_last_commit,
+                misbehavior: vec![],
+                next_validators_hash: tendermint::Hash::None,
+                proposer_address: proposer,
+            });
+            if let Some(mut v) = voter {
+                if let Some(own) = self.nodes[node].app.mpc_node() {
+                    std::mem::swap(&mut v, own);
+                }
+                self.mpc_voters.insert(idx, v);
+            }
+            let ext = extended?.vote_extension;
             let ext = self.with_producer_section(idx, ext);
             let ext = self.with_bridge_section(idx, ext);
             for n in self.nodes.iter_mut() {
@@ -474,7 +627,14 @@ impl Driver {
         // Drop the old app and every handle on its database before reopening it.
         let dir = self.nodes.remove(i).dir;
         let mempool = Arc::new(Mutex::new(MempoolState::default()));
-        let app = App::new(Storage::open(&dir)?, mempool.clone())?;
+        let mut app = App::new(Storage::open(&dir)?, mempool.clone())?;
+        if self.mpc {
+            // A restart loses the node's in-memory duties; its keystore is reopened.
+            app.set_mpc_node(open_mpc_node(
+                &dir.join("mpc_keystore"),
+                &self.validators[i],
+            )?);
+        }
         self.nodes.insert(i, Node { app, mempool, dir });
         Ok(())
     }
@@ -540,6 +700,7 @@ impl Driver {
     pub fn add_standby(&mut self, mut v: TestValidator) -> usize {
         v.power = 0;
         self.validators.push(v);
+        // With MPC on, its MpcNode is made when it first votes (see `finish`).
         self.validators.len() - 1
     }
 

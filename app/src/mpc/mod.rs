@@ -2,6 +2,7 @@
 //! `seqpoold start`), and what it puts in the `mpc` section of its vote extension. Everything
 //! here is node-local and may differ between nodes; what enters state is decided by x/mpc from
 //! the injected extended commit.
+pub mod identity;
 pub mod keygen;
 pub mod signer;
 
