@@ -7,7 +7,7 @@
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash, Hasher, RandomState};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::{Arc, RwLock};
@@ -19,6 +19,7 @@ use rusty_leveldb::{LdbIterator, Options, WriteBatch, DB};
 use sha2::Sha256;
 
 use crate::keys;
+use crate::wal::{CommitLog, LoggedCommit};
 use crate::{Entries, RootHash, StoreError, Version};
 
 /// Entries per generation of the latest-version value cache.
@@ -27,22 +28,26 @@ const VALUE_CACHE_GENERATION: usize = 1 << 18;
 /// so the cache should hold the whole live tree: two generations of 2^18 nodes cover a state of a
 /// few hundred thousand keys (~100 bytes per entry, plus ~1 KB per internal node).
 const NODE_CACHE_GENERATION: usize = 1 << 18;
+/// A checkpoint (LevelDB synced, commit log emptied) after this many commits, or once the log
+/// holds this many bytes: bounds the log's size and the replay on open.
+const CHECKPOINT_COMMITS: usize = 16;
+const CHECKPOINT_BYTES: u64 = 64 << 20;
 
 /// A bounded map with two generations: inserts go to the young one; when it is full it becomes
 /// the old one and the previous old generation is dropped. Lookups see young first, so an entry
 /// rewritten after a rotation always shadows its stale copy. [`Generational::get_refreshed`] moves
 /// an old entry back to the young generation, so entries in use survive rotations (approximate LRU).
-pub(crate) struct Generational<K, V> {
-    young: HashMap<K, V>,
-    old: HashMap<K, V>,
+pub(crate) struct Generational<K, V, S = RandomState> {
+    young: HashMap<K, V, S>,
+    old: HashMap<K, V, S>,
     capacity: usize,
 }
 
-impl<K: Eq + Hash, V> Generational<K, V> {
+impl<K: Eq + Hash, V, S: BuildHasher + Default> Generational<K, V, S> {
     pub fn new(capacity: usize) -> Self {
         Self {
-            young: HashMap::new(),
-            old: HashMap::new(),
+            young: HashMap::default(),
+            old: HashMap::default(),
             capacity,
         }
     }
@@ -67,7 +72,7 @@ impl<K: Eq + Hash, V> Generational<K, V> {
     pub fn insert(&mut self, key: K, value: V) {
         if self.young.len() >= self.capacity {
             // Sized once per rotation: growing a large map by doubling rehashes it repeatedly.
-            let fresh = HashMap::with_capacity(self.capacity);
+            let fresh = HashMap::with_capacity_and_hasher(self.capacity, S::default());
             self.old = std::mem::replace(&mut self.young, fresh);
         }
         self.young.insert(key, value);
@@ -83,6 +88,53 @@ impl<K: Eq + Hash, V> Generational<K, V> {
         self.old.clear();
     }
 }
+
+/// Hashes a [`CachedNodeKey`] (three integers) with a multiply-xorshift keyed per process: the node
+/// cache is hashed several times per updated key, and SipHash was ~8% of a block's prepare. The
+/// key makes the bucket of a node unpredictable to whoever picks the state keys.
+#[derive(Clone, Copy)]
+pub(crate) struct NodeKeyHasher(u64);
+
+impl Hasher for NodeKeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+    fn write_u8(&mut self, n: u8) {
+        self.write_u64(u64::from(n));
+    }
+    fn write_u64(&mut self, n: u64) {
+        let mixed = (self.0 ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        self.0 = mixed ^ (mixed >> 29);
+    }
+    fn finish(&self) -> u64 {
+        let z = self.0.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z ^ (z >> 31)
+    }
+}
+
+/// Builds [`NodeKeyHasher`]s with this process's key.
+#[derive(Clone, Copy)]
+pub(crate) struct NodeKeyHashing(u64);
+
+impl Default for NodeKeyHashing {
+    fn default() -> Self {
+        static KEY: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+        Self(*KEY.get_or_init(|| RandomState::new().hash_one(0x5EC9_9001_u64)))
+    }
+}
+
+impl BuildHasher for NodeKeyHashing {
+    type Hasher = NodeKeyHasher;
+    fn build_hasher(&self) -> NodeKeyHasher {
+        NodeKeyHasher(self.0)
+    }
+}
+
+type NodeCache = Generational<CachedNodeKey, Node, NodeKeyHashing>;
 
 /// A tree node's key packed into a few words: cheap to hash and copy, no allocation. Covers node
 /// paths of up to 16 nibbles (a tree of far more than 2^32 keys); deeper nodes are not cached.
@@ -189,7 +241,7 @@ fn from_jmt(err: anyhow::Error) -> StoreError {
 /// The tree's view of the database (plus the node cache).
 struct TreeView<'a> {
     db: &'a RefCell<DB>,
-    nodes: &'a RefCell<Generational<CachedNodeKey, Node>>,
+    nodes: &'a RefCell<NodeCache>,
     /// On an empty store the first version may be > 0; jmt then looks for the root of
     /// `version - 1`, which we present as an empty tree without ever writing it.
     virtual_empty_root: Option<Version>,
@@ -224,7 +276,7 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 impl<'a> TreeView<'a> {
     fn new(
         db: &'a RefCell<DB>,
-        nodes: &'a RefCell<Generational<CachedNodeKey, Node>>,
+        nodes: &'a RefCell<NodeCache>,
         virtual_empty_root: Option<Version>,
     ) -> Self {
         Self {
@@ -349,11 +401,22 @@ impl TreeReader for TreeView<'_> {
     }
 }
 
+struct Unapplied {
+    batch: Vec<u8>,
+    nodes: Vec<(CachedNodeKey, Node)>,
+    stale: Vec<CachedNodeKey>,
+}
+
 pub(crate) struct Worker {
     store_id: u64,
     dir: PathBuf,
     db: RefCell<DB>,
-    nodes: RefCell<Generational<CachedNodeKey, Node>>,
+    /// Committed versions not yet synced in LevelDB (see [`crate::wal`]).
+    log: CommitLog,
+    /// The last commit's work that can wait until it has answered (done before the next request
+    /// is served): its LevelDB batch (already in the log) and the node cache update.
+    unapplied: Option<Unapplied>,
+    nodes: RefCell<NodeCache>,
     latest: Arc<RwLock<LatestState>>,
     latest_version: Option<Version>,
     /// Set when a write failed half-way in memory: the handle refuses further work.
@@ -373,10 +436,18 @@ pub(crate) fn open(
         create_if_missing: true,
         write_buffer_size: 32 << 20,
         block_cache_capacity_bytes: 64 << 20,
+        // Batches reach LevelDB's log unsynced, so a crash can tear its last record. A reused log
+        // would get new records appended after the torn one, and rusty-leveldb's reader then
+        // glues the torn fragment to the next record (a malformed batch, a panic on open). A
+        // fresh log per open keeps the torn tail at the end, where the reader drops it; the commit
+        // log replays whatever it held.
+        reuse_logs: false,
         ..Options::default()
     };
     let mut db =
         DB::open(path, options).map_err(|e| db_err(&format!("open {}", path.display()), e))?;
+    let (log, logged) = CommitLog::open(path)?;
+    let replayed = replay(&mut db, logged)?;
     let (version, root) = match db.get(keys::LATEST_MARKER) {
         Some(marker) => {
             let (version, root) = keys::decode_marker(&marker)?;
@@ -401,16 +472,21 @@ pub(crate) fn open(
         root,
         values: Generational::new(VALUE_CACHE_GENERATION),
     }));
-    let worker = Worker {
+    let mut worker = Worker {
         store_id,
         dir: path.to_path_buf(),
         db: RefCell::new(db),
+        log,
+        unapplied: None,
         nodes: RefCell::new(Generational::new(NODE_CACHE_GENERATION)),
         latest: latest.clone(),
         latest_version: version,
         broken: None,
         synced_files: BTreeMap::new(),
     };
+    if replayed > 0 || worker.log.records > 0 {
+        worker.checkpoint()?;
+    }
     if let Some(v) = version {
         // The marker and the tree must agree, or the store is damaged.
         let stored = worker.root_at(v).map_err(|e| StoreError::Corrupt {
@@ -433,6 +509,45 @@ pub(crate) fn open(
     Ok((worker, latest))
 }
 
+/// Writes the logged versions that LevelDB does not have yet (a crash came between a commit and
+/// its checkpoint), in order. Returns how many it wrote.
+fn replay(db: &mut DB, logged: Vec<LoggedCommit>) -> Result<usize, StoreError> {
+    let mut latest = match db.get(keys::LATEST_MARKER) {
+        Some(marker) => Some(keys::decode_marker(&marker)?.0),
+        None => None,
+    };
+    let mut replayed = 0;
+    for commit in logged {
+        match latest {
+            Some(l) if commit.version <= l => continue,
+            Some(l) if commit.version != l.saturating_add(1) => {
+                return Err(StoreError::Corrupt {
+                    key: crate::wal::FILE_NAME.into(),
+                    reason: format!(
+                        "commit log holds version {} but the database ends at {l}",
+                        commit.version
+                    ),
+                })
+            }
+            _ => {}
+        }
+        let mut batch = WriteBatch::default();
+        batch.set_contents(&commit.batch);
+        db.write(batch, false)
+            .map_err(|e| db_err(&format!("replay version {}", commit.version), e))?;
+        latest = Some(commit.version);
+        replayed += 1;
+    }
+    if replayed > 0 {
+        tracing::info!(
+            replayed,
+            latest,
+            "replayed committed versions from the commit log"
+        );
+    }
+    Ok(replayed)
+}
+
 impl Worker {
     pub fn run(mut self, requests: Receiver<Request>) {
         while let Ok(request) = requests.recv() {
@@ -452,7 +567,56 @@ impl Worker {
                     self.broken = Some(format!("commit panicked: {message}"));
                 }
             }
+            self.apply_logged();
         }
+        // A clean close leaves LevelDB synced and the log empty.
+        if self.broken.is_none() && self.log.records > 0 {
+            if let Err(e) = self.checkpoint() {
+                tracing::error!(error = %e, "checkpoint on close failed; the next open replays the commit log");
+            }
+        }
+    }
+
+    /// Writes the last commit's batch into LevelDB (it is durable in the commit log already), and
+    /// checkpoints when the log has grown enough. A failure leaves the handle refusing work; the
+    /// next open replays the log.
+    fn apply_logged(&mut self) {
+        let Some(unapplied) = self.unapplied.take() else {
+            return;
+        };
+        {
+            let mut nodes = self.nodes.borrow_mut();
+            for key in &unapplied.stale {
+                nodes.remove(key);
+            }
+            for (key, node) in unapplied.nodes {
+                nodes.insert(key, node);
+            }
+        }
+        let mut batch = WriteBatch::default();
+        batch.set_contents(&unapplied.batch);
+        drop(unapplied.batch);
+        if let Err(e) = self.db.borrow_mut().write(batch, false) {
+            tracing::error!(error = %e, "writing a logged commit into LevelDB failed");
+            self.broken = Some(format!("write logged commit: {e}"));
+            return;
+        }
+        if self.log.records >= CHECKPOINT_COMMITS || self.log.bytes >= CHECKPOINT_BYTES {
+            if let Err(e) = self.checkpoint() {
+                tracing::error!(error = %e, "checkpoint failed");
+                self.broken = Some(format!("checkpoint: {e}"));
+            }
+        }
+    }
+
+    /// Makes LevelDB durable up to the latest commit, then empties the commit log.
+    fn checkpoint(&mut self) -> Result<(), StoreError> {
+        self.db
+            .borrow_mut()
+            .flush()
+            .map_err(|e| db_err("flush LevelDB log", e))?;
+        self.sync_files()?;
+        self.log.clear()
     }
 
     fn serve(&mut self, request: Request) {
@@ -692,27 +856,20 @@ impl Worker {
                 expected,
             });
         }
-        if let Err(e) = self.db.borrow_mut().write(prepared.batch, true) {
-            // rusty-leveldb applies a batch to its memtable before appending it to the log, so
-            // after a failed write memory and disk may disagree: stop serving until reopened.
-            self.broken = Some(e.to_string());
-            return Err(db_err("write commit batch", e));
-        }
-        if let Err(e) = self.sync_files() {
+        // Durable once logged; LevelDB gets the batch after this commit has answered.
+        let contents = prepared.batch.encode(0);
+        if let Err(e) = self.log.append(prepared.version, &contents) {
+            // The log may end in a partial record now (cut off on the next open).
             self.broken = Some(e.to_string());
             return Err(e);
         }
+        self.unapplied = Some(Unapplied {
+            batch: contents,
+            nodes: prepared.nodes,
+            stale: prepared.stale,
+        });
 
         self.latest_version = Some(prepared.version);
-        {
-            let mut nodes = self.nodes.borrow_mut();
-            for key in &prepared.stale {
-                nodes.remove(key);
-            }
-            for (key, node) in prepared.nodes {
-                nodes.insert(key, node);
-            }
-        }
         let mut latest = self.latest.write().unwrap_or_else(|p| p.into_inner());
         if latest.version.is_none() {
             latest.values.clear();

@@ -7,13 +7,16 @@
 //! * [`StateDelta`] is the write buffer of one block over a snapshot, with nested transactional forks
 //!   ([`StateDelta::transact`]) so a failed tx leaves no trace.
 //! * The FinalizeBlock/Commit split: [`Storage::prepare`] computes the root of a delta without
-//!   writing anything; [`Storage::commit`] writes the prepared batch atomically and durably.
+//!   writing anything; [`Storage::commit`] writes the prepared batch atomically and durably: one
+//!   record appended to a commit log and fsynced; LevelDB receives the batch after the commit has
+//!   answered and is synced at checkpoints, and opening the store replays the log.
 
 mod db;
 mod delta;
 mod error;
 mod keys;
 mod storage;
+mod wal;
 
 pub use delta::StateDelta;
 pub use error::StoreError;

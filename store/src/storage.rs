@@ -190,8 +190,10 @@ impl Storage {
         })
     }
 
-    /// Durably writes a prepared version in one atomic batch. Refused if another version was
-    /// committed since it was prepared.
+    /// Durably writes a prepared version in one atomic batch: appended to the commit log and
+    /// fsynced before this returns; the store thread writes it into LevelDB right after, before
+    /// serving anything else (see `wal`). Refused if another version was committed since it was
+    /// prepared.
     pub fn commit(&self, prepared: PreparedCommit) -> Result<RootHash, StoreError> {
         self.shared.call(|reply| Request::Commit {
             prepared: prepared.writes,
