@@ -11,8 +11,8 @@ use crate::app::App;
 use crate::config::AppConfig;
 use crate::mempool::MempoolState;
 
-/// Runs the node until SIGINT or SIGTERM.
-pub async fn run(home: &Path) -> anyhow::Result<()> {
+/// Runs the node until SIGINT or SIGTERM. `mpc` is where the MPC keystore's secret comes from.
+pub async fn run(home: &Path, mpc: &crate::mpc::identity::SecretSource) -> anyhow::Result<()> {
     let config = AppConfig::load(home)?;
     // Log to stdout at app.toml's level (a no-op when the process already set a subscriber).
     if let Ok(filter) = tracing_subscriber::EnvFilter::try_new(&config.log_level) {
@@ -32,7 +32,23 @@ pub async fn run(home: &Path) -> anyhow::Result<()> {
     );
 
     let mempool_state = Arc::new(Mutex::new(MempoolState::default()));
-    let app = App::new(storage.clone(), mempool_state.clone())?;
+    let mut app = App::new(storage.clone(), mempool_state.clone())?;
+    // A wrong passphrase or key file stops the node; no keystore means no MPC duties.
+    match crate::mpc::identity::open_node(home, mpc)? {
+        Some(node) => {
+            let identifier = node
+                .identity
+                .identifier()
+                .map(|id| hex::encode(id.serialize()))
+                .unwrap_or_default();
+            tracing::info!(%identifier, "MPC keystore opened: this node takes part in signing");
+            app.set_mpc_node(node);
+        }
+        None => tracing::warn!(
+            keystore = %crate::mpc::identity::keystore_path(home).display(),
+            "no MPC keystore: running without MPC duties"
+        ),
+    }
     let (l1_stop_tx, l1_stop_rx) = watch::channel(false);
     let l1_watcher = crate::bridge_watcher::spawn_from_config(
         &config,

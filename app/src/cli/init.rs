@@ -34,6 +34,8 @@ pub struct InitArgs {
     pub listen_host: String,
     #[arg(long, default_value = "1s")]
     pub timeout_commit: String,
+    #[command(flatten)]
+    pub mpc: super::mpc::MpcKeystoreArgs,
     /// Replace an existing config (keys in data/ and the keyring are kept).
     #[arg(long)]
     pub overwrite: bool,
@@ -99,13 +101,24 @@ pub fn run(args: InitArgs) -> Result<()> {
         timeout_commit: args.timeout_commit.clone(),
         mempool_size: 5000,
     })?;
+    // The MPC identity: kept if the keystore already holds one (like the consensus key).
+    let identity = crate::mpc::identity::create_identity(
+        home,
+        &args.mpc.source(),
+        seqpool_tss::keystore::KdfParams::default(),
+    )?;
+    super::mpc::write_registration(home, &identity, &args.chain_id, &operator)?;
     let validator = GenesisValidator {
         name: args.moniker.clone(),
         operator: operator.clone(),
         consensus_key,
         power: args.power,
     };
-    let app_state = AppGenesis::default_for(&admin, vec![home::staking_validator(&validator)]);
+    let mut app_state = AppGenesis::default_for(&admin, vec![home::staking_validator(&validator)]);
+    app_state.mpc.members = vec![super::mpc::genesis_member(
+        &identity.public(),
+        &home::consensus_address(&validator.consensus_key),
+    )?];
     home::write_genesis(
         home,
         &home::genesis_json(&args.chain_id, &[validator], &app_state)?,
@@ -117,6 +130,7 @@ pub fn run(args: InitArgs) -> Result<()> {
         "node_id": node_key.node_id()?,
         "operator": operator,
         "admin": admin,
+        "mpc_identity": super::mpc::identity_json(&identity.public())?,
     });
     super::print_json(&summary, args.output)
 }

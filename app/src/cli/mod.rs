@@ -14,6 +14,7 @@ pub mod home;
 mod init;
 mod keys;
 pub mod load;
+pub mod mpc;
 mod query;
 pub mod testnet;
 pub mod testnet_l1;
@@ -96,6 +97,8 @@ pub enum Command {
     Start {
         #[command(flatten)]
         home: HomeArgs,
+        #[command(flatten)]
+        mpc: mpc::MpcKeystoreArgs,
     },
     /// Manage operator keys in the home's keyring.
     #[command(subcommand)]
@@ -103,6 +106,9 @@ pub enum Command {
     /// Build, sign and broadcast a transaction, then wait for its result.
     #[command(subcommand)]
     Tx(tx::TxCommand),
+    /// This node's MPC identity (the encrypted tss keystore in the home).
+    #[command(subcommand)]
+    Mpc(mpc::MpcCommand),
     /// Query chain state over gRPC (or abci_query with --abci).
     Query(query::QueryArgs),
     /// Write the homes of an N-validator local testnet sharing one genesis.
@@ -168,7 +174,10 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 fn execute(command: Command) -> Result<()> {
     match command {
         Command::Init(args) => init::run(args),
-        Command::Start { home } => runtime()?.block_on(crate::node::run(&home.home)),
+        Command::Start { home, mpc } => {
+            runtime()?.block_on(crate::node::run(&home.home, &mpc.source()))
+        }
+        Command::Mpc(cmd) => mpc::run(cmd),
         Command::Keys(cmd) => keys::run(cmd),
         Command::Tx(cmd) => runtime()?.block_on(tx::run(cmd)),
         Command::Query(args) => runtime()?.block_on(query::run(args)),

@@ -46,6 +46,9 @@ pub struct TestnetArgs {
     pub overwrite: bool,
     #[command(flatten)]
     pub keyring: KeyringArgs,
+    /// Secret of every node's MPC keystore (default: a new key file in each home).
+    #[command(flatten)]
+    pub mpc: super::mpc::MpcKeystoreArgs,
     #[command(flatten)]
     pub l1: super::testnet_l1::L1Args,
     #[command(flatten)]
@@ -142,6 +145,7 @@ pub fn run(args: TestnetArgs) -> Result<NodesFile> {
         consensus_key: SigningKey,
         operator_key: SigningKey,
         operator: crate::keyring::KeyInfo,
+        mpc: seqpool_tss::MemberPublic,
     }
     let mut planned = Vec::new();
     for k in 0..n {
@@ -154,7 +158,15 @@ pub fn run(args: TestnetArgs) -> Result<NodesFile> {
             .open(&home, true, false)?
             .store("operator", &operator_key)?;
         client_ring.store(&name, &operator_key)?;
+        // The node's MPC identity, in its encrypted keystore (data/mpc_keystore).
+        let identity = crate::mpc::identity::create_identity(
+            &home,
+            &args.mpc.source(),
+            seqpool_tss::keystore::KdfParams::default(),
+        )?;
+        super::mpc::write_registration(&home, &identity, &args.chain_id, &operator.address)?;
         planned.push(Planned {
+            mpc: identity.public(),
             ports: NodePorts::for_index(
                 &args.host,
                 args.base_port,
@@ -215,6 +227,26 @@ pub fn run(args: TestnetArgs) -> Result<NodesFile> {
         &admin.address,
         validators.iter().map(home::staking_validator).collect(),
     );
+    app_state.mpc.members = planned
+        .iter()
+        .map(|p| super::mpc::genesis_member(&p.mpc, &home::consensus_address(&p.consensus_key)))
+        .collect::<Result<_>>()?;
+    if let Some(entry) = &l1 {
+        let c = &entry.contracts;
+        let params = app_state
+            .mpc
+            .params
+            .get_or_insert_with(seqpool_mpc::params::default_params);
+        // The L1 side every request digest binds.
+        params.l1 = Some(seqpool_mpc::L1Contracts {
+            chain_id: c.chain_id,
+            batch_inbox: c.batch_inbox.to_vec(),
+            locking_pool: c.locking_pool.to_vec(),
+            group_key_registry: c.group_key_registry.to_vec(),
+            governance: c.governance.to_vec(),
+        });
+        app_state.mpc.next_l2_block = c.first_l2_block.max(1);
+    }
     app_state.auth.accounts = accounts
         .iter()
         .map(|a| seqpool_proto::auth::v1::Account {
@@ -400,5 +432,35 @@ mod tests {
                 .len(),
             128
         );
+        // Every validator's MPC identity: in genesis, and in its home's encrypted keystore
+        // (opened with the home's key file, mode 0600).
+        let members: Vec<String> = genesis["app_state"]["mpc"]["members"]
+            .as_array()
+            .expect("mpc members")
+            .iter()
+            .map(|m| m["validator"].as_str().expect("validator").to_string())
+            .collect();
+        assert_eq!(members, addresses);
+        for (k, node) in file.nodes.iter().enumerate() {
+            let key_file = crate::mpc::identity::default_key_file(&node.home);
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&key_file)
+                .expect("key file")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+            let mpc = crate::mpc::identity::open_node(&node.home, &Default::default())
+                .expect("open")
+                .expect("a keystore");
+            let signer = hex::encode(mpc.identity.public().signer_key);
+            let listed = &genesis["app_state"]["mpc"]["members"][k]["signerKey"];
+            assert_eq!(
+                listed.as_str().map(|b64| hex::encode(
+                    base64::Engine::decode(&base64::engine::general_purpose::STANDARD, b64)
+                        .expect("base64")
+                )),
+                Some(signer)
+            );
+        }
     }
 }

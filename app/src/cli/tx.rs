@@ -38,6 +38,21 @@ pub enum TxCommand {
     /// Admin messages (x/admin).
     #[command(subcommand)]
     Admin(AdminTx),
+    /// MPC messages (x/mpc).
+    #[command(subcommand)]
+    Mpc(MpcTx),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum MpcTx {
+    /// Register this node's MPC identity (from the keystore in --home, or the registration
+    /// `init` wrote while the node runs) for the validator the --from operator operates.
+    RegisterMember {
+        #[command(flatten)]
+        opts: TxOpts,
+        #[command(flatten)]
+        mpc: super::mpc::MpcKeystoreArgs,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -84,7 +99,7 @@ pub async fn run(cmd: TxCommand) -> Result<()> {
             params_json,
             opts,
         }) => {
-            send(opts, |from| {
+            send(opts, |from, _| {
                 Ok(vec![client::update_params_msg(
                     from,
                     &module,
@@ -96,25 +111,37 @@ pub async fn run(cmd: TxCommand) -> Result<()> {
         TxCommand::Admin(AdminTx::Transfer { new_admin, opts }) => {
             seqpool_component::address::parse_account(&new_admin)
                 .map_err(|e| anyhow::anyhow!("new admin: {e}"))?;
-            send(opts, |from| {
+            send(opts, |from, _| {
                 Ok(vec![client::transfer_admin_msg(from, &new_admin)])
+            })
+            .await
+        }
+        TxCommand::Mpc(MpcTx::RegisterMember { opts, mpc }) => {
+            let home = opts.home.home.clone();
+            send(opts, |from, chain_id| {
+                let msg = super::mpc::register_member_msg(&home, &mpc, chain_id, from)?;
+                Ok(vec![Any {
+                    type_url: <seqpool_mpc::MsgRegisterMember as prost::Name>::type_url(),
+                    value: prost::Message::encode_to_vec(&msg),
+                }])
             })
             .await
         }
     }
 }
 
-async fn send(opts: TxOpts, build: impl FnOnce(&str) -> Result<Vec<Any>>) -> Result<()> {
+/// Signs the messages `build(from, chain_id)` makes and broadcasts them.
+async fn send(opts: TxOpts, build: impl FnOnce(&str, &str) -> Result<Vec<Any>>) -> Result<()> {
     let ring = opts.keyring.open(&opts.home.home, true, false)?;
     let key = ring.signing_key(&opts.from)?;
     let from = client::address_of(&key);
-    let msgs = build(&from)?;
     let config = super::app_config_or_default(&opts.home.home)?;
     let rpc = Rpc::new(opts.node.as_deref().unwrap_or(&config.cometbft_rpc))?;
     let chain_id = match opts.chain_id {
         Some(c) => c,
         None => rpc.status().await?.network,
     };
+    let msgs = build(&from, &chain_id)?;
     let checked = client::sign_and_broadcast(&rpc, &key, &chain_id, msgs, &opts.memo).await?;
     if checked.code != codes::OK {
         let result = serde_json::json!({

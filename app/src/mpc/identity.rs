@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use rand::RngCore;
 use seqpool_tss::keystore::{KdfParams, Keystore, KeystoreSecret};
-use seqpool_tss::{MemberPublic, MemberSecret, TssError};
+use seqpool_tss::{MemberSecret, TssError};
 use zeroize::Zeroizing;
 
 use super::MpcNode;
@@ -138,7 +138,7 @@ pub fn create_identity(
     home: &Path,
     source: &SecretSource,
     kdf: KdfParams,
-) -> Result<MemberPublic, IdentityError> {
+) -> Result<MemberSecret, IdentityError> {
     let path = keystore_path(home);
     let secret = match source.resolve(home)? {
         Some(s) => s,
@@ -159,13 +159,20 @@ pub fn create_identity(
     let mut keystore =
         Keystore::open_with(&path, &secret, kdf).map_err(|e| keystore_error(&path, e))?;
     if let Some(existing) = keystore.identity().map_err(|e| keystore_error(&path, e))? {
-        return Ok(existing.public());
+        return Ok(existing);
     }
     let identity = MemberSecret::random(&mut rand::rngs::OsRng);
     keystore
         .put_identity(&identity)
         .map_err(|e| keystore_error(&path, e))?;
-    Ok(identity.public())
+    Ok(identity)
+}
+
+/// `<home>/config/mpc_registration.json`: the MsgRegisterMember of this node's identity for
+/// the chain and operator it was made for (public: keys and proof), so the operator can
+/// register while the node holds the keystore.
+pub fn registration_file(home: &Path) -> PathBuf {
+    home.join("config").join("mpc_registration.json")
 }
 
 /// The node's MPC engine for `seqpoold start`: `Ok(None)` when the home has no keystore (the
@@ -198,7 +205,9 @@ mod tests {
     #[test]
     fn key_file_identity_is_created_once_and_opens() {
         let home = tempfile::tempdir().unwrap();
-        let public = create_identity(home.path(), &SecretSource::default(), fast()).unwrap();
+        let public = create_identity(home.path(), &SecretSource::default(), fast())
+            .unwrap()
+            .public();
         let key_file = default_key_file(home.path());
         #[cfg(unix)]
         {
@@ -208,7 +217,7 @@ mod tests {
         }
         // A second init keeps the identity (and the key file).
         let again = create_identity(home.path(), &SecretSource::default(), fast()).unwrap();
-        assert_eq!(again, public);
+        assert_eq!(again.public(), public);
         let node = open_node(home.path(), &SecretSource::default())
             .unwrap()
             .unwrap();
@@ -229,7 +238,9 @@ mod tests {
             passphrase_file: Some(pass_file),
             ..Default::default()
         };
-        let public = create_identity(home.path(), &with_file, fast()).unwrap();
+        let public = create_identity(home.path(), &with_file, fast())
+            .unwrap()
+            .public();
         assert!(!default_key_file(home.path()).exists());
         // Same passphrase from the environment form.
         let env_form = SecretSource {
