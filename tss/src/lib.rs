@@ -4,6 +4,7 @@
 //! The engine is transport-agnostic: every protocol step consumes and produces signed protobuf
 //! envelopes (`seqpool.tss.v1`), which the chain carries in vote extensions or transactions.
 
+pub mod checks;
 pub mod complaint;
 pub mod crypto;
 pub mod dkg;

@@ -1,17 +1,424 @@
-//! This node's DKG and reshare duties (round payloads, decryption of its shares, confirmation).
+//! This node's DKG and reshare duties (round payloads, decryption of its shares, confirmation),
+//! and the keystore housekeeping that follows the key lifecycle in state: a new key's share is
+//! stored once every member confirmed it (the key is PENDING in state), a RETIRED or FAILED
+//! key's share and nonces are deleted.
+//!
+//! In-progress DKG secrets (the round-1 polynomial, the decrypted shares) and a reshare's
+//! combined share before the key reaches state live in memory only: a node restarted mid-session
+//! cannot continue it, so the round times out and the session restarts without this member (it
+//! is back at the next change of the active set). Payloads this node produced are kept (and
+//! re-sent at every height) until they are in state, so one lost extension costs one block.
+use std::collections::BTreeMap;
+
+use frost_secp256k1::keys::{KeyPackage, PublicKeyPackage};
+use frost_secp256k1::Identifier;
+use prost::Message;
+use rand::rngs::OsRng;
+use seqpool_component::StateRead;
+use seqpool_mpc::keygen::{self, roster_of, RESHARE_ROUND_DEAL};
+use seqpool_mpc::signing::public_key_package;
+use seqpool_mpc::state::MpcRead;
+use seqpool_mpc::{KeyStatus, KeygenKind, KeygenPayload, KeygenSession};
+use seqpool_proto::mpc::v1::MpcVote;
+use seqpool_tss::crypto::envelope;
+use seqpool_tss::dkg::DkgParticipant;
+use seqpool_tss::keystore::Keystore;
+use seqpool_tss::messages::pb;
+use seqpool_tss::reshare::{self, ReshareReceiver};
+use seqpool_tss::{KeyId, MemberSecret, SessionId, TssError};
+
+/// Misbehaviour a test node can be told to show (never set outside tests).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeygenFault {
+    /// In DKG round 2, the share for the first recipient does not decrypt.
+    BadDkgShare,
+}
 
 #[derive(Default)]
-pub struct KeygenDuties {}
+pub struct KeygenDuties {
+    /// The DKG this node takes part in.
+    dkg: Option<DkgParticipant>,
+    /// The share a reshare gave this node, until the key is in state: (key id, share, package).
+    reshared: Option<(u64, KeyPackage, PublicKeyPackage)>,
+    /// Payloads produced, by (session, round), re-sent until state holds them.
+    produced: BTreeMap<(u64, u32), KeygenPayload>,
+    /// Test-only misbehaviour.
+    pub fault: Option<KeygenFault>,
+}
 
 impl KeygenDuties {
-    pub fn extend<S: seqpool_component::StateRead>(
+    pub fn extend<S: StateRead>(
         &mut self,
-        _vote: &mut seqpool_proto::mpc::v1::MpcVote,
-        _state: &S,
-        _height: u64,
+        vote: &mut MpcVote,
+        state: &S,
+        height: u64,
         _chain_id: &str,
-        _identity: &seqpool_tss::MemberSecret,
-        _keystore: &mut seqpool_tss::keystore::Keystore,
+        identity: &MemberSecret,
+        keystore: &mut Keystore,
     ) {
+        if let Err(e) = self.follow_keys(state, identity, keystore) {
+            tracing::warn!(height, error = %e, "mpc keystore housekeeping failed");
+        }
+        match self.payload(state, identity, keystore) {
+            Ok(Some(payload)) => vote.keygen.push(payload),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(height, error = %e, "mpc keygen duty skipped"),
+        }
     }
+
+    /// Stores this node's share of a key that reached state; deletes retired and failed ones.
+    fn follow_keys<S: StateRead>(
+        &mut self,
+        state: &S,
+        identity: &MemberSecret,
+        keystore: &mut Keystore,
+    ) -> Result<(), String> {
+        let me = identity
+            .identifier()
+            .map_err(|e| e.to_string())?
+            .serialize();
+        for key in state.group_keys().map_err(|e| e.to_string())? {
+            let id = KeyId(key.key_id);
+            match key.status() {
+                KeyStatus::Retired | KeyStatus::Failed if keystore.has_key(id) => {
+                    keystore.delete_key(id).map_err(|e| e.to_string())?;
+                    tracing::info!(
+                        key_id = key.key_id,
+                        "mpc: deleted the share and nonces of a retired key"
+                    );
+                }
+                KeyStatus::Pending | KeyStatus::Active => {
+                    if !key.members.iter().any(|m| m.identifier == me) || keystore.has_key(id) {
+                        continue;
+                    }
+                    let (share, public) = match self.take_output(state, key.key_id)? {
+                        Some(out) => out,
+                        None => continue,
+                    };
+                    let hash = seqpool_tss::messages::public_key_package_hash(&public)
+                        .map_err(|e| e.to_string())?;
+                    if hash.as_slice() != key.public_key_package_hash.as_slice() {
+                        return Err(format!(
+                            "key {} in state differs from the package this node derived",
+                            key.key_id
+                        ));
+                    }
+                    keystore
+                        .put_key(id, &share, &public)
+                        .map_err(|e| e.to_string())?;
+                    tracing::info!(
+                        key_id = key.key_id,
+                        "mpc: stored this node's share of a new key"
+                    );
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// This node's finished share of `key_id`, if it made one.
+    fn take_output<S: StateRead>(
+        &mut self,
+        state: &S,
+        key_id: u64,
+    ) -> Result<Option<(KeyPackage, PublicKeyPackage)>, String> {
+        if matches!(&self.reshared, Some((k, _, _)) if *k == key_id) {
+            return Ok(self
+                .reshared
+                .take()
+                .map(|(_, share, public)| (share, public)));
+        }
+        let Some(dkg) = &mut self.dkg else {
+            return Ok(None);
+        };
+        if dkg.key_id() != KeyId(key_id) {
+            return Ok(None);
+        }
+        let confirms = keygen::round_payloads(state, dkg.session_id().0, keygen::DKG_ROUND_CONFIRM)
+            .map_err(|e| e.to_string())?;
+        for payload in confirms.values() {
+            if let Some(env) = &payload.envelope {
+                match dkg.receive_confirm(env) {
+                    Ok(_) | Err(TssError::Duplicate { .. }) => {}
+                    Err(e) => return Err(e.to_string()),
+                }
+            }
+        }
+        if !dkg.is_confirmed() {
+            return Ok(None);
+        }
+        let Some(dkg) = self.dkg.take() else {
+            return Ok(None);
+        };
+        let out = dkg.into_output().map_err(|e| e.to_string())?;
+        Ok(Some((out.key_package, out.public_key_package)))
+    }
+
+    /// The payload this node owes the open session's current round, if any.
+    fn payload<S: StateRead>(
+        &mut self,
+        state: &S,
+        identity: &MemberSecret,
+        keystore: &mut Keystore,
+    ) -> Result<Option<KeygenPayload>, String> {
+        let Some(session) = keygen::open_session(state).map_err(|e| e.to_string())? else {
+            self.produced.clear();
+            return Ok(None);
+        };
+        self.produced.retain(|(s, _), _| *s == session.session_id);
+        let me = identity.identifier().map_err(|e| e.to_string())?;
+        let my_bytes = me.serialize();
+        let delivered = keygen::round_payloads(state, session.session_id, session.round)
+            .map_err(|e| e.to_string())?;
+        if delivered.contains_key(&my_bytes) {
+            return Ok(None);
+        }
+        if let Some(p) = self.produced.get(&(session.session_id, session.round)) {
+            return Ok(Some(p.clone()));
+        }
+        let envelope = match (session.kind(), session.round) {
+            (KeygenKind::Dkg, 1) => self.dkg_commit(&session, &my_bytes, identity)?,
+            (KeygenKind::Dkg, 2) => self.dkg_shares(state, &session, identity)?,
+            (KeygenKind::Dkg, 3) => self.dkg_confirm(state, &session, identity)?,
+            (KeygenKind::Reshare, RESHARE_ROUND_DEAL) => {
+                self.reshare_deal(&session, &my_bytes, identity, keystore)?
+            }
+            (KeygenKind::Reshare, _) => {
+                self.reshare_confirm(state, &session, &my_bytes, identity)?
+            }
+            _ => None,
+        };
+        Ok(envelope.map(|envelope| {
+            let payload = KeygenPayload {
+                session_id: session.session_id,
+                round: session.round,
+                sender: my_bytes,
+                envelope: Some(envelope),
+                height: 0,
+            };
+            self.produced
+                .insert((session.session_id, session.round), payload.clone());
+            payload
+        }))
+    }
+
+    fn is_member(session: &KeygenSession, me: &[u8]) -> bool {
+        session.members.iter().any(|m| m.identifier == me)
+    }
+
+    fn ids(session: &KeygenSession) -> (KeyId, SessionId) {
+        (KeyId(session.key_id), SessionId(session.session_id))
+    }
+
+    fn dkg_commit(
+        &mut self,
+        session: &KeygenSession,
+        me: &[u8],
+        identity: &MemberSecret,
+    ) -> Result<Option<pb::SignedEnvelope>, String> {
+        if !Self::is_member(session, me) {
+            return Ok(None);
+        }
+        let roster = roster_of(&session.members)?;
+        let (key_id, session_id) = Self::ids(session);
+        let (participant, envelope) = DkgParticipant::start(
+            key_id,
+            session_id,
+            roster,
+            session.threshold as u16,
+            identity,
+            &mut OsRng,
+        )
+        .map_err(|e| e.to_string())?;
+        self.dkg = Some(participant);
+        Ok(Some(envelope))
+    }
+
+    /// The participant of this session, or None when this node does not hold it (not a member,
+    /// or restarted since round 1).
+    fn participant(&mut self, session: &KeygenSession) -> Option<&mut DkgParticipant> {
+        self.dkg
+            .as_mut()
+            .filter(|p| p.session_id() == SessionId(session.session_id))
+    }
+
+    fn dkg_shares<S: StateRead>(
+        &mut self,
+        state: &S,
+        session: &KeygenSession,
+        identity: &MemberSecret,
+    ) -> Result<Option<pb::SignedEnvelope>, String> {
+        let fault = self.fault;
+        let Some(p) = self.participant(session) else {
+            return Ok(None);
+        };
+        let round1 =
+            keygen::round_payloads(state, session.session_id, 1).map_err(|e| e.to_string())?;
+        for payload in round1.values() {
+            if let Some(env) = &payload.envelope {
+                match p.receive_round1(env) {
+                    Ok(_) | Err(TssError::Duplicate { .. }) => {}
+                    Err(e) => return Err(e.to_string()),
+                }
+            }
+        }
+        let envelope = p.round2(identity, &mut OsRng).map_err(|e| e.to_string())?;
+        if fault == Some(KeygenFault::BadDkgShare) {
+            return Ok(Some(corrupt_first_share(&envelope, identity)));
+        }
+        Ok(Some(envelope))
+    }
+
+    fn dkg_confirm<S: StateRead>(
+        &mut self,
+        state: &S,
+        session: &KeygenSession,
+        identity: &MemberSecret,
+    ) -> Result<Option<pb::SignedEnvelope>, String> {
+        let Some(p) = self.participant(session) else {
+            return Ok(None);
+        };
+        let round2 =
+            keygen::round_payloads(state, session.session_id, 2).map_err(|e| e.to_string())?;
+        for (sender, payload) in &round2 {
+            let Some(env) = &payload.envelope else {
+                continue;
+            };
+            match p.receive_round2(env, identity) {
+                Ok(_) | Err(TssError::Duplicate { .. }) => {}
+                Err(TssError::BadShares { .. } | TssError::BadShare { .. }) => {
+                    return complain_dkg(p, sender, identity);
+                }
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        match p.finish(identity) {
+            Ok(confirm) => Ok(Some(confirm)),
+            Err(TssError::BadShares { culprits, .. }) => {
+                let accused = round2
+                    .keys()
+                    .find(|s| culprits.first() == Some(&hex::encode(s)))
+                    .cloned()
+                    .ok_or("bad share from an unknown sender")?;
+                complain_dkg(p, &accused, identity)
+            }
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    fn reshare_deal(
+        &mut self,
+        session: &KeygenSession,
+        me: &[u8],
+        identity: &MemberSecret,
+        keystore: &mut Keystore,
+    ) -> Result<Option<pb::SignedEnvelope>, String> {
+        if !session.dealers.iter().any(|d| d == me) {
+            return Ok(None);
+        }
+        let old = KeyId(session.from_key_id);
+        if !keystore.has_key(old) {
+            return Err(format!(
+                "asked to deal key {} this node does not hold",
+                old.0
+            ));
+        }
+        let (share, _) = keystore.key(old).map_err(|e| e.to_string())?;
+        let roster = roster_of(&session.members)?;
+        let (key_id, session_id) = Self::ids(session);
+        reshare::deal(
+            key_id,
+            session_id,
+            &share,
+            &roster,
+            session.threshold as u16,
+            identity,
+            &mut OsRng,
+        )
+        .map(Some)
+        .map_err(|e| e.to_string())
+    }
+
+    fn reshare_confirm<S: StateRead>(
+        &mut self,
+        state: &S,
+        session: &KeygenSession,
+        me: &[u8],
+        identity: &MemberSecret,
+    ) -> Result<Option<pb::SignedEnvelope>, String> {
+        if !Self::is_member(session, me) {
+            return Ok(None);
+        }
+        let old = state
+            .group_key(session.from_key_id)
+            .map_err(|e| e.to_string())?
+            .ok_or("the key being reshared is not in state")?;
+        let (key_id, session_id) = Self::ids(session);
+        let mut receiver = ReshareReceiver::new(
+            key_id,
+            session_id,
+            roster_of(&old.members)?,
+            public_key_package(&old)?,
+            roster_of(&session.members)?,
+            session.threshold as u16,
+            identity,
+        )
+        .map_err(|e| e.to_string())?;
+        let deals = keygen::round_payloads(state, session.session_id, RESHARE_ROUND_DEAL)
+            .map_err(|e| e.to_string())?;
+        for (dealer, payload) in &deals {
+            let Some(env) = &payload.envelope else {
+                continue;
+            };
+            match receiver.receive_deal(env, identity) {
+                Ok(_) => {}
+                Err(TssError::BadShare { .. }) => {
+                    let accused = Identifier::deserialize(dealer).map_err(|e| e.to_string())?;
+                    return receiver
+                        .complaint(&accused, identity, &mut OsRng)
+                        .map(Some)
+                        .map_err(|e| e.to_string());
+                }
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        let qualified = receiver.dealers_with_valid_commitment();
+        let (share, public) = receiver.finish(&qualified).map_err(|e| e.to_string())?;
+        let confirm = reshare::seal_confirmation(key_id, session_id, &qualified, &public, identity)
+            .map_err(|e| e.to_string())?;
+        self.reshared = Some((session.key_id, share, public));
+        Ok(Some(confirm))
+    }
+}
+
+fn complain_dkg(
+    p: &DkgParticipant,
+    accused: &[u8],
+    identity: &MemberSecret,
+) -> Result<Option<pb::SignedEnvelope>, String> {
+    let accused = Identifier::deserialize(accused).map_err(|e| e.to_string())?;
+    tracing::warn!(accused = %hex::encode(accused.serialize()), "mpc: complaining about a bad DKG share");
+    p.complaint(&accused, identity, &mut OsRng)
+        .map(Some)
+        .map_err(|e| e.to_string())
+}
+
+/// Test fault: the first recipient's ciphertext no longer decrypts (re-signed, so the envelope
+/// is authentic and the complaint proves the sender guilty).
+fn corrupt_first_share(
+    envelope: &pb::SignedEnvelope,
+    identity: &MemberSecret,
+) -> pb::SignedEnvelope {
+    let Ok(mut body) = pb::DkgRound2::decode(envelope.body.as_slice()) else {
+        return envelope.clone();
+    };
+    if let Some(byte) = body
+        .shares
+        .first_mut()
+        .and_then(|s| s.ciphertext.first_mut())
+    {
+        *byte ^= 0x01;
+    }
+    envelope::seal(pb::MessageKind::DkgRound2, &body, identity)
 }

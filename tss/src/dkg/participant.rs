@@ -112,9 +112,13 @@ impl DkgParticipant {
 
     /// Accepts another member's round-1 broadcast. Returns the sender.
     pub fn receive_round1(&mut self, message: &pb::SignedEnvelope) -> Result<Identifier> {
-        let (sender, body): (Identifier, pb::DkgRound1) =
-            envelope::open(message, pb::MessageKind::DkgRound1, &self.roster)?;
-        self.check_session(body.key_id, body.session_id)?;
+        let (sender, package) = crate::checks::dkg_round1(
+            message,
+            &self.roster,
+            self.key_id,
+            self.session_id,
+            self.threshold,
+        )?;
         if sender == self.me {
             return Ok(sender);
         }
@@ -124,47 +128,6 @@ impl DkgParticipant {
                 sender: id_hex(&sender),
             });
         }
-        if body.min_signers != self.threshold as u32 || body.max_signers != self.roster.len() as u32
-        {
-            return Err(TssError::BadCommitment {
-                culprit: id_hex(&sender),
-                reason: format!(
-                    "parameters {}-of-{}, expected {}-of-{}",
-                    body.min_signers,
-                    body.max_signers,
-                    self.threshold,
-                    self.roster.len()
-                ),
-            });
-        }
-        let commitment = messages::commitment_from_pb(&sender, &body.commitment)?;
-        if commitment.coefficients().len() != self.threshold as usize {
-            return Err(TssError::BadCommitment {
-                culprit: id_hex(&sender),
-                reason: format!(
-                    "{} coefficients, expected {}",
-                    commitment.coefficients().len(),
-                    self.threshold
-                ),
-            });
-        }
-        let proof =
-            frost_secp256k1::Signature::deserialize(&body.proof_of_knowledge).map_err(|e| {
-                TssError::BadCommitment {
-                    culprit: id_hex(&sender),
-                    reason: format!("proof of knowledge: {e}"),
-                }
-            })?;
-        let package = round1::Package::new(commitment, proof);
-        frost_core::keys::dkg::verify_proof_of_knowledge(
-            sender,
-            package.commitment(),
-            package.proof_of_knowledge(),
-        )
-        .map_err(|_| TssError::BadCommitment {
-            culprit: id_hex(&sender),
-            reason: "invalid proof of knowledge".into(),
-        })?;
         self.round1_packages.insert(sender, package);
         Ok(sender)
     }

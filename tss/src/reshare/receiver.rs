@@ -179,38 +179,8 @@ impl ReshareReceiver {
                 sender: id_hex(&dealer),
             });
         }
-        let old_share =
-            *self
-                .old_public
-                .verifying_shares()
-                .get(&dealer)
-                .ok_or(TssError::UnknownMember {
-                    sender: id_hex(&dealer),
-                })?;
-        let bad_commitment = |reason: String| TssError::BadCommitment {
-            culprit: id_hex(&dealer),
-            reason,
-        };
-        if body.new_threshold != self.new_threshold as u32 {
-            return Err(bad_commitment(format!(
-                "new threshold {}, expected {}",
-                body.new_threshold, self.new_threshold
-            )));
-        }
-        let commitment = messages::commitment_from_pb(&dealer, &body.commitment)?;
-        if commitment.coefficients().len() != self.new_threshold as usize {
-            return Err(bad_commitment(format!(
-                "{} coefficients, expected {}",
-                commitment.coefficients().len(),
-                self.new_threshold
-            )));
-        }
-        let constant = commitment.coefficients()[0].value();
-        if constant != old_share.to_element() {
-            return Err(bad_commitment(
-                "constant term is not the dealer's verifying share".into(),
-            ));
-        }
+        let commitment =
+            crate::checks::deal_commitment(&dealer, &body, &self.old_public, self.new_threshold)?;
         self.envelopes.insert(dealer, message.clone());
         self.commitments.insert(dealer, commitment.clone());
         let bad_share = || TssError::BadShare {

@@ -150,7 +150,8 @@ pub trait MpcWrite: StateWrite {
             RequestStatus::Pending | RequestStatus::Signing
         );
         if open {
-            self.put_raw(state_key::open_request(request.request_id), Vec::new());
+            // The store refuses empty values.
+            self.put_raw(state_key::open_request(request.request_id), vec![1]);
         } else {
             self.delete(state_key::open_request(request.request_id));
         }

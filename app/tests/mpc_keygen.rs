@@ -1,0 +1,435 @@
+//! x/mpc key lifecycle through the in-process ABCI driver with real FROST and real encrypted
+//! keystores: every validator runs its own app and MPC node, and the DKG / reshare payloads ride
+//! on their vote extensions exactly as on the devnet.
+use frost_secp256k1::keys::{IdentifierList, KeyPackage};
+use frost_secp256k1::Identifier;
+use rand::rngs::OsRng;
+use seqpool_bridge::{BridgeVote, L1Event, Payload};
+use seqpool_component::{StateRead, StateReadProto};
+use seqpool_mpc::state::MpcRead;
+use seqpool_mpc::{GroupKey, KeyStatus, KeygenSession, Member, RequestType, SessionStatus};
+use seqpool_proto::bridge::v1::Locked;
+use seqpool_tss::keystore::{KdfParams, Keystore, KeystoreSecret};
+use seqpool_tss::{KeyId, MemberSecret};
+use seqpoold::driver::{test_key, Driver};
+use seqpoold::mpc::keygen::KeygenFault;
+use seqpoold::mpc::MpcNode;
+
+/// Blocks a keygen round may take in these tests (timeouts are exercised on purpose).
+const ROUND_TIMEOUT: u64 = 3;
+
+pub struct Net {
+    pub d: Driver,
+    /// Member records by validator index.
+    pub members: Vec<Member>,
+    pub dir: tempfile::TempDir,
+}
+
+fn cheap_kdf() -> KdfParams {
+    // The keystore's Argon2 cost only slows the test; the encryption is the same.
+    KdfParams {
+        memory_kib: 256,
+        iterations: 1,
+        parallelism: 1,
+    }
+}
+
+fn keystore(dir: &std::path::Path, i: usize) -> Keystore {
+    Keystore::open_with(
+        &dir.join(format!("mpc_keystore{i}")),
+        &KeystoreSecret::passphrase("test passphrase"),
+        cheap_kdf(),
+    )
+    .expect("keystore")
+}
+
+/// `n` validators with their own app and MPC node, plus `standby` validators (apps and MPC nodes
+/// too, registered as members at genesis) that are not in the genesis set. `genesis_key` puts
+/// a dealer-made ACTIVE key of the first `n` members in genesis and their keystores.
+pub fn network(n: usize, standby: usize, genesis_key: bool) -> Net {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let total = n + standby;
+    let identities: Vec<MemberSecret> = (0..total)
+        .map(|_| MemberSecret::random(&mut OsRng))
+        .collect();
+    // The driver's validator i has the consensus key test_key("consensus/{i}").
+    let members: Vec<Member> = identities
+        .iter()
+        .enumerate()
+        .map(|(i, identity)| {
+            let key = test_key(&format!("consensus/{i}"));
+            let address = seqpool_staking::genesis::consensus_address(
+                key.verifying_key().to_encoded_point(true).as_bytes(),
+            );
+            let public = identity.public();
+            Member {
+                validator: address,
+                identifier: public.identifier().expect("id").serialize(),
+                signer_key: public.signer_key.to_vec(),
+                encryption_key: public.encryption_key.to_vec(),
+            }
+        })
+        .collect();
+    let mut keystores: Vec<Keystore> = (0..total).map(|i| keystore(dir.path(), i)).collect();
+    let key = genesis_key.then(|| dealer_key(&members[..n], &identities[..n], &mut keystores));
+    let genesis_members = members.clone();
+    let mut d = Driver::new_with_genesis(dir.path(), total, total, |g| {
+        // Standby validators are not in the genesis set; they join through an L1 lock.
+        let standby: Vec<String> = (n..total).map(|i| format!("val{i}")).collect();
+        g.staking.validators.retain(|v| !standby.contains(&v.name));
+        if let Some(p) = g.mpc.params.as_mut() {
+            p.keygen_round_timeout_blocks = ROUND_TIMEOUT;
+        }
+        g.mpc.members = genesis_members;
+        g.mpc.keys = key.into_iter().collect();
+    })
+    .expect("driver");
+    for v in d.validators.iter_mut().skip(n) {
+        v.power = 0;
+    }
+    for (i, (identity, ks)) in identities.into_iter().zip(keystores).enumerate() {
+        d.nodes[i].app.set_mpc_node(MpcNode::new(identity, ks));
+    }
+    Net { d, members, dir }
+}
+
+/// A trusted-dealer key of `members` (threshold floor(2n/3)+1) written to their keystores: the
+/// starting point of reshare tests, as a chain continuing an existing pool would have.
+fn dealer_key(
+    members: &[Member],
+    identities: &[MemberSecret],
+    keystores: &mut [Keystore],
+) -> GroupKey {
+    let ids: Vec<Identifier> = identities
+        .iter()
+        .map(|m| m.identifier().expect("id"))
+        .collect();
+    let t = seqpool_tss::threshold_for(members.len());
+    let (shares, public) = frost_secp256k1::keys::generate_with_dealer(
+        members.len() as u16,
+        t,
+        IdentifierList::Custom(&ids),
+        OsRng,
+    )
+    .expect("dealer");
+    for (i, id) in ids.iter().enumerate() {
+        let kp = KeyPackage::try_from(shares[id].clone()).expect("key package");
+        keystores[i]
+            .put_key(KeyId(1), &kp, &public)
+            .expect("put key");
+    }
+    let affine = seqpool_tss::eth::group_key_affine(public.verifying_key()).expect("affine");
+    let mut sorted = members.to_vec();
+    sorted.sort_by(|a, b| a.identifier.cmp(&b.identifier));
+    GroupKey {
+        key_id: 1,
+        group_key: public.verifying_key().serialize().expect("vk"),
+        px: affine.x.to_vec(),
+        py: affine.y.to_vec(),
+        threshold: t as u32,
+        members: sorted,
+        verifying_shares: public
+            .verifying_shares()
+            .iter()
+            .map(|(id, s)| seqpool_mpc::VerifyingShare {
+                identifier: id.serialize(),
+                share: s.serialize().expect("share"),
+            })
+            .collect(),
+        status: KeyStatus::Active as i32,
+        public_key_package_hash: seqpool_tss::messages::public_key_package_hash(&public)
+            .expect("hash")
+            .to_vec(),
+        ..Default::default()
+    }
+}
+
+impl Net {
+    pub fn state(&self) -> impl StateRead {
+        self.d.nodes[0].app.storage().latest_snapshot()
+    }
+
+    pub fn block(&mut self) {
+        self.d.produce_block(vec![]).expect("block");
+    }
+
+    /// Produces blocks until `done` holds; panics after `limit` blocks. Returns the blocks made.
+    pub fn run_until(&mut self, limit: u64, what: &str, done: impl Fn(&Net) -> bool) -> u64 {
+        for made in 0..=limit {
+            if done(self) {
+                return made;
+            }
+            if made < limit {
+                self.block();
+            }
+        }
+        panic!(
+            "{what}: not reached within {limit} blocks (height {}); sessions: {:#?}",
+            self.d.height,
+            self.sessions()
+        );
+    }
+
+    pub fn sessions(&self) -> Vec<KeygenSession> {
+        self.state().keygen_sessions().expect("sessions")
+    }
+
+    pub fn keys(&self) -> Vec<GroupKey> {
+        self.state().group_keys().expect("keys")
+    }
+
+    /// The newest key with `status`.
+    pub fn key_with(&self, status: KeyStatus) -> Option<GroupKey> {
+        self.keys().into_iter().rev().find(|k| k.status() == status)
+    }
+
+    /// Whether node `i`'s keystore holds `key_id`, and the group key of the package it holds.
+    pub fn held(&mut self, i: usize, key_id: u64) -> Option<Vec<u8>> {
+        let node = self.d.nodes[i].app.mpc_node().expect("mpc node");
+        if !node.keystore.has_key(KeyId(key_id)) {
+            return None;
+        }
+        let (share, public) = node.keystore.key(KeyId(key_id)).expect("key");
+        assert_eq!(share.verifying_key(), public.verifying_key());
+        Some(public.verifying_key().serialize().expect("vk"))
+    }
+
+    /// Makes validator `i` (a standby) join through an L1 lock every validator reports.
+    pub fn join(&mut self, i: usize, sequencer_id: u64) {
+        let point = self.d.validators[i]
+            .consensus_key
+            .verifying_key()
+            .to_encoded_point(false);
+        let lock = L1Event {
+            nonce: self.state_next_bridge_nonce(),
+            tx_hash: vec![0x42; 32],
+            log_index: 0,
+            block_number: 100,
+            payload: Some(Payload::Locked(Locked {
+                sequencer_id,
+                signer: vec![0xAA; 20],
+                owner: vec![0xBB; 20],
+                amount: (10u128 * 1_000_000_000_000_000_000).to_string(),
+                signer_pubkey: point.as_bytes()[1..].to_vec(),
+            })),
+        };
+        for v in 0..self.d.validators.len() {
+            self.d.bridge_votes.insert(
+                v,
+                BridgeVote {
+                    events: vec![lock.clone()],
+                    ..Default::default()
+                },
+            );
+        }
+    }
+
+    fn state_next_bridge_nonce(&self) -> u64 {
+        use seqpool_bridge::BridgeRead;
+        self.state().next_nonce().expect("nonce")
+    }
+}
+
+fn assert_every_member_holds(net: &mut Net, key: &GroupKey, nodes: &[usize]) {
+    for &i in nodes {
+        assert_eq!(
+            net.held(i, key.key_id).as_deref(),
+            Some(key.group_key.as_slice()),
+            "node {i} holds its share of key {}",
+            key.key_id
+        );
+    }
+}
+
+/// The DKG of `n` genesis validators: returns the pending key and the blocks it took.
+fn dkg(n: usize) -> (Net, GroupKey, u64) {
+    let mut net = network(n, 0, false);
+    let blocks = net.run_until(12, "pending key", |net| {
+        net.key_with(KeyStatus::Pending).is_some() || net.key_with(KeyStatus::Active).is_some()
+    });
+    let key = net
+        .key_with(KeyStatus::Pending)
+        .or_else(|| net.key_with(KeyStatus::Active))
+        .expect("key");
+    // Nodes store their share in the ExtendVote of the block that made the key pending.
+    net.block();
+    (net, key, blocks)
+}
+
+#[test]
+fn dkg_of_four_genesis_validators_makes_a_key_every_node_holds() {
+    let (mut net, key, blocks) = dkg(4);
+    // Round 1 starts in block 1; each round's payloads land one block later: three rounds.
+    assert!(blocks <= 5, "DKG took {blocks} blocks");
+    assert_eq!(key.members.len(), 4);
+    assert_eq!(key.threshold, 3);
+    assert_eq!(key.verifying_shares.len(), 4);
+    assert_eq!(key.reshared_from, 0);
+    assert_eq!(key.group_key.len(), 33);
+    assert_every_member_holds(&mut net, &key, &[0, 1, 2, 3]);
+    let sessions = net.sessions();
+    assert_eq!(sessions.len(), 1);
+    assert_eq!(sessions[0].status(), SessionStatus::Done);
+    assert!(sessions[0].blame.is_empty());
+    // The key test request of the new key is open (or already signed).
+    let request_id = net
+        .state()
+        .get_u64(&seqpool_mpc::state_key::key_test(key.key_id))
+        .expect("read")
+        .expect("key test request");
+    let request = net
+        .state()
+        .signing_request(request_id)
+        .expect("read")
+        .expect("request");
+    assert_eq!(request.request_type(), RequestType::KeyTest);
+    assert_eq!(request.key_id, key.key_id);
+    // The signing path signs the key test with the new key itself; then the key is active.
+    net.run_until(6, "active key", |net| {
+        net.state().active_key_id().expect("read") == Some(key.key_id)
+    });
+    let active = net.key_with(KeyStatus::Active).expect("active");
+    assert_eq!(active.group_key, key.group_key);
+    let request = net
+        .state()
+        .signing_request(request_id)
+        .expect("read")
+        .expect("request");
+    assert_eq!(request.status(), seqpool_mpc::RequestStatus::Signed);
+    assert_eq!(request.signature.len(), 65);
+    // No second session once the key matches the roster.
+    for _ in 0..3 {
+        net.block();
+    }
+    assert_eq!(net.sessions().len(), 1);
+}
+
+#[test]
+fn dkg_of_ten_validators() {
+    let (mut net, key, blocks) = dkg(10);
+    assert!(blocks <= 5, "DKG took {blocks} blocks");
+    assert_eq!(key.members.len(), 10);
+    assert_eq!(key.threshold, 7);
+    let all: Vec<usize> = (0..10).collect();
+    assert_every_member_holds(&mut net, &key, &all);
+}
+
+#[test]
+fn a_bad_round2_share_is_proven_by_complaint_and_the_dkg_restarts_without_its_sender() {
+    let mut net = network(4, 0, false);
+    net.d.nodes[3].app.mpc_node().expect("node").keygen.fault = Some(KeygenFault::BadDkgShare);
+    let cheater = net.members[3].identifier.clone();
+    net.run_until(20, "pending key after the restart", |net| {
+        net.key_with(KeyStatus::Pending).is_some()
+    });
+    let sessions = net.sessions();
+    assert_eq!(sessions.len(), 2, "one failed session, one restart");
+    let failed = &sessions[0];
+    assert_eq!(failed.status(), SessionStatus::Failed);
+    assert_eq!(failed.blame.len(), 1, "{:?}", failed.blame);
+    assert_eq!(failed.blame[0].identifier, cheater);
+    assert!(
+        failed.blame[0].reason.contains("bad secret share"),
+        "{}",
+        failed.blame[0].reason
+    );
+    assert_eq!(failed.blame[0].validator, net.members[3].validator);
+    let restart = &sessions[1];
+    assert_eq!(restart.attempt, 1);
+    assert_eq!(restart.members.len(), 3);
+    assert!(restart.members.iter().all(|m| m.identifier != cheater));
+    let key = net.key_with(KeyStatus::Pending).expect("key");
+    assert_eq!(key.threshold, 3);
+    net.block();
+    assert_every_member_holds(&mut net, &key, &[0, 1, 2]);
+    assert_eq!(net.held(3, key.key_id), None);
+}
+
+#[test]
+fn an_offline_member_times_out_and_the_dkg_restarts_without_it() {
+    let mut net = network(4, 0, false);
+    net.d.offline.insert(2);
+    let absent = net.members[2].identifier.clone();
+    net.run_until(20, "pending key after the timeout", |net| {
+        net.key_with(KeyStatus::Pending).is_some()
+    });
+    let sessions = net.sessions();
+    assert_eq!(sessions.len(), 2);
+    let failed = &sessions[0];
+    assert_eq!(failed.status(), SessionStatus::Failed);
+    assert!(failed.failure.contains("timed out"), "{}", failed.failure);
+    assert_eq!(failed.blame.len(), 1);
+    assert_eq!(failed.blame[0].identifier, absent);
+    assert_eq!(failed.blame[0].reason, "missed round 1");
+    // The session waited exactly its round timeout.
+    assert_eq!(
+        failed.round_deadline_height,
+        failed.started_height + ROUND_TIMEOUT
+    );
+    assert_eq!(sessions[1].members.len(), 3);
+    assert!(sessions[1].members.iter().all(|m| m.identifier != absent));
+}
+
+#[test]
+fn a_fifth_validator_joins_and_the_key_is_reshared_to_five_with_the_same_group_key() {
+    let mut net = network(4, 1, true);
+    net.block();
+    let old = net.key_with(KeyStatus::Active).expect("genesis key");
+    assert_eq!(old.threshold, 3);
+    assert!(
+        net.sessions().is_empty(),
+        "no session while the roster matches the key"
+    );
+    net.join(4, 5);
+    let start = net.d.height;
+    net.run_until(20, "reshared key", |net| {
+        net.keys().iter().any(|k| k.reshared_from == old.key_id)
+    });
+    let blocks = net.d.height - start;
+    let key = net
+        .keys()
+        .into_iter()
+        .find(|k| k.reshared_from == old.key_id)
+        .expect("new key");
+    assert_eq!(key.group_key, old.group_key, "the group key never changes");
+    assert_eq!(
+        (key.px.clone(), key.py.clone()),
+        (old.px.clone(), old.py.clone())
+    );
+    assert_eq!(key.members.len(), 5);
+    assert_eq!(key.threshold, 4);
+    let session = net.sessions().pop().expect("session");
+    assert_eq!(session.status(), SessionStatus::Done);
+    assert_eq!(session.dealers.len(), 4);
+    net.block();
+    assert_every_member_holds(&mut net, &key, &[0, 1, 2, 3, 4]);
+    eprintln!(
+        "reshare after the join: new key pending {blocks} blocks after the lock was reported"
+    );
+    // The test signature activates the new key and retires the old one; every node deletes the
+    // old shares (and their nonces) once it sees the retirement.
+    net.run_until(6, "reshared key active", |net| {
+        net.state().active_key_id().expect("read") == Some(key.key_id)
+    });
+    net.block();
+    let retired = net
+        .state()
+        .group_key(old.key_id)
+        .expect("read")
+        .expect("old key");
+    assert_eq!(retired.status(), KeyStatus::Retired);
+    for i in 0..4 {
+        assert_eq!(
+            net.held(i, old.key_id),
+            None,
+            "node {i} deleted the retired share"
+        );
+    }
+    assert_every_member_holds(&mut net, &key, &[0, 1, 2, 3, 4]);
+    // The roster matches the key again: no further session.
+    let sessions = net.sessions().len();
+    for _ in 0..3 {
+        net.block();
+    }
+    assert_eq!(net.sessions().len(), sessions);
+}
