@@ -17,6 +17,9 @@ if [ -d tss/benches ]; then
   cargo bench -p seqpool-tss
 fi
 
+echo "== mpc: signing latency through the driver (n = 10, 50, 100)"
+cargo test --release -p seqpoold --test mpc_signing -- --ignored --nocapture signing_latency
+
 echo "== L1 gas report"
 scripts/contracts.sh gas
 

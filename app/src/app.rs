@@ -135,6 +135,7 @@ pub struct App {
     mempool: Arc<Mutex<MempoolState>>,
     bridge_observations: crate::bridge::Observations,
     randomness_observation: crate::bridge::RandomnessObservation,
+    receipt_observations: crate::bridge::ReceiptObservations,
     l2_view: crate::producer::SharedL2View,
     /// L2 block hashes and state roots for the MPC signer's batch checks (l2_headers).
     l2_headers: crate::mpc::signer::SharedL2Headers,
@@ -185,6 +186,7 @@ impl App {
             mempool,
             bridge_observations: Default::default(),
             randomness_observation: Default::default(),
+            receipt_observations: Default::default(),
             l2_view: Default::default(),
             l2_headers: Default::default(),
             mpc: None,
@@ -194,6 +196,11 @@ impl App {
     /// Where the L1 watcher puts what it observed, for this node's vote extensions.
     pub fn bridge_observations(&self) -> crate::bridge::Observations {
         self.bridge_observations.clone()
+    }
+
+    /// L1 receipts of group-signed payloads the watcher saw (for the bridge section).
+    pub fn receipt_observations(&self) -> crate::bridge::ReceiptObservations {
+        self.receipt_observations.clone()
     }
 
     /// Where the L1 watcher puts the RANDAO value it observed, for this node's vote extensions.
@@ -418,6 +425,7 @@ impl App {
             &self.storage.latest_snapshot(),
             &self.bridge_observations,
             &self.randomness_observation,
+            &self.receipt_observations,
         )?;
         let ext = VoteExtension {
             liveness: Some(liveness::make_vote(req.height.value(), &self.last_app_hash)),

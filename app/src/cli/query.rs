@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::Output;
 use crate::client::Rpc;
-use seqpool_proto::{admin, auth, bridge, epochs, node, producer, staking};
+use seqpool_proto::{admin, auth, bridge, epochs, mpc, node, producer, staking};
 
 #[derive(Args, Debug)]
 pub struct QueryArgs {
@@ -52,6 +52,63 @@ pub enum What {
     Schedule { epoch: u64 },
     #[command(subcommand)]
     Bridge(BridgeQuery),
+    /// The FROST group key, its members, keygen sessions and signing requests.
+    #[command(subcommand)]
+    Mpc(MpcQuery),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum MpcQuery {
+    /// The active group key.
+    Key,
+    /// Every key (pending, active, retired, failed).
+    Keys,
+    /// Registered MPC identities.
+    Members,
+    /// DKG and reshare sessions.
+    Sessions {
+        /// Only open sessions.
+        #[arg(long)]
+        open: bool,
+    },
+    /// One signing request with its attempts.
+    Request {
+        id: u64,
+    },
+    /// Signing requests from an id on.
+    Requests {
+        /// pending, signing, signed, landed or failed (default: all).
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long, default_value_t = 0)]
+        from: u64,
+        #[arg(long, default_value_t = 0)]
+        limit: u32,
+    },
+    /// Batch requests by batch index, and the next batch the chain expects.
+    Batches {
+        #[arg(long, default_value_t = 0)]
+        from: u64,
+        #[arg(long, default_value_t = 0)]
+        limit: u32,
+    },
+    Params,
+}
+
+/// A request status from its CLI name.
+fn request_status(name: Option<&str>) -> Result<mpc::v1::RequestStatus> {
+    match name {
+        None => Ok(mpc::v1::RequestStatus::Unspecified),
+        Some(s) => mpc::v1::RequestStatus::from_str_name(&format!(
+            "REQUEST_STATUS_{}",
+            s.to_ascii_uppercase()
+        ))
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "unknown request status {s:?} (pending, signing, signed, landed, failed)"
+            )
+        }),
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -257,6 +314,57 @@ pub async fn run(args: QueryArgs) -> Result<()> {
             bridge::v1::QueryParamsRequest {},
             bridge::v1::QueryParamsResponse
         ),
+        What::Mpc(MpcQuery::Key) => ask!(
+            "/seqpool.mpc.v1.Query/ActiveKey",
+            mpc::v1::QueryActiveKeyRequest {},
+            mpc::v1::QueryActiveKeyResponse
+        ),
+        What::Mpc(MpcQuery::Keys) => ask!(
+            "/seqpool.mpc.v1.Query/Keys",
+            mpc::v1::QueryKeysRequest {},
+            mpc::v1::QueryKeysResponse
+        ),
+        What::Mpc(MpcQuery::Members) => ask!(
+            "/seqpool.mpc.v1.Query/Members",
+            mpc::v1::QueryMembersRequest {},
+            mpc::v1::QueryMembersResponse
+        ),
+        What::Mpc(MpcQuery::Sessions { open }) => ask!(
+            "/seqpool.mpc.v1.Query/KeygenSessions",
+            mpc::v1::QueryKeygenSessionsRequest { open_only: open },
+            mpc::v1::QueryKeygenSessionsResponse
+        ),
+        What::Mpc(MpcQuery::Request { id }) => ask!(
+            "/seqpool.mpc.v1.Query/Request",
+            mpc::v1::QueryRequestRequest { request_id: id },
+            mpc::v1::QueryRequestResponse
+        ),
+        What::Mpc(MpcQuery::Requests {
+            ref status,
+            from,
+            limit,
+        }) => ask!(
+            "/seqpool.mpc.v1.Query/Requests",
+            mpc::v1::QueryRequestsRequest {
+                status: request_status(status.as_deref())? as i32,
+                from_id: from,
+                limit,
+            },
+            mpc::v1::QueryRequestsResponse
+        ),
+        What::Mpc(MpcQuery::Batches { from, limit }) => ask!(
+            "/seqpool.mpc.v1.Query/Batches",
+            mpc::v1::QueryBatchesRequest {
+                from_index: from,
+                limit,
+            },
+            mpc::v1::QueryBatchesResponse
+        ),
+        What::Mpc(MpcQuery::Params) => ask!(
+            "/seqpool.mpc.v1.Query/Params",
+            mpc::v1::QueryParamsRequest {},
+            mpc::v1::QueryParamsResponse
+        ),
         What::Admin(AdminQuery::Admin) => show(
             t.call::<_, admin::v1::QueryAdminResponse>(
                 "/seqpool.admin.v1.Query/Admin",
@@ -384,6 +492,19 @@ mod tests {
             parse(&["staking", "slashing-requests"]),
             Ok(What::Staking(StakingQuery::SlashingRequests))
         ));
+        assert!(matches!(
+            parse(&["mpc", "request", "5"]),
+            Ok(What::Mpc(MpcQuery::Request { id: 5 }))
+        ));
+        assert!(matches!(
+            parse(&["mpc", "requests", "--status", "signed"]),
+            Ok(What::Mpc(MpcQuery::Requests { .. }))
+        ));
+        assert!(matches!(
+            request_status(Some("signed")),
+            Ok(mpc::v1::RequestStatus::Signed)
+        ));
+        assert!(request_status(Some("done")).is_err());
         assert!(parse(&["producer", "at", "-1"]).is_err());
         assert!(parse(&["bridge", "event"]).is_err());
     }

@@ -1,0 +1,646 @@
+//! x/mpc signing through the in-process ABCI driver with real FROST: every validator has its
+//! MPC identity and encrypted keystore (the driver's MpcNodes); the group key is an existing key
+//! given in genesis (`mpc.keys`, status ACTIVE; the shares are made by a trusted dealer in the
+//! test and put into each validator's keystore), so these tests start at signing and leave the
+//! DKG to mpc_keygen.rs. Nonce commitments, shares and aggregation all travel through vote
+//! extensions and state as in a real network.
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+use cosmrs::Any;
+use frost_secp256k1 as frost;
+use frost_secp256k1::keys::{IdentifierList, KeyPackage, PublicKeyPackage};
+use prost::{Message, Name};
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use seqpool_mpc::requests;
+use seqpool_mpc::signing;
+use seqpool_mpc::state::MpcRead;
+use seqpool_mpc::{
+    BatchHeader, GroupKey, KeyStatus, L1Contracts, Member, MsgSubmitBatch, RequestStatus,
+    SigningRequest, VerifyingShare,
+};
+use seqpool_staking::StakingRead;
+use seqpool_tss::KeyId;
+use seqpoold::driver::{test_key, Driver, TestValidator};
+use seqpoold::tx::sign_tx;
+
+const L1_CHAIN_ID: u64 = 31_337;
+const INBOX: [u8; 20] = [0x1b; 20];
+
+fn l1_contracts() -> L1Contracts {
+    L1Contracts {
+        chain_id: L1_CHAIN_ID,
+        batch_inbox: INBOX.to_vec(),
+        locking_pool: vec![0x2c; 20],
+        group_key_registry: vec![0x3d; 20],
+        governance: vec![0x4e; 20],
+    }
+}
+
+fn any<M: Message + Name>(m: &M) -> Any {
+    Any {
+        type_url: M::type_url(),
+        value: m.encode_to_vec(),
+    }
+}
+
+struct Net {
+    d: Driver,
+    key: GroupKey,
+    public: PublicKeyPackage,
+    _dir: tempfile::TempDir,
+}
+
+fn validators(n: usize) -> Vec<TestValidator> {
+    (0..n)
+        .map(|i| TestValidator {
+            name: format!("val{i}"),
+            consensus_key: test_key(&format!("consensus/{i}")),
+            operator_key: test_key(&format!("operator/{i}")),
+            power: 10,
+        })
+        .collect()
+}
+
+/// A network of `n` validators (`nodes` of them with a full app) continuing an ACTIVE key.
+fn net(n: usize, nodes: usize, params: impl FnOnce(&mut seqpool_mpc::Params)) -> Net {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let vals = validators(n);
+    let members: Vec<Member> = vals
+        .iter()
+        .map(|v| {
+            seqpool_mpc::members::member_of(
+                &v.mpc_identity(),
+                &seqpool_staking::genesis::consensus_address(&v.consensus_pub_key()),
+            )
+        })
+        .collect();
+    let ids: Vec<frost::Identifier> = members
+        .iter()
+        .map(|m| frost::Identifier::deserialize(&m.identifier).expect("identifier"))
+        .collect();
+    let t = seqpool_tss::threshold_for(n);
+    let mut rng = StdRng::seed_from_u64(n as u64);
+    let (shares, public) =
+        frost::keys::generate_with_dealer(n as u16, t, IdentifierList::Custom(&ids), &mut rng)
+            .expect("dealer");
+    let affine = seqpool_tss::eth::group_key_affine(public.verifying_key()).expect("L1 key");
+    let mut sorted = members.clone();
+    sorted.sort_by(|a, b| a.identifier.cmp(&b.identifier));
+    let key = GroupKey {
+        key_id: 1,
+        group_key: public.verifying_key().serialize().expect("key"),
+        px: affine.x.to_vec(),
+        py: affine.y.to_vec(),
+        threshold: u32::from(t),
+        verifying_shares: public
+            .verifying_shares()
+            .iter()
+            .map(|(id, s)| VerifyingShare {
+                identifier: id.serialize(),
+                share: s.serialize().expect("share"),
+            })
+            .collect(),
+        members: sorted,
+        status: KeyStatus::Active as i32,
+        public_key_package_hash: seqpool_tss::messages::public_key_package_hash(&public)
+            .expect("hash")
+            .to_vec(),
+        registered_on_l1: true,
+        ..Default::default()
+    };
+    let mut p = seqpool_mpc::params::default_params();
+    p.l1 = Some(l1_contracts());
+    params(&mut p);
+    let genesis_key = key.clone();
+    let mut d = Driver::with_validators_mpc(dir.path(), vals, nodes, move |g| {
+        g.mpc.params = Some(p);
+        g.mpc.keys = vec![genesis_key];
+    })
+    .expect("driver");
+    for (i, id) in ids.iter().enumerate() {
+        let package = KeyPackage::try_from(shares[id].clone()).expect("key package");
+        d.mpc_node(i)
+            .expect("mpc node")
+            .keystore
+            .put_key(KeyId(1), &package, &public)
+            .expect("put key");
+    }
+    Net {
+        d,
+        key,
+        public,
+        _dir: dir,
+    }
+}
+
+fn l2_hash(number: u64) -> [u8; 32] {
+    let mut h = [0u8; 32];
+    h[..8].copy_from_slice(&number.to_be_bytes());
+    h[31] = 0xaa;
+    h
+}
+
+fn l2_state_root(number: u64) -> [u8; 32] {
+    let mut h = [0u8; 32];
+    h[..8].copy_from_slice(&number.to_be_bytes());
+    h[31] = 0x55;
+    h
+}
+
+/// Every validator's L2 view learns blocks `range` (the same chain for all).
+fn feed_l2(d: &mut Driver, range: std::ops::RangeInclusive<u64>) {
+    for i in 0..d.validators.len() {
+        let node = d.mpc_node(i).expect("mpc node");
+        let mut headers = node.signer.l2_headers.lock().expect("headers");
+        for number in range.clone() {
+            headers.observe(number, l2_hash(number), l2_state_root(number));
+        }
+    }
+}
+
+fn header(index: u64, start: u64, end: u64) -> BatchHeader {
+    let hashes: Vec<[u8; 32]> = (start..=end).map(l2_hash).collect();
+    BatchHeader {
+        batch_index: index,
+        l2_start_block: start,
+        l2_end_block: end,
+        l2_blocks_root: seqpool_mpc::batch::blocks_root(&hashes).to_vec(),
+        l2_state_root: l2_state_root(end).to_vec(),
+    }
+}
+
+fn snapshot(d: &Driver) -> seqpool_store::Snapshot {
+    d.nodes[0].app.storage().latest_snapshot()
+}
+
+fn submit_batch_tx(d: &Driver, from: usize, batch: BatchHeader) -> Bytes {
+    let v = &d.validators[from];
+    let operator = v.operator();
+    let acc = seqpool_auth::AuthRead::account(&snapshot(d), &operator)
+        .expect("read")
+        .expect("operator account");
+    Bytes::from(sign_tx(
+        &v.operator_key,
+        &d.chain_id,
+        acc.account_number,
+        acc.sequence,
+        vec![any(&MsgSubmitBatch {
+            operator,
+            batch: Some(batch),
+        })],
+        "",
+    ))
+}
+
+/// Blocks until every key member has registered nonce commitments (they top up in their first
+/// extension; the next block registers them).
+fn warm_up(net: &mut Net) {
+    for _ in 0..3 {
+        net.d.produce_block(vec![]).expect("block");
+        let s = snapshot(&net.d);
+        let ready = net.key.members.iter().all(|m| {
+            !signing::unused_commitments(&s, 1, &m.identifier)
+                .expect("read")
+                .is_empty()
+        });
+        if ready {
+            return;
+        }
+    }
+    panic!("members did not register nonce commitments within 3 blocks");
+}
+
+fn request(d: &Driver, id: u64) -> SigningRequest {
+    snapshot(d)
+        .signing_request(id)
+        .expect("read")
+        .expect("request exists")
+}
+
+/// Puts batch `index` (L2 blocks start..=end) in a block; returns (request id, height).
+fn submit(d: &mut Driver, index: u64, start: u64, end: u64) -> (u64, u64) {
+    let tx = submit_batch_tx(d, 0, header(index, start, end));
+    let out = d.produce_block(vec![tx]).expect("block");
+    let result = out.tx_results.last().expect("tx result");
+    assert_eq!(result.code.value(), 0, "MsgSubmitBatch: {}", result.log);
+    let id = seqpool_mpc::requests::batch_request(&snapshot(d), index)
+        .expect("read")
+        .expect("batch request")
+        .request_id;
+    (id, out.height)
+}
+
+fn assert_valid_signature(net: &Net, r: &SigningRequest) {
+    let sig = frost::Signature::deserialize(&r.signature).expect("signature decodes");
+    net.public
+        .verifying_key()
+        .verify(&r.digest, &sig)
+        .expect("the group key verifies the signature");
+    assert!(
+        seqpool_tss::eth::verify_like_l1(net.public.verifying_key(), &sig, &r.digest)
+            .expect("L1 check"),
+        "the L1 verifier's check accepts it"
+    );
+}
+
+/// Request `id` is SIGNED at `height` with a signature the group key and the L1 check accept.
+fn assert_signed_at(net: &Net, id: u64, height: u64) -> SigningRequest {
+    let r = request(&net.d, id);
+    assert_eq!(
+        (r.status(), r.signed_height),
+        (RequestStatus::Signed, height),
+        "{r:?}"
+    );
+    assert_valid_signature(net, &r);
+    r
+}
+
+/// Batch `index` over L2 blocks start..=end (known to every node) is signed in the block after
+/// the one that carries it.
+fn batch_signed_next_block(net: &mut Net, index: u64, start: u64, end: u64) {
+    feed_l2(&mut net.d, start..=end);
+    let (id, h) = submit(&mut net.d, index, start, end);
+    net.d.produce_block(vec![]).expect("block");
+    assert_signed_at(net, id, h + 1);
+}
+
+/// Identifier of validator `idx`'s member.
+fn identifier(net: &Net, idx: usize) -> Vec<u8> {
+    net.d.mpc_member(idx).identifier
+}
+
+/// The validator the chain will choose first among the signers of request `id` when all are
+/// online (the rotation in signing::start_attempt: members by identifier from id % n).
+fn first_choice(net: &Net, id: u64) -> usize {
+    let n = net.key.members.len();
+    let chosen = &net.key.members[(id as usize) % n].identifier;
+    (0..net.d.validators.len())
+        .find(|&i| identifier(net, i) == *chosen)
+        .expect("a validator")
+}
+
+fn signed_in_next_block(n: usize, nodes: usize) {
+    let mut net = net(n, nodes, |_| {});
+    warm_up(&mut net);
+    feed_l2(&mut net.d, 1..=8);
+    let (id, h) = submit(&mut net.d, 0, 1, 8);
+    let r = request(&net.d, id);
+    assert_eq!(r.created_height, h);
+    assert_eq!(
+        r.status(),
+        RequestStatus::Signing,
+        "attempt started in block h"
+    );
+    net.d.produce_block(vec![]).expect("block h+1");
+    let r = request(&net.d, id);
+    assert_eq!(r.status(), RequestStatus::Signed, "{r:?}");
+    assert_eq!(r.signed_height, h + 1, "signed one block after the request");
+    assert_eq!(r.attempts, 1);
+    assert_eq!(r.signature.len(), 65);
+    assert_valid_signature(&net, &r);
+    // The digest is the contract's: cross-check with the l1 crate's alloy encoding.
+    let b = header(0, 1, 8);
+    let theirs = seqpool_l1::digest::batch_digest(
+        L1_CHAIN_ID,
+        alloy::primitives::Address::from(INBOX),
+        &seqpool_l1::bindings::BatchInbox::BatchHeader {
+            batchIndex: b.batch_index,
+            l2StartBlock: b.l2_start_block,
+            l2EndBlock: b.l2_end_block,
+            l2BlocksRoot: alloy::primitives::B256::from_slice(&b.l2_blocks_root),
+            l2StateRoot: alloy::primitives::B256::from_slice(&b.l2_state_root),
+        },
+    );
+    assert_eq!(r.digest, theirs.to_vec());
+    // Next batches continue the range; each is signed in the block after it.
+    batch_signed_next_block(&mut net, 1, 9, 12);
+}
+
+#[test]
+fn batch_signed_in_the_next_block_n4() {
+    signed_in_next_block(4, 4);
+}
+
+#[test]
+fn batch_signed_in_the_next_block_n10() {
+    signed_in_next_block(10, 2);
+}
+
+#[test]
+fn submit_batch_refuses_gaps_and_strangers() {
+    let mut net = net(4, 1, |p| p.max_batch_blocks = 10);
+    let d = &mut net.d;
+    // Genesis state is committed with the first block.
+    d.produce_block(vec![]).expect("block 1");
+    let code = |d: &mut Driver, tx: Bytes| {
+        let out = d.produce_block(vec![tx]).expect("block");
+        out.tx_results.last().expect("result").code.value()
+    };
+    let skip = submit_batch_tx(d, 0, header(1, 1, 4));
+    assert_eq!(code(d, skip), seqpool_component::codes::BATCH_OUT_OF_ORDER);
+    let long = submit_batch_tx(d, 0, header(0, 1, 11));
+    assert_eq!(code(d, long), seqpool_component::codes::INVALID_BATCH);
+    let wrong_start = submit_batch_tx(d, 0, header(0, 2, 4));
+    assert_eq!(
+        code(d, wrong_start),
+        seqpool_component::codes::BATCH_OUT_OF_ORDER
+    );
+    // An account that operates no validator.
+    let stranger = test_key("stranger");
+    let operator = seqpool_component::address::account_address(
+        stranger.verifying_key().to_encoded_point(true).as_bytes(),
+    );
+    let tx = Bytes::from(sign_tx(
+        &stranger,
+        &d.chain_id,
+        0,
+        0,
+        vec![any(&MsgSubmitBatch {
+            operator,
+            batch: Some(header(0, 1, 4)),
+        })],
+        "",
+    ));
+    // PrepareProposal leaves out a tx of an unknown account; a byzantine proposer may not.
+    let out = d.produce_block_verbatim(vec![tx]).expect("block");
+    assert_ne!(out.tx_results.last().expect("result").code.value(), 0);
+    // The admin's account exists but operates no validator.
+    let admin = d.admin_address();
+    let acc = seqpool_auth::AuthRead::account(&snapshot(d), &admin)
+        .expect("read")
+        .expect("the admin account is created at genesis");
+    {
+        let tx = Bytes::from(sign_tx(
+            &d.admin_key,
+            &d.chain_id,
+            acc.account_number,
+            acc.sequence,
+            vec![any(&MsgSubmitBatch {
+                operator: admin,
+                batch: Some(header(0, 1, 4)),
+            })],
+            "",
+        ));
+        assert_eq!(code(d, tx), seqpool_component::codes::NOT_ACTIVE_VALIDATOR);
+    }
+    let ok = submit_batch_tx(d, 0, header(0, 1, 4));
+    assert_eq!(code(d, ok), 0);
+    let (next, next_l2) = requests::next_batch(&snapshot(d)).expect("read");
+    assert_eq!((next, next_l2), (1, 5));
+}
+
+#[test]
+fn an_offline_validator_is_left_out_and_the_batch_is_still_signed() {
+    let mut net = net(4, 4, |_| {});
+    warm_up(&mut net);
+    feed_l2(&mut net.d, 1..=4);
+    // Offline before the request: not chosen (its extension was not in the last commit).
+    let off = first_choice(&net, 1);
+    net.d.offline.insert(off);
+    net.d.produce_block(vec![]).expect("block");
+    let (id, h) = submit(&mut net.d, 0, 1, 4);
+    net.d.produce_block(vec![]).expect("block");
+    assert_signed_at(&net, id, h + 1);
+    let attempts = snapshot(&net.d).signing_attempts(id).expect("read");
+    let signers: Vec<Vec<u8>> = attempts[0]
+        .package
+        .as_ref()
+        .expect("package")
+        .signers
+        .iter()
+        .map(|s| s.identifier.clone())
+        .collect();
+    assert!(!signers.contains(&identifier(&net, off)));
+}
+
+#[test]
+fn a_signer_that_goes_offline_mid_attempt_is_missing_and_the_retry_signs() {
+    let mut net = net(4, 4, |_| {});
+    warm_up(&mut net);
+    feed_l2(&mut net.d, 1..=4);
+    // Online for the choice in block h, absent from the votes of h: its share never comes.
+    let off = first_choice(&net, 1);
+    let tx = submit_batch_tx(&net.d, 0, header(0, 1, 4));
+    net.d.offline.insert(off);
+    let h = net.d.produce_block(vec![tx]).expect("block h").height;
+    net.d.produce_block(vec![]).expect("block h+1");
+    let r = request(&net.d, 1);
+    assert_eq!(
+        r.status(),
+        RequestStatus::Signing,
+        "timed out, retried: {r:?}"
+    );
+    assert_eq!(r.attempts, 2);
+    net.d.produce_block(vec![]).expect("block h+2");
+    assert_signed_at(&net, 1, h + 2);
+    let attempts = snapshot(&net.d).signing_attempts(1).expect("read");
+    assert_eq!(attempts[0].missing, vec![identifier(&net, off)]);
+    assert!(attempts[0].culprits.is_empty(), "missing is not blamed");
+}
+
+#[test]
+fn a_corrupting_validator_is_blamed_jailed_and_the_batch_still_signed() {
+    let mut net = net(4, 4, |p| p.max_share_faults = 1);
+    warm_up(&mut net);
+    feed_l2(&mut net.d, 1..=4);
+    let culprit = first_choice(&net, 1);
+    net.d.mpc_node(culprit).expect("node").signer.corrupt_shares = true;
+    let (id, h) = submit(&mut net.d, 0, 1, 4);
+    net.d.produce_block(vec![]).expect("block h+1");
+    let attempts = snapshot(&net.d).signing_attempts(id).expect("read");
+    assert_eq!(attempts[0].culprits.len(), 1, "{attempts:?}");
+    let blame = &attempts[0].culprits[0];
+    assert_eq!(blame.identifier, identifier(&net, culprit));
+    let address = hex::encode_upper(net.d.validators[culprit].consensus_address());
+    assert_eq!(blame.validator, address);
+    let v = snapshot(&net.d)
+        .validator(&address)
+        .expect("read")
+        .expect("validator");
+    assert!(v.jailed, "penalised: jailed after max_share_faults = 1");
+    assert_eq!(v.jail_reason, seqpool_staking::jail::REASON_MPC_FAULTS);
+    net.d.produce_block(vec![]).expect("block h+2");
+    assert_signed_at(&net, id, h + 2);
+    let second = &snapshot(&net.d).signing_attempts(id).expect("read")[1];
+    assert!(!second
+        .package
+        .as_ref()
+        .expect("package")
+        .signers
+        .iter()
+        .any(|s| s.identifier == identifier(&net, culprit)));
+}
+
+#[test]
+fn a_node_whose_l2_view_disagrees_refuses_and_the_others_sign() {
+    let mut net = net(4, 4, |_| {});
+    warm_up(&mut net);
+    feed_l2(&mut net.d, 1..=4);
+    let dissenter = first_choice(&net, 1);
+    {
+        let node = net.d.mpc_node(dissenter).expect("node");
+        let mut headers = node.signer.l2_headers.lock().expect("headers");
+        headers.observe(3, [0xee; 32], l2_state_root(3));
+    }
+    let (id, h) = submit(&mut net.d, 0, 1, 4);
+    // Its own check, as ExtendVote runs it.
+    {
+        let s = snapshot(&net.d);
+        let (r, a) = signing::live_attempts(&s).expect("read").remove(0);
+        let chain_id = net.d.chain_id.clone();
+        let node = net.d.mpc_node(dissenter).expect("node");
+        assert!(matches!(
+            node.signer.check(&s, &chain_id, &r, &a),
+            Err(seqpoold::mpc::signer::Refusal::Disagrees(_))
+        ));
+    }
+    net.d.produce_block(vec![]).expect("block h+1");
+    net.d.produce_block(vec![]).expect("block h+2");
+    assert_signed_at(&net, id, h + 2);
+    let attempts = snapshot(&net.d).signing_attempts(id).expect("read");
+    assert_eq!(attempts[0].missing, vec![identifier(&net, dissenter)]);
+    assert!(attempts[0].culprits.is_empty(), "a refusal is not blamed");
+}
+
+#[test]
+fn a_restarted_node_never_signs_with_a_used_nonce() {
+    let mut net = net(4, 4, |_| {});
+    warm_up(&mut net);
+    feed_l2(&mut net.d, 1..=8);
+    let signer = first_choice(&net, 1);
+    let (id, _) = submit(&mut net.d, 0, 1, 4);
+    let attempt = snapshot(&net.d)
+        .signing_attempt(id, 1)
+        .expect("read")
+        .expect("attempt");
+    net.d.produce_block(vec![]).expect("block");
+    assert_eq!(request(&net.d, id).status(), RequestStatus::Signed);
+    net.d.restart_node(signer).expect("restart");
+    // The reopened keystore refuses the package whose nonce it already used.
+    let package_pb = attempt.package.clone().expect("package");
+    let (key_id, _, package) =
+        seqpool_tss::messages::signing_package_from_pb(&package_pb).expect("package");
+    let node = net.d.mpc_node(signer).expect("node after restart");
+    let again = node.keystore.sign(key_id, &package);
+    assert!(
+        matches!(again, Err(seqpool_tss::TssError::ReusedCommitment(_))),
+        "{again:?}"
+    );
+    // And it keeps signing new requests with its remaining (unused) nonces (its L2 view is
+    // rebuilt by the watcher after a restart; here the test feeds it).
+    batch_signed_next_block(&mut net, 1, 5, 8);
+}
+
+/// Digests of the other request types against the l1 crate's alloy encodings (the contracts').
+#[test]
+fn request_digests_match_the_contracts() {
+    use alloy::primitives::{Address, Bytes as ABytes, U256};
+    use seqpool_l1::bindings::{Governance, LockingPool};
+    let dist = requests::RewardDistribution {
+        sequence: 3,
+        start_epoch: 7,
+        end_epoch: 7,
+        sequencer_ids: vec![1, 2, 5],
+        blocks_produced: vec![10, 0, 33],
+    };
+    let pool = [0x2c; 20];
+    let theirs = seqpool_l1::digest::reward_digest(
+        L1_CHAIN_ID,
+        Address::from(pool),
+        &LockingPool::RewardDistribution {
+            sequence: U256::from(3),
+            startEpoch: U256::from(7),
+            endEpoch: U256::from(7),
+            sequencerIds: vec![U256::from(1), U256::from(2), U256::from(5)],
+            blocksProduced: vec![U256::from(10), U256::from(0), U256::from(33)],
+        },
+    );
+    assert_eq!(
+        requests::reward_digest(L1_CHAIN_ID, pool, &dist).to_vec(),
+        theirs.to_vec()
+    );
+    let gov = [0x4e; 20];
+    let data = requests::slash_calldata(4, 12_345_678_901_234_567_890);
+    let action = Governance::GovernanceAction {
+        target: Address::from(pool),
+        data: ABytes::from(data.clone()),
+        nonce: U256::from(9),
+    };
+    let theirs =
+        seqpool_l1::digest::governance_action_digest(L1_CHAIN_ID, Address::from(gov), &action);
+    assert_eq!(
+        requests::governance_digest(L1_CHAIN_ID, gov, &pool, &data, 9).to_vec(),
+        theirs.to_vec()
+    );
+    use alloy::sol_types::SolValue;
+    assert_eq!(
+        requests::governance_payload(&pool, &data, 9),
+        action.abi_encode()
+    );
+    let px = [0x11; 32];
+    let py = [0x22; 32];
+    let registry = [0x3d; 20];
+    let theirs = seqpool_l1::digest::rotation_digest(
+        L1_CHAIN_ID,
+        Address::from(registry),
+        U256::from(2),
+        U256::from_be_bytes(px),
+        U256::from_be_bytes(py),
+    );
+    assert_eq!(
+        requests::rotation_digest(L1_CHAIN_ID, registry, 2, &px, &py).to_vec(),
+        theirs.to_vec()
+    );
+}
+
+/// Figures for docs/benchmarks.md: blocks and milliseconds from the block carrying a batch
+/// request to the signature in state, through the driver (one full node, the other validators
+/// voting with their own MpcNodes). Run by `make bench`:
+/// `cargo test --release -p seqpoold --test mpc_signing -- --ignored --nocapture signing_latency`
+#[test]
+#[ignore]
+fn signing_latency() {
+    for n in [10usize, 50, 100] {
+        let mut net = net(n, 1, |_| {});
+        warm_up(&mut net);
+        let mut wall = Vec::new();
+        let mut cpu = Vec::new();
+        let mut blocks = Vec::new();
+        for i in 0..5u64 {
+            let (start, end) = (1 + 4 * i, 4 + 4 * i);
+            feed_l2(&mut net.d, start..=end);
+            let tx = submit_batch_tx(&net.d, 0, header(i, start, end));
+            let t0 = std::time::Instant::now();
+            let c0 = cpu_time::ThreadTime::now();
+            net.d.produce_block(vec![tx]).expect("block h");
+            let id = requests::batch_request(&snapshot(&net.d), i)
+                .expect("read")
+                .expect("request")
+                .request_id;
+            let mut r = request(&net.d, id);
+            while r.status() != RequestStatus::Signed {
+                assert!(r.attempts < 5, "not signed: {r:?}");
+                net.d.produce_block(vec![]).expect("block");
+                r = request(&net.d, id);
+            }
+            wall.push(t0.elapsed().as_secs_f64() * 1e3);
+            cpu.push(c0.elapsed().as_secs_f64() * 1e3);
+            blocks.push(r.signed_height - r.created_height);
+        }
+        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+        let by_blocks: BTreeMap<u64, usize> = blocks.iter().fold(BTreeMap::new(), |mut m, b| {
+            *m.entry(*b).or_default() += 1;
+            m
+        });
+        println!(
+            "mpc signing n={n} t={}: blocks request->signature {by_blocks:?}; driver time for \
+             those 2 blocks (request block + signing block, {n} validators' ExtendVote on one \
+             thread) mean {:.1} ms wall, {:.1} ms thread CPU",
+            net.key.threshold,
+            mean(&wall),
+            mean(&cpu)
+        );
+    }
+}
