@@ -533,6 +533,77 @@ fn a_restarted_node_never_signs_with_a_used_nonce() {
     batch_signed_next_block(&mut net, 1, 5, 8);
 }
 
+#[test]
+fn several_requests_sign_in_parallel_with_distinct_nonces() {
+    let mut net = net(4, 2, |_| {});
+    warm_up(&mut net);
+    feed_l2(&mut net.d, 1..=12);
+    let v = &net.d.validators[0];
+    let acc = seqpool_auth::AuthRead::account(&snapshot(&net.d), &v.operator())
+        .expect("read")
+        .expect("operator account");
+    let txs: Vec<Bytes> = (0..3u64)
+        .map(|i| {
+            Bytes::from(sign_tx(
+                &v.operator_key,
+                &net.d.chain_id,
+                acc.account_number,
+                acc.sequence + i,
+                vec![any(&MsgSubmitBatch {
+                    operator: v.operator(),
+                    batch: Some(header(i, 1 + 4 * i, 4 + 4 * i)),
+                })],
+                "",
+            ))
+        })
+        .collect();
+    let h = net.d.produce_block(txs).expect("block h").height;
+    net.d.produce_block(vec![]).expect("block h+1");
+    let mut used = std::collections::BTreeSet::new();
+    for id in 1..=3 {
+        assert_signed_at(&net, id, h + 1);
+        let attempt = snapshot(&net.d)
+            .signing_attempt(id, 1)
+            .expect("read")
+            .expect("attempt");
+        for signer in attempt.package.expect("package").signers {
+            let c = signer.commitment.expect("commitment");
+            assert!(used.insert(c.hiding), "a commitment in two packages");
+        }
+    }
+}
+
+#[test]
+fn a_request_fails_after_max_attempts_without_enough_signers() {
+    let mut net = net(4, 4, |p| p.max_sign_attempts = 2);
+    warm_up(&mut net);
+    feed_l2(&mut net.d, 1..=4);
+    // t = 3 of 4: one offline and one whose L2 view disagrees leave two willing signers.
+    let off = first_choice(&net, 1);
+    net.d.offline.insert(off);
+    let dissenter = (0..4).find(|&i| i != off).expect("another validator");
+    {
+        let node = net.d.mpc_node(dissenter).expect("node");
+        let mut headers = node.signer.l2_headers.lock().expect("headers");
+        headers.observe(2, [0xee; 32], l2_state_root(2));
+    }
+    let (id, _) = submit(&mut net.d, 0, 1, 4);
+    for _ in 0..3 {
+        net.d.produce_block(vec![]).expect("block");
+    }
+    let r = request(&net.d, id);
+    assert_eq!(r.status(), RequestStatus::Failed, "{r:?}");
+    assert_eq!(r.attempts, 2);
+    assert!(r.failure.contains("2 attempts"), "{}", r.failure);
+    // A failed batch may be proposed again with the same index and range.
+    net.d.offline.clear();
+    feed_l2(&mut net.d, 1..=4);
+    let (again, h) = submit(&mut net.d, 0, 1, 4);
+    assert_ne!(again, id);
+    net.d.produce_block(vec![]).expect("block");
+    assert_signed_at(&net, again, h + 1);
+}
+
 /// Digests of the other request types against the l1 crate's alloy encodings (the contracts').
 #[test]
 fn request_digests_match_the_contracts() {

@@ -546,12 +546,12 @@ pub fn collect_module_requests<S: StateWrite>(
         }
         seqpool_producer::remove_settlement(state, settlement.epoch);
     }
+    // x/staking numbers its slashing requests 1, 2, ...: read only the new ones.
     let seen = state.get_u64(SLASHING_SEEN)?.unwrap_or(0);
     let mut last = seen;
-    for request in seqpool_staking::jail::slashing_requests(state)? {
-        if request.id <= seen {
-            continue;
-        }
+    while let Some(request) = state.get_proto::<seqpool_proto::staking::v1::SlashingRequest>(
+        &seqpool_staking::state_key::slashing_request(last + 1),
+    )? {
         match create_slashing(state, ctx, &request) {
             Ok((_, e)) => events.push(e),
             Err(e) => events.push(
@@ -560,7 +560,7 @@ pub fn collect_module_requests<S: StateWrite>(
                     .attr("reason", e.message),
             ),
         }
-        last = last.max(request.id);
+        last += 1;
     }
     if last != seen {
         state.put_u64(SLASHING_SEEN.to_vec(), last);
@@ -570,7 +570,103 @@ pub fn collect_module_requests<S: StateWrite>(
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
+    use seqpool_producer::ProducerRead;
+    use seqpool_proto::producer::v1::{RewardSettlement, SequencerBlocks};
+    use seqpool_staking::{StakingRead, StakingWrite, Validator};
+    use seqpool_store::{StateDelta, Storage};
+
+    fn ctx(height: u64) -> BlockContext {
+        BlockContext {
+            chain_id: "test".into(),
+            height,
+            time_unix_nanos: 0,
+        }
+    }
+
+    /// Settlements and slashing requests become requests once L1 is configured, each once.
+    #[test]
+    fn module_requests_are_collected_once_l1_is_set() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::open(dir.path()).unwrap();
+        let mut state = StateDelta::new(storage.latest_snapshot());
+        for (addr, seq) in [("AA", 7u64), ("BB", 0)] {
+            state.put_validator(&Validator {
+                consensus_address: addr.into(),
+                sequencer_id: seq,
+                power: 1,
+                consensus_pub_key: vec![2; 33],
+                stake: "1000".into(),
+                ..Default::default()
+            });
+        }
+        state.put_proto(
+            [b"producer/settlement/".as_slice(), &4u64.to_be_bytes()].concat(),
+            &RewardSettlement {
+                epoch: 4,
+                sequencers: vec![
+                    SequencerBlocks {
+                        validator: "AA".into(),
+                        blocks: 12,
+                        ..Default::default()
+                    },
+                    // No L1 lock yet (sequencer id 0): left out.
+                    SequencerBlocks {
+                        validator: "BB".into(),
+                        blocks: 3,
+                        ..Default::default()
+                    },
+                ],
+                queued_at_height: 1,
+            },
+        );
+        let v = state.validator("AA").unwrap().unwrap();
+        seqpool_staking::jail::request_slashing(&mut state, &v, "double_sign", 1, 1, 500).unwrap();
+        // No L1 params: nothing happens, the sources stay queued.
+        assert!(collect_module_requests(&mut state, &ctx(2))
+            .unwrap()
+            .is_empty());
+        assert_eq!(state.pending_settlements().unwrap().len(), 1);
+
+        let mut params = state.mpc_params().unwrap();
+        params.l1 = Some(L1Contracts {
+            chain_id: 5,
+            batch_inbox: vec![1; 20],
+            locking_pool: vec![2; 20],
+            group_key_registry: vec![3; 20],
+            governance: vec![4; 20],
+        });
+        state.put_mpc_params(&params);
+        let events = collect_module_requests(&mut state, &ctx(3)).unwrap();
+        assert_eq!(events.len(), 2, "{events:?}");
+        assert!(state.pending_settlements().unwrap().is_empty());
+        let reward = state.signing_request(1).unwrap().unwrap();
+        assert_eq!(reward.request_type(), RequestType::RewardDistribution);
+        let dist = RewardDistribution {
+            sequence: 0,
+            start_epoch: 4,
+            end_epoch: 4,
+            sequencer_ids: vec![7],
+            blocks_produced: vec![12],
+        };
+        assert_eq!(reward.payload, reward_payload(&dist));
+        assert_eq!(reward.digest, reward_digest(5, [2; 20], &dist).to_vec());
+        let slash = state.signing_request(2).unwrap().unwrap();
+        assert_eq!(slash.request_type(), RequestType::Slashing);
+        assert_eq!(slash.sequence, 0, "the first governance action nonce");
+        // 5% of 1000.
+        let data = slash_calldata(7, 50);
+        assert_eq!(
+            slash.digest,
+            governance_digest(5, [4; 20], &[2; 20], &data, 0).to_vec()
+        );
+        // Exactly once.
+        assert!(collect_module_requests(&mut state, &ctx(4))
+            .unwrap()
+            .is_empty());
+        assert!(state.signing_request(3).unwrap().is_none());
+    }
 
     #[test]
     fn governance_payload_pads_data() {

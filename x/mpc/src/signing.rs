@@ -195,7 +195,10 @@ pub fn apply_votes<S: StateWrite>(
             );
         }
     }
-    state.put_raw(LAST_VOTERS.to_vec(), voters);
+    // Most blocks have the same voters: write only a change.
+    if state.get_raw(LAST_VOTERS)?.as_deref() != Some(voters.as_slice()) {
+        state.put_raw(LAST_VOTERS.to_vec(), voters);
+    }
     for (request_id, attempt) in touched {
         events.extend(try_aggregate(state, ctx, request_id, attempt)?);
     }
