@@ -1,11 +1,12 @@
 //! The app's side of x/bridge: the bridge section of this node's vote extension (from what its L1
-//! watcher observed), applying attested events to x/staking and the attested L1 randomness, and the
-//! validator updates that follow.
+//! watcher observed), applying attested events to x/staking, attested receipts to x/mpc and the
+//! attested L1 randomness, and the validator updates that follow.
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use seqpool_bridge::{attest, BridgeRead, BridgeVote, L1Event, L1Randomness};
+use seqpool_bridge::{attest, BridgeRead, BridgeVote, L1Event, L1Randomness, L1Receipt};
 use seqpool_component::{Event, StateRead, StateWrite, StoreError};
+use seqpool_mpc::receipts::ReceiptStatus;
 use seqpool_staking::Validator;
 
 use crate::vote_ext::VerifiedCommit;
@@ -17,12 +18,21 @@ pub type Observations = Arc<Mutex<BTreeMap<u64, L1Event>>>;
 /// saw (see [`crate::bridge_watcher::observe_randomness`]); shared with the consensus actor.
 pub type RandomnessObservation = Arc<Mutex<Option<L1Randomness>>>;
 
-/// This node's bridge section: observed events from the next unapplied nonce on, oldest first.
-/// Empty when the watcher is down or behind; the chain goes on without it.
+/// L1 receipts of group-signed payloads the watcher saw at finality depth, by (L1 block, log
+/// index); shared with the consensus actor.
+pub type ReceiptObservations = Arc<Mutex<BTreeMap<(u64, u64), L1Receipt>>>;
+
+/// Most receipts kept that match nothing in state yet (oldest dropped first).
+const MAX_UNMATCHED_RECEIPTS: usize = 1024;
+
+/// This node's bridge section: observed events from the next unapplied nonce on, oldest first,
+/// and the observed receipts x/mpc has not recorded yet. Empty when the watcher is down or
+/// behind; the chain goes on without it.
 pub fn vote_section<S: StateRead>(
     state: &S,
     observed: &Observations,
     randomness: &RandomnessObservation,
+    receipts: &ReceiptObservations,
 ) -> Result<BridgeVote, StoreError> {
     let next = state.next_nonce()?;
     let max = state.bridge_params()?.max_events_per_vote;
@@ -33,7 +43,37 @@ pub fn vote_section<S: StateRead>(
     observed.retain(|nonce, _| *nonce >= next);
     let mut vote = attest::make_vote(next, &observed, max);
     vote.randomness = randomness.lock().ok().and_then(|r| r.clone());
+    vote.receipts = receipt_section(state, receipts, max)?;
     Ok(vote)
+}
+
+/// The receipts to attest: pending in state, oldest first, at most `max`. Recorded ones are
+/// forgotten; unmatched ones are kept (their request may not be in this node's state yet) up to
+/// [`MAX_UNMATCHED_RECEIPTS`].
+fn receipt_section<S: StateRead>(
+    state: &S,
+    receipts: &ReceiptObservations,
+    max: u32,
+) -> Result<Vec<L1Receipt>, StoreError> {
+    let Ok(mut observed) = receipts.lock() else {
+        return Ok(Vec::new());
+    };
+    let mut section = Vec::new();
+    let mut recorded = Vec::new();
+    let mut unmatched = Vec::new();
+    for (id, r) in observed.iter() {
+        match seqpool_mpc::receipts::status(state, r)? {
+            ReceiptStatus::Pending if section.len() < max as usize => section.push(r.clone()),
+            ReceiptStatus::Pending => {}
+            ReceiptStatus::Recorded => recorded.push(*id),
+            ReceiptStatus::Unmatched => unmatched.push(*id),
+        }
+    }
+    let excess = unmatched.len().saturating_sub(MAX_UNMATCHED_RECEIPTS);
+    for id in recorded.iter().chain(&unmatched[..excess]) {
+        observed.remove(id);
+    }
+    Ok(section)
 }
 
 /// Checks another validator's bridge section (absent is fine: its watcher may be down).
@@ -72,6 +112,10 @@ pub fn apply<S: StateWrite>(
     events.extend(seqpool_bridge::randomness::apply_attested(
         state, &votes, total, height,
     )?);
+    let max = state.bridge_params()?.max_events_per_vote;
+    for receipt in seqpool_bridge::receipts::attested_receipts(&votes, total, max) {
+        events.extend(seqpool_mpc::receipts::apply(state, &receipt, height)?);
+    }
     Ok(events)
 }
 

@@ -1,5 +1,7 @@
 //! The L1 watcher: follows the LockingPool's logs at a finality depth and hands the events to the
-//! consensus actor (through [`Observations`]) for this node's vote extensions.
+//! consensus actor (through [`Observations`]) for this node's vote extensions. It also follows
+//! BatchInbox and GroupKeyRegistry (and the pool's RewardsDistributed) for the receipts of
+//! group-signed payloads ([`ReceiptObservations`]), which x/mpc records as LANDED / registered.
 //!
 //! Only blocks at `latest - confirmations` (or the node's `finalized` block) are read, so an event
 //! that a reorg removes is never observed. The cursor (next L1 block to read, plus the observed
@@ -13,14 +15,18 @@ use alloy::primitives::{Address, U256};
 use alloy::providers::Provider;
 use alloy::rpc::types::{Filter, Log};
 use alloy::sol_types::SolEventInterface;
+use seqpool_bridge::{l1_receipt, L1Receipt};
 use seqpool_bridge::{L1Event, Payload};
+use seqpool_l1::bindings::BatchInbox::BatchInboxEvents;
+use seqpool_l1::bindings::GroupKeyRegistry::GroupKeyRegistryEvents;
 use seqpool_l1::bindings::LockingPool::LockingPoolEvents;
 use seqpool_proto::bridge::v1::{
-    LockBoundChanged, Locked, OtherEvent, Relocked, SignerChange, UnlockInit, WhitelistChanged,
+    BatchAppended, GroupKeyRotated, GroupKeySet, LockBoundChanged, Locked, OtherEvent, Relocked,
+    RewardsDistributed, SignerChange, UnlockInit, WhitelistChanged,
 };
 use serde::{Deserialize, Serialize};
 
-use crate::bridge::Observations;
+use crate::bridge::{Observations, ReceiptObservations};
 
 /// Most L1 blocks one `eth_getLogs` call covers (public RPCs cap ranges).
 pub const MAX_BLOCK_RANGE: u64 = 1000;
@@ -38,6 +44,10 @@ pub enum WatchError {
 #[derive(Debug, Clone)]
 pub struct WatcherConfig {
     pub locking_pool: Address,
+    /// Followed for BatchAppended receipts (`None` = not watched).
+    pub batch_inbox: Option<Address>,
+    /// Followed for GroupKeySet / GroupKeyRotated receipts (`None` = not watched).
+    pub group_key_registry: Option<Address>,
     /// Blocks below the head an event must be to be observed (when not using `finalized`).
     pub confirmations: u64,
     /// Read up to the node's `finalized` block instead of `latest - confirmations`.
@@ -61,6 +71,9 @@ pub struct Cursor {
     /// (number, 0x hash) of the last block of recent rounds, oldest first.
     #[serde(default)]
     pub read_blocks: Vec<(u64, String)>,
+    /// Observed receipts not yet known to be recorded, in proto3 JSON.
+    #[serde(default)]
+    pub receipts: Vec<L1Receipt>,
 }
 
 impl Cursor {
@@ -199,6 +212,75 @@ pub fn to_l1_event(log: &Log) -> Result<Option<L1Event>, WatchError> {
     }))
 }
 
+fn word(v: U256) -> Vec<u8> {
+    v.to_be_bytes::<32>().to_vec()
+}
+
+/// The receipt form of a BatchInbox, GroupKeyRegistry or LockingPool.RewardsDistributed log;
+/// `None` for any other log (or one from an address that is not `config`'s).
+pub fn to_receipt(log: &Log, config: &WatcherConfig) -> Result<Option<L1Receipt>, WatchError> {
+    let (Some(tx_hash), Some(log_index), Some(block_number)) =
+        (log.transaction_hash, log.log_index, log.block_number)
+    else {
+        return Ok(None);
+    };
+    let id = format!("{tx_hash}:{log_index}");
+    use l1_receipt::Payload;
+    let address = log.address();
+    let payload = if Some(address) == config.batch_inbox {
+        match BatchInboxEvents::decode_log(&log.inner).map(|d| d.data) {
+            Ok(BatchInboxEvents::BatchAppended(e)) => Payload::BatchAppended(BatchAppended {
+                batch_index: e.batchIndex,
+                l2_start_block: e.l2StartBlock,
+                l2_end_block: e.l2EndBlock,
+                l2_blocks_root: e.l2BlocksRoot.to_vec(),
+                l2_state_root: e.l2StateRoot.to_vec(),
+            }),
+            #[allow(unreachable_patterns)]
+            _ => return Ok(None),
+        }
+    } else if Some(address) == config.group_key_registry {
+        match GroupKeyRegistryEvents::decode_log(&log.inner).map(|d| d.data) {
+            Ok(GroupKeyRegistryEvents::GroupKeySet(e)) => Payload::GroupKeySet(GroupKeySet {
+                key_nonce: id64(e.keyNonce, "key nonce", &id)?,
+                px: word(e.px),
+                py: word(e.py),
+            }),
+            Ok(GroupKeyRegistryEvents::GroupKeyRotated(e)) => {
+                Payload::GroupKeyRotated(GroupKeyRotated {
+                    key_nonce: id64(e.keyNonce, "key nonce", &id)?,
+                    old_px: word(e.oldPx),
+                    old_py: word(e.oldPy),
+                    new_px: word(e.newPx),
+                    new_py: word(e.newPy),
+                })
+            }
+            #[allow(unreachable_patterns)]
+            _ => return Ok(None),
+        }
+    } else if address == config.locking_pool {
+        match LockingPoolEvents::decode_log(&log.inner).map(|d| d.data) {
+            Ok(LockingPoolEvents::RewardsDistributed(e)) => {
+                Payload::RewardsDistributed(RewardsDistributed {
+                    sequence: id64(e.sequence, "reward sequence", &id)?,
+                    start_epoch: id64(e.startEpoch, "start epoch", &id)?,
+                    end_epoch: id64(e.endEpoch, "end epoch", &id)?,
+                    total_reward: amount(e.totalReward),
+                })
+            }
+            _ => return Ok(None),
+        }
+    } else {
+        return Ok(None);
+    };
+    Ok(Some(L1Receipt {
+        tx_hash: tx_hash.to_vec(),
+        log_index,
+        block_number,
+        payload: Some(payload),
+    }))
+}
+
 /// The highest L1 block this watcher may read.
 async fn safe_head<P: Provider>(provider: &P, config: &WatcherConfig) -> Result<u64, WatchError> {
     if config.use_finalized_tag {
@@ -286,6 +368,7 @@ pub async fn poll_once<P: Provider>(
     config: &WatcherConfig,
     cursor: &mut Cursor,
     observations: &Observations,
+    receipts: &ReceiptObservations,
 ) -> Result<usize, WatchError> {
     if let Some(fork) = fork_point(provider, config, cursor).await? {
         // Read the new branch again and forget what only the dropped one had; events are keyed
@@ -299,14 +382,25 @@ pub async fn poll_once<P: Provider>(
         if let Ok(mut observed) = observations.lock() {
             observed.retain(|_, e| e.block_number < fork);
         }
+        if let Ok(mut observed) = receipts.lock() {
+            observed.retain(|(block, _), _| *block < fork);
+        }
     }
     let head = safe_head(provider, config).await?;
     if head < cursor.next_block {
         return Ok(0);
     }
     let to = head.min(cursor.next_block.saturating_add(MAX_BLOCK_RANGE - 1));
+    let addresses: Vec<Address> = [
+        Some(config.locking_pool),
+        config.batch_inbox,
+        config.group_key_registry,
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     let filter = Filter::new()
-        .address(config.locking_pool)
+        .address(addresses)
         .from_block(cursor.next_block)
         .to_block(to);
     let logs = provider
@@ -314,12 +408,27 @@ pub async fn poll_once<P: Provider>(
         .await
         .map_err(|e| WatchError::Rpc(e.to_string()))?;
     let mut events = Vec::new();
+    let mut new_receipts = Vec::new();
     for log in &logs {
-        if let Some(e) = to_l1_event(log)? {
-            events.push(e);
+        if log.address() == config.locking_pool {
+            if let Some(e) = to_l1_event(log)? {
+                events.push(e);
+            }
+        }
+        if let Some(r) = to_receipt(log, config)? {
+            new_receipts.push(r);
         }
     }
-    let found = events.len();
+    let found = events.len() + new_receipts.len();
+    let kept_receipts: Vec<L1Receipt> = match receipts.lock() {
+        Ok(mut observed) => {
+            for r in new_receipts {
+                observed.insert((r.block_number, r.log_index), r);
+            }
+            observed.values().cloned().collect()
+        }
+        Err(_) => return Err(WatchError::Rpc("receipt queue poisoned".into())),
+    };
     let kept: Vec<L1Event> = match observations.lock() {
         Ok(mut observed) => {
             for e in events {
@@ -337,6 +446,7 @@ pub async fn poll_once<P: Provider>(
     }
     cursor.next_block = to + 1;
     cursor.events = kept;
+    cursor.receipts = kept_receipts;
     cursor.save(&config.cursor_path)?;
     Ok(found)
 }
@@ -353,6 +463,7 @@ pub async fn run<P: Provider>(
     provider: P,
     config: WatcherConfig,
     observations: Observations,
+    receipts: ReceiptObservations,
     randomness: Option<RandomnessFeed>,
     stop: impl std::future::Future<Output = ()>,
 ) {
@@ -368,10 +479,15 @@ pub async fn run<P: Provider>(
             observed.insert(e.nonce, e.clone());
         }
     }
+    if let Ok(mut observed) = receipts.lock() {
+        for r in &cursor.receipts {
+            observed.insert((r.block_number, r.log_index), r.clone());
+        }
+    }
     tracing::info!(pool = %config.locking_pool, from_block = cursor.next_block, "L1 watcher started");
     tokio::pin!(stop);
     loop {
-        match poll_once(&provider, &config, &mut cursor, &observations).await {
+        match poll_once(&provider, &config, &mut cursor, &observations, &receipts).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(
                 events = n,
@@ -399,6 +515,7 @@ pub fn spawn_from_config(
     config: &crate::config::AppConfig,
     home: &Path,
     observations: Observations,
+    receipts: ReceiptObservations,
     randomness: Option<RandomnessFeed>,
     stop: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
@@ -414,9 +531,22 @@ pub fn spawn_from_config(
         .l1_locking_pool
         .parse()
         .map_err(|e| anyhow::anyhow!("l1_locking_pool {:?}: {e}", config.l1_locking_pool))?;
+    let optional = |what: &str, value: &str| -> anyhow::Result<Option<Address>> {
+        if value.is_empty() {
+            return Ok(None);
+        }
+        value
+            .parse()
+            .map(Some)
+            .map_err(|e| anyhow::anyhow!("{what} {value:?}: {e}"))
+    };
+    let batch_inbox = optional("l1_batch_inbox", &config.l1_batch_inbox)?;
+    let group_key_registry = optional("l1_group_key_registry", &config.l1_group_key_registry)?;
     let provider = alloy::providers::ProviderBuilder::new().connect_http(url);
     let watcher = WatcherConfig {
         locking_pool,
+        batch_inbox,
+        group_key_registry,
         confirmations: config.l1_confirmations,
         use_finalized_tag: config.l1_use_finalized,
         start_block: config.l1_start_block,
@@ -427,6 +557,7 @@ pub fn spawn_from_config(
         provider,
         watcher,
         observations,
+        receipts,
         randomness,
         stop,
     ))))

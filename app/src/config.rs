@@ -19,6 +19,10 @@ pub struct AppConfig {
     pub l1_rpc: String,
     /// LockingPool contract address on L1 (0x...).
     pub l1_locking_pool: String,
+    /// BatchInbox and GroupKeyRegistry on L1 (0x...): the watcher also follows their events and
+    /// attests the receipts of group-signed payloads ("" = not watched).
+    pub l1_batch_inbox: String,
+    pub l1_group_key_registry: String,
     /// Blocks below the L1 head an event must be before this node attests it.
     pub l1_confirmations: u64,
     /// Follow the L1 node's `finalized` block instead of `l1_confirmations`.
@@ -43,6 +47,8 @@ impl Default for AppConfig {
             log_level: "info".into(),
             l1_rpc: String::new(),
             l1_locking_pool: String::new(),
+            l1_batch_inbox: String::new(),
+            l1_group_key_registry: String::new(),
             l1_confirmations: 2,
             l1_use_finalized: false,
             l1_start_block: 0,

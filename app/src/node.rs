@@ -54,6 +54,7 @@ pub async fn run(home: &Path, mpc: &crate::mpc::identity::SecretSource) -> anyho
         &config,
         home,
         app.bridge_observations(),
+        app.receipt_observations(),
         Some(crate::bridge_watcher::RandomnessFeed {
             slot: app.randomness_observation(),
             interval: {

@@ -63,7 +63,7 @@ fn all_report(d: &mut Driver, events: &[L1Event]) {
             i,
             BridgeVote {
                 events: events.to_vec(),
-                randomness: None,
+                ..Default::default()
             },
         );
     }
@@ -202,7 +202,7 @@ fn two_thirds_of_power_is_not_enough() {
             i,
             BridgeVote {
                 events: vec![e.clone()],
-                randomness: None,
+                ..Default::default()
             },
         );
     }
@@ -215,7 +215,7 @@ fn two_thirds_of_power_is_not_enough() {
             i,
             BridgeVote {
                 events: vec![forged.clone()],
-                randomness: None,
+                ..Default::default()
             },
         );
     }
@@ -226,7 +226,7 @@ fn two_thirds_of_power_is_not_enough() {
         4,
         BridgeVote {
             events: vec![e.clone()],
-            randomness: None,
+            ..Default::default()
         },
     );
     blocks(&mut d, 2);
@@ -319,7 +319,7 @@ fn hundred_validators_one_joins() {
             i,
             BridgeVote {
                 events: vec![lock.clone()],
-                randomness: None,
+                ..Default::default()
             },
         );
     }
@@ -374,11 +374,11 @@ fn l1_randomness_attested_by_more_than_two_thirds_seeds_the_next_schedule() {
     .expect("driver");
     blocks(&mut d, 1);
     let report = |byte: u8| BridgeVote {
-        events: vec![],
         randomness: Some(L1Randomness {
             block_number: 64,
             prevrandao: vec![byte; 32],
         }),
+        ..Default::default()
     };
     let attested = |d: &Driver| {
         d.nodes[0]

@@ -10,10 +10,10 @@ use alloy::sol_types::SolCall;
 use seqpool_bridge::{BridgeVote, Payload};
 use seqpool_l1::anvil::{self, wait_for_rpc, Anvil, DEV_KEY};
 use seqpool_l1::bindings::{DevnetToken, Governance, LockingPool};
-use seqpool_l1::deploy::{deploy_all, DeployConfig};
+use seqpool_l1::deploy::{deploy_all, DeployConfig, Deployment};
 use seqpool_l1::devnet::{approve_stake, prepare_owners};
 use seqpool_staking::StakingRead;
-use seqpoold::bridge::Observations;
+use seqpoold::bridge::{Observations, ReceiptObservations};
 use seqpoold::bridge_watcher::{poll_once, Cursor, WatcherConfig};
 use seqpoold::driver::{test_key, Driver, TestValidator};
 
@@ -21,6 +21,20 @@ const CONFIRMATIONS: u64 = 3;
 
 async fn mine<P: Provider>(provider: &P, blocks: u64) {
     anvil::mine(provider, blocks).await.expect("anvil_mine");
+}
+
+/// The watcher of `deployment` at CONFIRMATIONS depth with its cursor under `dir`.
+fn watcher_config(deployment: &Deployment, dir: &std::path::Path) -> WatcherConfig {
+    WatcherConfig {
+        locking_pool: deployment.locking_pool,
+        batch_inbox: Some(deployment.batch_inbox),
+        group_key_registry: Some(deployment.group_key_registry),
+        confirmations: CONFIRMATIONS,
+        use_finalized_tag: false,
+        start_block: 0,
+        poll_interval: Duration::from_millis(100),
+        cursor_path: dir.join("data/l1_watcher_cursor.json"),
+    }
 }
 
 fn has_locked(observations: &Observations) -> bool {
@@ -92,19 +106,13 @@ async fn watcher_follows_lock_at_confirmation_depth_and_ignores_reorged_events()
     let signer_address = Address::from_slice(&keccak256(&pubkey)[12..]);
 
     let dir = tempfile::tempdir().expect("tempdir");
-    let watcher = WatcherConfig {
-        locking_pool: deployment.locking_pool,
-        confirmations: CONFIRMATIONS,
-        use_finalized_tag: false,
-        start_block: 0,
-        poll_interval: Duration::from_millis(100),
-        cursor_path: dir.path().join("data/l1_watcher_cursor.json"),
-    };
+    let watcher = watcher_config(&deployment, dir.path());
     let reader = ProviderBuilder::new().connect_http(anvil.url.parse().expect("url"));
     let observations = Observations::default();
+    let receipts = ReceiptObservations::default();
     let mut cursor = Cursor::load(&watcher.cursor_path, 0).expect("fresh cursor");
     mine(&provider, CONFIRMATIONS).await;
-    poll_once(&reader, &watcher, &mut cursor, &observations)
+    poll_once(&reader, &watcher, &mut cursor, &observations, &receipts)
         .await
         .expect("poll");
     assert!(
@@ -127,7 +135,7 @@ async fn watcher_follows_lock_at_confirmation_depth_and_ignores_reorged_events()
         .expect("receipt");
     assert!(receipt.status(), "lockFor reverted");
     mine(&provider, CONFIRMATIONS - 1).await;
-    poll_once(&reader, &watcher, &mut cursor, &observations)
+    poll_once(&reader, &watcher, &mut cursor, &observations, &receipts)
         .await
         .expect("poll");
     assert!(
@@ -140,7 +148,7 @@ async fn watcher_follows_lock_at_confirmation_depth_and_ignores_reorged_events()
         .expect("evm_revert");
     assert!(reverted);
     mine(&provider, CONFIRMATIONS + 5).await;
-    poll_once(&reader, &watcher, &mut cursor, &observations)
+    poll_once(&reader, &watcher, &mut cursor, &observations, &receipts)
         .await
         .expect("poll");
     assert!(
@@ -164,7 +172,7 @@ async fn watcher_follows_lock_at_confirmation_depth_and_ignores_reorged_events()
         .expect("receipt");
     assert!(receipt.status(), "lockFor reverted");
     let lock_block = receipt.block_number.expect("mined");
-    poll_once(&reader, &watcher, &mut cursor, &observations)
+    poll_once(&reader, &watcher, &mut cursor, &observations, &receipts)
         .await
         .expect("poll");
     assert!(
@@ -175,7 +183,7 @@ async fn watcher_follows_lock_at_confirmation_depth_and_ignores_reorged_events()
     while !has_locked(&observations) {
         assert!(Instant::now() < deadline, "lock not observed within 30 s");
         mine(&provider, 1).await;
-        poll_once(&reader, &watcher, &mut cursor, &observations)
+        poll_once(&reader, &watcher, &mut cursor, &observations, &receipts)
             .await
             .expect("poll");
     }
@@ -217,7 +225,7 @@ async fn watcher_follows_lock_at_confirmation_depth_and_ignores_reorged_events()
     let idx = d.add_standby(joiner);
     let vote = BridgeVote {
         events: observed.values().cloned().collect(),
-        randomness: None,
+        ..Default::default()
     };
     for i in 0..4 {
         d.bridge_votes.insert(i, vote.clone());
@@ -269,16 +277,10 @@ async fn watcher_reads_the_new_branch_after_a_reorg_deeper_than_its_depth() {
         .expect("approve");
 
     let dir = tempfile::tempdir().expect("tempdir");
-    let watcher = WatcherConfig {
-        locking_pool: deployment.locking_pool,
-        confirmations: CONFIRMATIONS,
-        use_finalized_tag: false,
-        start_block: 0,
-        poll_interval: Duration::from_millis(100),
-        cursor_path: dir.path().join("data/l1_watcher_cursor.json"),
-    };
+    let watcher = watcher_config(&deployment, dir.path());
     let reader = ProviderBuilder::new().connect_http(anvil.url.parse().expect("url"));
     let observations = Observations::default();
+    let receipts = ReceiptObservations::default();
     let mut cursor = Cursor::load(&watcher.cursor_path, 0).expect("fresh cursor");
 
     // Empty blocks that the watcher reads (they are CONFIRMATIONS deep), then a reorg that drops
@@ -289,7 +291,7 @@ async fn watcher_reads_the_new_branch_after_a_reorg_deeper_than_its_depth() {
         .expect("evm_snapshot");
     let fork = reader.get_block_number().await.expect("head") + 1;
     mine(&provider, CONFIRMATIONS + 3).await;
-    poll_once(&reader, &watcher, &mut cursor, &observations)
+    poll_once(&reader, &watcher, &mut cursor, &observations, &receipts)
         .await
         .expect("poll");
     assert!(cursor.next_block > fork, "the doomed blocks were read");
@@ -328,7 +330,7 @@ async fn watcher_reads_the_new_branch_after_a_reorg_deeper_than_its_depth() {
             "the new branch's lock was missed"
         );
         mine(&provider, 1).await;
-        poll_once(&reader, &watcher, &mut cursor, &observations)
+        poll_once(&reader, &watcher, &mut cursor, &observations, &receipts)
             .await
             .expect("poll");
     }
@@ -340,5 +342,111 @@ async fn watcher_reads_the_new_branch_after_a_reorg_deeper_than_its_depth() {
     assert_eq!(lock.tx_hash, receipt.transaction_hash.to_vec());
     let nonces: Vec<u64> = observed.keys().copied().collect();
     assert_eq!(nonces, (1..=lock.nonce).collect::<Vec<_>>(), "no gaps");
+    drop(anvil);
+}
+
+/// The receipts of group-signed payloads: the watcher reports GroupKeySet and BatchAppended at the
+/// confirmation depth (not before), with the content the chain matches against its requests, and
+/// keeps them in its cursor across a restart until the chain has recorded them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watcher_reports_key_and_batch_receipts_at_confirmation_depth() {
+    use alloy::primitives::B256;
+    use rand::SeedableRng;
+    use seqpool_bridge::l1_receipt::Payload as Receipt;
+    use seqpool_l1::bindings::BatchInbox;
+    use seqpool_l1::frost_sig::{group_key_affine, signature_affine, DealtGroup};
+
+    let anvil = Anvil::start().expect("anvil");
+    let signer: PrivateKeySigner = DEV_KEY.parse().expect("dev key");
+    let provider = ProviderBuilder::new()
+        .wallet(signer)
+        .connect_http(anvil.url.parse().expect("url"));
+    let chain_id = wait_for_rpc(&provider).await.expect("anvil RPC");
+    let deployment = deploy_all(provider.clone(), &DeployConfig::default())
+        .await
+        .expect("deploy");
+
+    // The admin registers a 3-of-4 group key; the group signs batch 0 and it is appended.
+    let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+    let group = DealtGroup::deal(4, 3, &mut rng).expect("deal");
+    let key = group_key_affine(group.verifying_key()).expect("usable key");
+    seqpool_l1::devnet::register_initial_group_key(
+        &provider,
+        &deployment,
+        U256::from_be_bytes(key.x),
+        U256::from_be_bytes(key.y),
+    )
+    .await
+    .expect("setInitialKey through Governance");
+    let header = BatchInbox::BatchHeader {
+        batchIndex: 0,
+        l2StartBlock: deployment.first_l2_block,
+        l2EndBlock: deployment.first_l2_block + 7,
+        l2BlocksRoot: B256::repeat_byte(0xb1),
+        l2StateRoot: B256::repeat_byte(0x5e),
+    };
+    let digest = seqpool_l1::digest::batch_digest(chain_id, deployment.batch_inbox, &header);
+    let sig = group.sign(digest.as_slice(), 3, &mut rng).expect("sign");
+    let inbox = BatchInbox::new(deployment.batch_inbox, provider.clone());
+    let outcome = seqpool_l1::relay::relay_batch(
+        &inbox,
+        header.clone(),
+        signature_affine(&sig).expect("affine").into(),
+    )
+    .await
+    .expect("append");
+    let seqpool_l1::relay::RelayOutcome::Appended { tx, .. } = outcome else {
+        panic!("not appended: {outcome:?}");
+    };
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let watcher = watcher_config(&deployment, dir.path());
+    let reader = ProviderBuilder::new().connect_http(anvil.url.parse().expect("url"));
+    let observations = Observations::default();
+    let receipts = ReceiptObservations::default();
+    let mut cursor = Cursor::load(&watcher.cursor_path, 0).expect("fresh cursor");
+    poll_once(&reader, &watcher, &mut cursor, &observations, &receipts)
+        .await
+        .expect("poll");
+    assert!(
+        receipts.lock().expect("lock").is_empty(),
+        "receipts reported above the confirmation depth"
+    );
+    mine(&provider, CONFIRMATIONS).await;
+    poll_once(&reader, &watcher, &mut cursor, &observations, &receipts)
+        .await
+        .expect("poll");
+    let seen: Vec<_> = receipts.lock().expect("lock").values().cloned().collect();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    match &seen[0].payload {
+        Some(Receipt::GroupKeySet(k)) => {
+            assert_eq!(
+                (k.key_nonce, &k.px[..], &k.py[..]),
+                (1, &key.x[..], &key.y[..])
+            );
+        }
+        other => panic!("first receipt is not GroupKeySet: {other:?}"),
+    }
+    match &seen[1].payload {
+        Some(Receipt::BatchAppended(b)) => {
+            assert_eq!(
+                (b.batch_index, b.l2_start_block, b.l2_end_block),
+                (0, header.l2StartBlock, header.l2EndBlock)
+            );
+            assert_eq!(b.l2_blocks_root, header.l2BlocksRoot.to_vec());
+            assert_eq!(b.l2_state_root, header.l2StateRoot.to_vec());
+        }
+        other => panic!("second receipt is not BatchAppended: {other:?}"),
+    }
+    assert_eq!(seen[1].tx_hash, tx.to_vec());
+    // A bridge section with them passes the vote checks.
+    let vote = BridgeVote {
+        receipts: seen.clone(),
+        ..Default::default()
+    };
+    seqpool_bridge::attest::check_vote(&vote, 8).expect("well-formed section");
+    // The cursor keeps them for a restart.
+    let reloaded = Cursor::load(&watcher.cursor_path, 0).expect("reload");
+    assert_eq!(reloaded.receipts, seen);
     drop(anvil);
 }

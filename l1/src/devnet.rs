@@ -12,7 +12,7 @@ use alloy::rpc::types::{TransactionReceipt, TransactionRequest};
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::{SolCall, SolEvent};
 
-use crate::bindings::{DevnetToken, Governance, LockingPool};
+use crate::bindings::{DevnetToken, Governance, GroupKeyRegistry, LockingPool};
 use crate::deploy::Deployment;
 
 /// Gas for `lockFor`: sent in the same block as its `approve`, so it cannot be estimated first
@@ -310,6 +310,35 @@ pub async fn onboard_sequencers(
         .collect();
     prepare_owners(url, deployer, deployment, &owners, default_owner_funding()).await?;
     lock_sequencers(url, deployment, locks).await
+}
+
+/// The admin registers the first FROST group key (affine px, py) through
+/// Governance.execute(GroupKeyRegistry.setInitialKey): the devnet's bootstrap of L1 verification.
+/// `provider` signs as the admin (the test's or the deployer's own provider, so its nonce cache
+/// stays right).
+pub async fn register_initial_group_key<P: Provider>(
+    provider: &P,
+    deployment: &Deployment,
+    px: U256,
+    py: U256,
+) -> Result<TransactionReceipt, OnboardError> {
+    let set_key = GroupKeyRegistry::setInitialKeyCall {
+        newPx: px,
+        newPy: py,
+    };
+    let execute = Governance::executeCall {
+        target: deployment.group_key_registry,
+        data: set_key.abi_encode().into(),
+    };
+    let (step, pending) = send(
+        provider,
+        "setInitialKey through Governance".to_string(),
+        TransactionRequest::default()
+            .with_to(deployment.governance)
+            .with_input(execute.abi_encode()),
+    )
+    .await?;
+    confirmed(step, pending).await
 }
 
 /// Starts the unlock of `sequencer_id` (the chain removes the validator on `UnlockInit`).

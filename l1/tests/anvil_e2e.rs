@@ -10,6 +10,7 @@ use rand_chacha::rand_core::SeedableRng;
 use seqpool_l1::anvil::{wait_for_rpc, Anvil, DEV_KEY};
 use seqpool_l1::bindings::{BatchInbox, DevnetToken, Governance, GroupKeyRegistry, LockingPool};
 use seqpool_l1::deploy::{deploy_all, DeployConfig, Deployment};
+use seqpool_l1::devnet::register_initial_group_key;
 use seqpool_l1::digest;
 use seqpool_l1::frost_sig::{group_key_affine, signature_affine, DealtGroup};
 use seqpool_l1::relay::{relay_batch, RelayError, RelayOutcome};
@@ -61,20 +62,9 @@ async fn deploy_lock_and_append_signed_batch() {
     let group = DealtGroup::deal(4, 3, &mut rng).expect("deal");
     let key = group_key_affine(group.verifying_key()).expect("usable group key");
     let (px, py) = (U256::from_be_bytes(key.x), U256::from_be_bytes(key.y));
-    let set_key = GroupKeyRegistry::setInitialKeyCall {
-        newPx: px,
-        newPy: py,
-    }
-    .abi_encode();
-    let receipt = gov
-        .execute(deployment.group_key_registry, set_key.into())
-        .send()
+    register_initial_group_key(&provider, &deployment, px, py)
         .await
-        .expect("send setInitialKey")
-        .get_receipt()
-        .await
-        .expect("receipt");
-    assert!(receipt.status(), "setInitialKey reverted");
+        .expect("setInitialKey through Governance");
     assert_eq!(
         registry.keyNonce().call().await.expect("keyNonce"),
         U256::from(1)

@@ -146,11 +146,13 @@ pub fn setup(args: &L1Args, out: &Path, validators: &[L1Validator<'_>]) -> Resul
     })
 }
 
-/// Points a node's watcher at the deployed LockingPool.
+/// Points a node's watcher at the deployed LockingPool, BatchInbox and GroupKeyRegistry.
 pub fn configure_node(home: &Path, args: &L1Args, entry: &L1Entry) -> Result<()> {
     let mut app = AppConfig::load(home)?;
     app.l1_rpc = entry.rpc.clone();
     app.l1_locking_pool = entry.contracts.locking_pool.to_string();
+    app.l1_batch_inbox = entry.contracts.batch_inbox.to_string();
+    app.l1_group_key_registry = entry.contracts.group_key_registry.to_string();
     app.l1_confirmations = args.l1_confirmations;
     app.l1_start_block = entry.contracts.deployed_at_block;
     app.l1_poll_interval_ms = args.l1_poll_interval_ms;

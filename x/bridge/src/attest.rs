@@ -19,7 +19,7 @@ pub fn make_vote(
             .take(max_events as usize)
             .map(|(_, e)| e.clone())
             .collect(),
-        randomness: None,
+        ..Default::default()
     }
 }
 
@@ -51,6 +51,7 @@ pub fn check_vote(vote: &BridgeVote, max_events: u32) -> Result<(), String> {
             return Err(format!("bridge section: event {} has no payload", e.nonce));
         }
     }
+    crate::receipts::check_receipts(vote, max_events)?;
     if let Some(r) = &vote.randomness {
         crate::randomness::check(r)?;
     }
@@ -138,7 +139,7 @@ mod tests {
     fn vote(events: &[L1Event]) -> BridgeVote {
         BridgeVote {
             events: events.to_vec(),
-            randomness: None,
+            ..Default::default()
         }
     }
 

@@ -83,11 +83,11 @@ mod tests {
 
     fn vote(block_number: u64, byte: u8) -> BridgeVote {
         BridgeVote {
-            events: vec![],
             randomness: Some(L1Randomness {
                 block_number,
                 prevrandao: vec![byte; 32],
             }),
+            ..Default::default()
         }
     }
 

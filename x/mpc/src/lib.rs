@@ -18,6 +18,7 @@ pub mod members;
 pub mod msgs;
 pub mod params;
 pub mod query;
+pub mod receipts;
 pub mod requests;
 pub mod signing;
 pub mod state;

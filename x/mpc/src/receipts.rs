@@ -1,0 +1,376 @@
+//! L1 receipts attested through the bridge (x/bridge `receipts`): a BatchAppended,
+//! RewardsDistributed or GroupKeyRotated event marks its SIGNED request LANDED (matched by type
+//! and sequence, and only when the event's content equals the request's), and a GroupKeySet or
+//! GroupKeyRotated event marks the keys with that group key `registered_on_l1`.
+//!
+//! Applying a receipt twice changes nothing, so the bridge needs no record of applied receipts;
+//! validators stop listing a receipt once [`status`] says it is recorded.
+use seqpool_component::{Event, StateRead, StateWrite, StoreError};
+use seqpool_proto::bridge::v1::{l1_receipt::Payload, L1Receipt};
+
+use crate::requests::{batch_request, rotation_payload, word_u64};
+use crate::state::{MpcRead, MpcWrite};
+use crate::{GroupKey, RequestStatus, RequestType, SigningRequest};
+
+/// What state makes of a receipt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReceiptStatus {
+    /// It matches a request or key that does not record it yet: worth attesting.
+    Pending,
+    /// Already recorded (request LANDED, key registered).
+    Recorded,
+    /// Nothing in state matches (content differs, or no such request).
+    Unmatched,
+}
+
+/// Requests of `kind` with `sequence` (scan; reward and rotation receipts are rare).
+fn requests_of<S: StateRead + ?Sized>(
+    state: &S,
+    kind: RequestType,
+    sequence: u64,
+) -> Result<Vec<SigningRequest>, StoreError> {
+    Ok(state
+        .signing_requests(0, usize::MAX)?
+        .into_iter()
+        .filter(|r| r.request_type == kind as i32 && r.sequence == sequence)
+        .collect())
+}
+
+/// The request a receipt lands, if the receipt's content equals it.
+fn matching_request<S: StateRead + ?Sized>(
+    state: &S,
+    payload: &Payload,
+) -> Result<Option<SigningRequest>, StoreError> {
+    Ok(match payload {
+        Payload::BatchAppended(e) => batch_request(state, e.batch_index)?.filter(|r| {
+            matches!(&r.body, Some(seqpool_proto::mpc::v1::signing_request::Body::Batch(h))
+                if h.batch_index == e.batch_index
+                    && h.l2_start_block == e.l2_start_block
+                    && h.l2_end_block == e.l2_end_block
+                    && h.l2_blocks_root == e.l2_blocks_root
+                    && h.l2_state_root == e.l2_state_root)
+        }),
+        Payload::RewardsDistributed(e) => {
+            // payload = abi.encode(dist): offset word, then sequence, startEpoch, endEpoch.
+            let head = [
+                word_u64(32),
+                word_u64(e.sequence),
+                word_u64(e.start_epoch),
+                word_u64(e.end_epoch),
+            ]
+            .concat();
+            requests_of(state, RequestType::RewardDistribution, e.sequence)?
+                .into_iter()
+                .find(|r| r.payload.starts_with(&head))
+        }
+        Payload::GroupKeyRotated(e) => {
+            let signed_at = e.key_nonce.saturating_sub(1);
+            let payload = rotation_payload(&e.new_px, &e.new_py);
+            requests_of(state, RequestType::RotateGroupKey, signed_at)?
+                .into_iter()
+                .find(|r| r.payload == payload)
+        }
+        Payload::GroupKeySet(_) => None,
+    })
+}
+
+/// The keys whose group key is (px, py).
+fn keys_with<S: StateRead + ?Sized>(
+    state: &S,
+    px: &[u8],
+    py: &[u8],
+) -> Result<Vec<GroupKey>, StoreError> {
+    Ok(state
+        .group_keys()?
+        .into_iter()
+        .filter(|k| k.px == px && k.py == py)
+        .collect())
+}
+
+fn registered_key(payload: &Payload) -> Option<(&[u8], &[u8])> {
+    match payload {
+        Payload::GroupKeySet(e) => Some((&e.px, &e.py)),
+        Payload::GroupKeyRotated(e) => Some((&e.new_px, &e.new_py)),
+        _ => None,
+    }
+}
+
+/// Whether `receipt` is still to be recorded (validators list only those).
+pub fn status<S: StateRead + ?Sized>(
+    state: &S,
+    receipt: &L1Receipt,
+) -> Result<ReceiptStatus, StoreError> {
+    let Some(payload) = &receipt.payload else {
+        return Ok(ReceiptStatus::Unmatched);
+    };
+    let mut matched = false;
+    if let Some(request) = matching_request(state, payload)? {
+        matched = true;
+        if request.status() == RequestStatus::Signed {
+            return Ok(ReceiptStatus::Pending);
+        }
+    }
+    if let Some((px, py)) = registered_key(payload) {
+        let keys = keys_with(state, px, py)?;
+        matched |= !keys.is_empty();
+        if keys.iter().any(|k| !k.registered_on_l1) {
+            return Ok(ReceiptStatus::Pending);
+        }
+    }
+    Ok(if matched {
+        ReceiptStatus::Recorded
+    } else {
+        ReceiptStatus::Unmatched
+    })
+}
+
+/// Records an attested receipt: its SIGNED request becomes LANDED, keys with the registered group
+/// key become `registered_on_l1` (and, on a rotation, keys with the old one no longer are).
+pub fn apply<S: StateWrite>(
+    state: &mut S,
+    receipt: &L1Receipt,
+    height: u64,
+) -> Result<Vec<Event>, StoreError> {
+    let Some(payload) = &receipt.payload else {
+        return Ok(Vec::new());
+    };
+    let mut events = Vec::new();
+    let tx = hex::encode(&receipt.tx_hash);
+    match matching_request(state, payload)? {
+        Some(mut request) if request.status() == RequestStatus::Signed => {
+            request.set_status(RequestStatus::Landed);
+            request.l1_tx_hash = receipt.tx_hash.clone();
+            request.l1_block = receipt.block_number;
+            request.landed_height = height;
+            state.put_signing_request(&request);
+            events.push(
+                Event::new("mpc_request_landed")
+                    .attr("request_id", request.request_id.to_string())
+                    .attr("type", request.request_type().as_str_name())
+                    .attr("sequence", request.sequence.to_string())
+                    .attr("l1_tx", tx.clone())
+                    .attr("l1_block", receipt.block_number.to_string()),
+            );
+        }
+        Some(_) => {}
+        None if !matches!(payload, Payload::GroupKeySet(_)) => {
+            // Attested but not ours (or not equal to ours): recorded as an event for operators.
+            events.push(
+                Event::new("mpc_receipt_unmatched")
+                    .attr("l1_tx", tx.clone())
+                    .attr("log_index", receipt.log_index.to_string()),
+            );
+        }
+        None => {}
+    }
+    if let Payload::GroupKeyRotated(e) = payload {
+        for mut key in keys_with(state, &e.old_px, &e.old_py)? {
+            if key.registered_on_l1 {
+                key.registered_on_l1 = false;
+                state.put_group_key(&key);
+            }
+        }
+    }
+    if let Some((px, py)) = registered_key(payload) {
+        for mut key in keys_with(state, px, py)? {
+            if !key.registered_on_l1 {
+                key.registered_on_l1 = true;
+                state.put_group_key(&key);
+                events.push(
+                    Event::new("mpc_key_registered_on_l1")
+                        .attr("key_id", key.key_id.to_string())
+                        .attr("l1_tx", tx.clone()),
+                );
+            }
+        }
+    }
+    Ok(events)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{BatchHeader, KeyStatus};
+    use seqpool_component::StateWriteProto;
+    use seqpool_proto::bridge::v1::{BatchAppended, GroupKeyRotated, GroupKeySet};
+    use seqpool_store::{StateDelta, Storage};
+
+    fn header(index: u64) -> BatchHeader {
+        BatchHeader {
+            batch_index: index,
+            l2_start_block: 1,
+            l2_end_block: 8,
+            l2_blocks_root: vec![0xb1; 32],
+            l2_state_root: vec![0x5e; 32],
+        }
+    }
+
+    fn signed_batch<S: StateWrite>(state: &mut S, id: u64, index: u64) {
+        state.put_signing_request(&SigningRequest {
+            request_id: id,
+            request_type: RequestType::Batch as i32,
+            sequence: index,
+            body: Some(seqpool_proto::mpc::v1::signing_request::Body::Batch(
+                header(index),
+            )),
+            status: RequestStatus::Signed as i32,
+            ..Default::default()
+        });
+        state.put_u64(crate::state_key::batch(index), id);
+    }
+
+    fn appended(h: &BatchHeader) -> L1Receipt {
+        L1Receipt {
+            tx_hash: vec![7; 32],
+            log_index: 2,
+            block_number: 99,
+            payload: Some(Payload::BatchAppended(BatchAppended {
+                batch_index: h.batch_index,
+                l2_start_block: h.l2_start_block,
+                l2_end_block: h.l2_end_block,
+                l2_blocks_root: h.l2_blocks_root.clone(),
+                l2_state_root: h.l2_state_root.clone(),
+            })),
+        }
+    }
+
+    #[test]
+    fn batch_receipt_lands_its_request_once_and_only_with_equal_content() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let storage = Storage::open(dir.path()).expect("open");
+        let mut state = StateDelta::new(storage.latest_snapshot());
+        signed_batch(&mut state, 5, 0);
+        let receipt = appended(&header(0));
+        let mut other = header(0);
+        other.l2_state_root = vec![1; 32];
+        let forged = appended(&other);
+        assert_eq!(
+            status(&state, &forged).expect("status"),
+            ReceiptStatus::Unmatched
+        );
+        apply(&mut state, &forged, 10).expect("apply");
+        assert_eq!(
+            state.signing_request(5).expect("get").map(|r| r.status()),
+            Some(RequestStatus::Signed),
+            "a receipt with other content lands nothing"
+        );
+        assert_eq!(
+            status(&state, &receipt).expect("status"),
+            ReceiptStatus::Pending
+        );
+        let events = apply(&mut state, &receipt, 11).expect("apply");
+        assert_eq!(events.len(), 1);
+        let landed = state.signing_request(5).expect("get").expect("request");
+        assert_eq!(landed.status(), RequestStatus::Landed);
+        assert_eq!(
+            (
+                landed.l1_tx_hash.clone(),
+                landed.l1_block,
+                landed.landed_height
+            ),
+            (vec![7; 32], 99, 11)
+        );
+        assert_eq!(
+            status(&state, &receipt).expect("status"),
+            ReceiptStatus::Recorded
+        );
+        assert!(apply(&mut state, &receipt, 12).expect("again").is_empty());
+        assert_eq!(
+            state
+                .signing_request(5)
+                .expect("get")
+                .map(|r| r.landed_height),
+            Some(11)
+        );
+    }
+
+    #[test]
+    fn key_set_and_rotation_register_keys_and_land_the_rotation() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let storage = Storage::open(dir.path()).expect("open");
+        let mut state = StateDelta::new(storage.latest_snapshot());
+        let key = |id: u64, byte: u8| GroupKey {
+            key_id: id,
+            px: vec![byte; 32],
+            py: vec![byte + 1; 32],
+            status: KeyStatus::Active as i32,
+            ..Default::default()
+        };
+        // Keys 1 and 2 share a group key (a reshare); key 3 is the rotation's new key.
+        for k in [key(1, 10), key(2, 10), key(3, 20)] {
+            state.put_group_key(&k);
+        }
+        let set = L1Receipt {
+            tx_hash: vec![1; 32],
+            payload: Some(Payload::GroupKeySet(GroupKeySet {
+                key_nonce: 1,
+                px: vec![10; 32],
+                py: vec![11; 32],
+            })),
+            ..Default::default()
+        };
+        assert_eq!(
+            status(&state, &set).expect("status"),
+            ReceiptStatus::Pending
+        );
+        assert_eq!(apply(&mut state, &set, 3).expect("apply").len(), 2);
+        assert!(
+            state
+                .group_key(2)
+                .expect("get")
+                .expect("key")
+                .registered_on_l1
+        );
+        assert_eq!(
+            status(&state, &set).expect("status"),
+            ReceiptStatus::Recorded
+        );
+
+        state.put_signing_request(&SigningRequest {
+            request_id: 9,
+            request_type: RequestType::RotateGroupKey as i32,
+            sequence: 1,
+            payload: rotation_payload(&[20; 32], &[21; 32]),
+            status: RequestStatus::Signed as i32,
+            ..Default::default()
+        });
+        let rotated = L1Receipt {
+            tx_hash: vec![2; 32],
+            payload: Some(Payload::GroupKeyRotated(GroupKeyRotated {
+                key_nonce: 2,
+                old_px: vec![10; 32],
+                old_py: vec![11; 32],
+                new_px: vec![20; 32],
+                new_py: vec![21; 32],
+            })),
+            ..Default::default()
+        };
+        assert_eq!(
+            status(&state, &rotated).expect("status"),
+            ReceiptStatus::Pending
+        );
+        apply(&mut state, &rotated, 4).expect("apply");
+        assert_eq!(
+            state.signing_request(9).expect("get").map(|r| r.status()),
+            Some(RequestStatus::Landed)
+        );
+        assert!(
+            state
+                .group_key(3)
+                .expect("get")
+                .expect("key")
+                .registered_on_l1
+        );
+        assert!(
+            !state
+                .group_key(1)
+                .expect("get")
+                .expect("key")
+                .registered_on_l1
+        );
+        assert_eq!(
+            status(&state, &rotated).expect("status"),
+            ReceiptStatus::Recorded
+        );
+    }
+}
