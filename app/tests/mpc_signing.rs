@@ -281,7 +281,7 @@ fn first_choice(net: &Net, id: u64) -> usize {
         .expect("a validator")
 }
 
-fn signed_in_next_block(n: usize, nodes: usize) {
+fn signed_in_next_block(n: usize, nodes: usize) -> Net {
     let mut net = net(n, nodes, |_| {});
     warm_up(&mut net);
     feed_l2(&mut net.d, 1..=8);
@@ -316,11 +316,58 @@ fn signed_in_next_block(n: usize, nodes: usize) {
     assert_eq!(r.digest, theirs.to_vec());
     // Next batches continue the range; each is signed in the block after it.
     batch_signed_next_block(&mut net, 1, 9, 12);
+    net
 }
 
 #[test]
 fn batch_signed_in_the_next_block_n4() {
-    signed_in_next_block(4, 4);
+    let net = signed_in_next_block(4, 4);
+    // The queries over abci_query (gRPC and REST serve the same functions).
+    use seqpool_proto::mpc::v1 as q;
+    fn ask<Resp: Message + Default>(net: &Net, path: &str, req: impl Message) -> Resp {
+        let resp = seqpoold::query::abci_query(
+            net.d.nodes[0].app.storage(),
+            &tendermint::abci::request::Query {
+                data: req.encode_to_vec().into(),
+                path: path.into(),
+                height: 0u32.into(),
+                prove: false,
+            },
+        );
+        assert_eq!(resp.code.value(), 0, "{path}: {}", resp.log);
+        Resp::decode(resp.value.as_ref()).expect("response decodes")
+    }
+    let r: q::QueryRequestResponse = ask(
+        &net,
+        "/seqpool.mpc.v1.Query/Request",
+        q::QueryRequestRequest { request_id: 1 },
+    );
+    assert_eq!(r.request.expect("request").status(), RequestStatus::Signed);
+    assert_eq!(r.attempts.len(), 1);
+    let b: q::QueryBatchesResponse = ask(
+        &net,
+        "/seqpool.mpc.v1.Query/Batches",
+        q::QueryBatchesRequest::default(),
+    );
+    assert_eq!(
+        (b.batches.len(), b.next_batch_index, b.next_l2_block),
+        (2, 2, 13)
+    );
+    let signed: q::QueryRequestsResponse = ask(
+        &net,
+        "/seqpool.mpc.v1.Query/Requests",
+        q::QueryRequestsRequest {
+            status: RequestStatus::Signed as i32,
+            ..Default::default()
+        },
+    );
+    assert_eq!(signed.requests.len(), 2);
+    let key: q::QueryActiveKeyResponse = ask(
+        &net,
+        "/seqpool.mpc.v1.Query/ActiveKey",
+        q::QueryActiveKeyRequest {},
+    );
+    assert_eq!(key.key.expect("key").group_key, net.key.group_key);
 }
 
 #[test]
