@@ -1,19 +1,16 @@
 //! x/mpc key lifecycle through the in-process ABCI driver with real FROST and real encrypted
 //! keystores: every validator runs its own app and MPC node, and the DKG / reshare payloads ride
 //! on their vote extensions exactly as on the devnet.
-use frost_secp256k1::keys::{IdentifierList, KeyPackage};
-use frost_secp256k1::Identifier;
+use frost_secp256k1::keys::{IdentifierList, KeyPackage, PublicKeyPackage};
 use rand::rngs::OsRng;
 use seqpool_bridge::{BridgeVote, L1Event, Payload};
 use seqpool_component::{StateRead, StateReadProto};
 use seqpool_mpc::state::MpcRead;
 use seqpool_mpc::{GroupKey, KeyStatus, KeygenSession, Member, RequestType, SessionStatus};
 use seqpool_proto::bridge::v1::Locked;
-use seqpool_tss::keystore::{KdfParams, Keystore, KeystoreSecret};
 use seqpool_tss::{KeyId, MemberSecret};
-use seqpoold::driver::{test_key, Driver};
+use seqpoold::driver::{test_key, Driver, TestValidator};
 use seqpoold::mpc::keygen::KeygenFault;
-use seqpoold::mpc::MpcNode;
 
 /// Blocks a keygen round may take in these tests (timeouts are exercised on purpose).
 const ROUND_TIMEOUT: u64 = 3;
@@ -22,112 +19,97 @@ pub struct Net {
     pub d: Driver,
     /// Member records by validator index.
     pub members: Vec<Member>,
-    pub dir: tempfile::TempDir,
+    _dir: tempfile::TempDir,
 }
 
-fn cheap_kdf() -> KdfParams {
-    // The keystore's Argon2 cost only slows the test; the encryption is the same.
-    KdfParams {
-        memory_kib: 256,
-        iterations: 1,
-        parallelism: 1,
-    }
-}
-
-fn keystore(dir: &std::path::Path, i: usize) -> Keystore {
-    Keystore::open_with(
-        &dir.join(format!("mpc_keystore{i}")),
-        &KeystoreSecret::passphrase("test passphrase"),
-        cheap_kdf(),
-    )
-    .expect("keystore")
-}
-
-/// `n` validators with their own app and MPC node, plus `standby` validators (apps and MPC nodes
-/// too, registered as members at genesis) that are not in the genesis set. `genesis_key` puts
-/// a dealer-made ACTIVE key of the first `n` members in genesis and their keystores.
-pub fn network(n: usize, standby: usize, genesis_key: bool) -> Net {
+/// `n` genesis validators plus `standby` validators that are registered MPC members at genesis
+/// but not in the validator set (they join through an L1 lock). Every validator has its own MPC
+/// node and encrypted keystore (the driver's); the first `full_nodes` also run their own app
+/// (the others' extensions are built by node 0's app with their MPC node). `genesis_key` puts a
+/// dealer-made ACTIVE key of the first `n` members in genesis and in their keystores.
+pub fn network(n: usize, standby: usize, genesis_key: bool, full_nodes: usize) -> Net {
     let dir = tempfile::tempdir().expect("tempdir");
     let total = n + standby;
-    let identities: Vec<MemberSecret> = (0..total)
-        .map(|_| MemberSecret::random(&mut OsRng))
-        .collect();
-    // The driver's validator i has the consensus key test_key("consensus/{i}").
-    let members: Vec<Member> = identities
-        .iter()
-        .enumerate()
-        .map(|(i, identity)| {
-            let key = test_key(&format!("consensus/{i}"));
-            let address = seqpool_staking::genesis::consensus_address(
-                key.verifying_key().to_encoded_point(true).as_bytes(),
-            );
-            let public = identity.public();
-            Member {
-                validator: address,
-                identifier: public.identifier().expect("id").serialize(),
-                signer_key: public.signer_key.to_vec(),
-                encryption_key: public.encryption_key.to_vec(),
-            }
+    let validators: Vec<TestValidator> = (0..total)
+        .map(|i| TestValidator {
+            name: format!("val{i}"),
+            consensus_key: test_key(&format!("consensus/{i}")),
+            operator_key: test_key(&format!("operator/{i}")),
+            power: 10,
         })
         .collect();
-    let mut keystores: Vec<Keystore> = (0..total).map(|i| keystore(dir.path(), i)).collect();
-    let key = genesis_key.then(|| dealer_key(&members[..n], &identities[..n], &mut keystores));
-    let genesis_members = members.clone();
-    let mut d = Driver::new_with_genesis(dir.path(), total, total, |g| {
-        // Standby validators are not in the genesis set; they join through an L1 lock.
+    let identities: Vec<MemberSecret> = validators.iter().map(|v| v.mpc_identity()).collect();
+    let members: Vec<Member> = validators
+        .iter()
+        .zip(&identities)
+        .map(|(v, identity)| {
+            let address = seqpool_staking::genesis::consensus_address(&v.consensus_pub_key());
+            seqpool_mpc::members::member_of(identity, &address)
+        })
+        .collect();
+    let dealt = genesis_key.then(|| dealer_key(&identities[..n], &members[..n]));
+    let genesis_keys: Vec<GroupKey> = dealt.iter().map(|(k, _, _)| k.clone()).collect();
+    let mut d = Driver::with_validators_mpc(dir.path(), validators, full_nodes, |g| {
         let standby: Vec<String> = (n..total).map(|i| format!("val{i}")).collect();
         g.staking.validators.retain(|v| !standby.contains(&v.name));
         if let Some(p) = g.mpc.params.as_mut() {
             p.keygen_round_timeout_blocks = ROUND_TIMEOUT;
         }
-        g.mpc.members = genesis_members;
-        g.mpc.keys = key.into_iter().collect();
+        g.mpc.keys = genesis_keys;
     })
     .expect("driver");
     for v in d.validators.iter_mut().skip(n) {
         v.power = 0;
     }
-    for (i, (identity, ks)) in identities.into_iter().zip(keystores).enumerate() {
-        d.nodes[i].app.set_mpc_node(MpcNode::new(identity, ks));
+    if let Some((_, shares, public)) = &dealt {
+        for (i, share) in shares.iter().enumerate() {
+            let node = d.mpc_node(i).expect("mpc node");
+            node.keystore
+                .put_key(KeyId(1), share, public)
+                .expect("put key");
+        }
     }
-    Net { d, members, dir }
+    Net {
+        d,
+        members,
+        _dir: dir,
+    }
 }
 
-/// A trusted-dealer key of `members` (threshold floor(2n/3)+1) written to their keystores: the
-/// starting point of reshare tests, as a chain continuing an existing pool would have.
+/// A trusted-dealer key (threshold floor(2n/3)+1) of `identities`, as a chain continuing an
+/// existing pool has it: the state record and each member's key package (in identity order).
 fn dealer_key(
-    members: &[Member],
     identities: &[MemberSecret],
-    keystores: &mut [Keystore],
-) -> GroupKey {
-    let ids: Vec<Identifier> = identities
+    members: &[Member],
+) -> (GroupKey, Vec<KeyPackage>, PublicKeyPackage) {
+    let ids: Vec<_> = identities
         .iter()
         .map(|m| m.identifier().expect("id"))
         .collect();
-    let t = seqpool_tss::threshold_for(members.len());
+    let t = seqpool_tss::threshold_for(ids.len());
     let (shares, public) = frost_secp256k1::keys::generate_with_dealer(
-        members.len() as u16,
+        ids.len() as u16,
         t,
         IdentifierList::Custom(&ids),
         OsRng,
     )
     .expect("dealer");
-    for (i, id) in ids.iter().enumerate() {
-        let kp = KeyPackage::try_from(shares[id].clone()).expect("key package");
-        keystores[i]
-            .put_key(KeyId(1), &kp, &public)
-            .expect("put key");
-    }
+    let packages = ids
+        .iter()
+        .map(|id| KeyPackage::try_from(shares[id].clone()).expect("key package"))
+        .collect();
     let affine = seqpool_tss::eth::group_key_affine(public.verifying_key()).expect("affine");
-    let mut sorted = members.to_vec();
-    sorted.sort_by(|a, b| a.identifier.cmp(&b.identifier));
-    GroupKey {
+    let key = GroupKey {
         key_id: 1,
         group_key: public.verifying_key().serialize().expect("vk"),
         px: affine.x.to_vec(),
         py: affine.y.to_vec(),
         threshold: t as u32,
-        members: sorted,
+        members: {
+            let mut sorted = members.to_vec();
+            sorted.sort_by(|a, b| a.identifier.cmp(&b.identifier));
+            sorted
+        },
         verifying_shares: public
             .verifying_shares()
             .iter()
@@ -141,7 +123,8 @@ fn dealer_key(
             .expect("hash")
             .to_vec(),
         ..Default::default()
-    }
+    };
+    (key, packages, public)
 }
 
 impl Net {
@@ -185,7 +168,7 @@ impl Net {
 
     /// Whether node `i`'s keystore holds `key_id`, and the group key of the package it holds.
     pub fn held(&mut self, i: usize, key_id: u64) -> Option<Vec<u8>> {
-        let node = self.d.nodes[i].app.mpc_node().expect("mpc node");
+        let node = self.d.mpc_node(i).expect("mpc node");
         if !node.keystore.has_key(KeyId(key_id)) {
             return None;
         }
@@ -243,7 +226,7 @@ fn assert_every_member_holds(net: &mut Net, key: &GroupKey, nodes: &[usize]) {
 
 /// The DKG of `n` genesis validators: returns the pending key and the blocks it took.
 fn dkg(n: usize) -> (Net, GroupKey, u64) {
-    let mut net = network(n, 0, false);
+    let mut net = network(n, 0, false, n.min(4));
     let blocks = net.run_until(12, "pending key", |net| {
         net.key_with(KeyStatus::Pending).is_some() || net.key_with(KeyStatus::Active).is_some()
     });
@@ -316,8 +299,8 @@ fn dkg_of_ten_validators() {
 
 #[test]
 fn a_bad_round2_share_is_proven_by_complaint_and_the_dkg_restarts_without_its_sender() {
-    let mut net = network(4, 0, false);
-    net.d.nodes[3].app.mpc_node().expect("node").keygen.fault = Some(KeygenFault::BadDkgShare);
+    let mut net = network(4, 0, false, 4);
+    net.d.mpc_node(3).expect("node").keygen.fault = Some(KeygenFault::BadDkgShare);
     let cheater = net.members[3].identifier.clone();
     net.run_until(20, "pending key after the restart", |net| {
         net.key_with(KeyStatus::Pending).is_some()
@@ -347,7 +330,7 @@ fn a_bad_round2_share_is_proven_by_complaint_and_the_dkg_restarts_without_its_se
 
 #[test]
 fn an_offline_member_times_out_and_the_dkg_restarts_without_it() {
-    let mut net = network(4, 0, false);
+    let mut net = network(4, 0, false, 4);
     net.d.offline.insert(2);
     let absent = net.members[2].identifier.clone();
     net.run_until(20, "pending key after the timeout", |net| {
@@ -372,7 +355,7 @@ fn an_offline_member_times_out_and_the_dkg_restarts_without_it() {
 
 #[test]
 fn a_fifth_validator_joins_and_the_key_is_reshared_to_five_with_the_same_group_key() {
-    let mut net = network(4, 1, true);
+    let mut net = network(4, 1, true, 5);
     net.block();
     let old = net.key_with(KeyStatus::Active).expect("genesis key");
     assert_eq!(old.threshold, 3);
@@ -432,4 +415,50 @@ fn a_fifth_validator_joins_and_the_key_is_reshared_to_five_with_the_same_group_k
         net.block();
     }
     assert_eq!(net.sessions().len(), sessions);
+}
+
+/// `make bench` (release): how long a reshare after a join takes, at n = 4 and n = 50. Blocks
+/// from the block that starts the session (the first whose state has the joiner in the active
+/// set) to the block that makes the new key PENDING and the one that activates it (its test
+/// signature aggregated), and the driver's wall-clock time for those blocks. One thread runs
+/// node 0's app (every block's execution) and every validator's MPC duties one after another,
+/// so the time is the sum of all members' work: an upper bound of a real network's (where the
+/// members work in parallel), which also adds its block interval per block.
+#[test]
+#[ignore]
+fn reshare_duration() {
+    for n in [4usize, 50] {
+        let mut net = network(n, 1, true, 1);
+        net.block();
+        let old = net.key_with(KeyStatus::Active).expect("genesis key");
+        net.join(n, 100 + n as u64);
+        net.run_until(10, "reshare session", |net| !net.sessions().is_empty());
+        let started = net.sessions()[0].started_height;
+        assert_eq!(started, net.d.height);
+        let clock = std::time::Instant::now();
+        net.run_until(20, "reshared key", |net| {
+            net.keys().iter().any(|k| k.reshared_from == old.key_id)
+        });
+        let pending_height = net.d.height;
+        let pending_ms = clock.elapsed().as_millis();
+        net.run_until(20, "reshared key active", |net| {
+            net.state()
+                .active_key_id()
+                .expect("read")
+                .is_some_and(|id| id != old.key_id)
+        });
+        let active_ms = clock.elapsed().as_millis();
+        let key = net.key_with(KeyStatus::Active).expect("active");
+        assert_eq!(key.group_key, old.group_key);
+        assert_eq!(key.members.len(), n + 1);
+        eprintln!(
+            "reshare {n} -> {} (t {} -> {}): key pending {} blocks after the session started \
+             ({pending_ms} ms), active after {} blocks ({active_ms} ms)",
+            n + 1,
+            old.threshold,
+            key.threshold,
+            pending_height - started,
+            net.d.height - started,
+        );
+    }
 }

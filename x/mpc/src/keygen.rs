@@ -612,3 +612,54 @@ pub fn on_key_test_signed<S: StateWrite>(
 pub fn identifier_of(member: &Member) -> Option<Identifier> {
     Identifier::deserialize(&member.identifier).ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exclusions_round_trip_and_refuse_garbage() {
+        let ex = Exclusions {
+            basis: [[1u8; 32].to_vec(), [2u8; 32].to_vec(), [3u8; 32].to_vec()].into(),
+            excluded: [[2u8; 32].to_vec()].into(),
+        };
+        assert_eq!(Exclusions::decode(&ex.encode()), Some(ex.clone()));
+        assert_eq!(
+            Exclusions::decode(&Exclusions::default().encode()),
+            Some(Exclusions::default())
+        );
+        let bytes = ex.encode();
+        assert_eq!(Exclusions::decode(&bytes[..bytes.len() - 1]), None);
+        assert_eq!(Exclusions::decode(&bytes[..3]), None);
+        let mut too_many = bytes.clone();
+        too_many[3] = 9;
+        assert_eq!(Exclusions::decode(&too_many), None);
+    }
+
+    #[test]
+    fn votes_with_too_many_or_unsigned_payloads_are_refused() {
+        let payload = KeygenPayload {
+            envelope: Some(seqpool_tss::messages::pb::SignedEnvelope {
+                sender: vec![2; 33],
+                signature: vec![0; 64],
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let ok = MpcVote {
+            keygen: vec![payload.clone()],
+            ..Default::default()
+        };
+        assert!(validate_vote(&ok).is_ok());
+        let many = MpcVote {
+            keygen: vec![payload; MAX_PAYLOADS_PER_VOTE + 1],
+            ..Default::default()
+        };
+        assert!(validate_vote(&many).is_err());
+        let bare = MpcVote {
+            keygen: vec![KeygenPayload::default()],
+            ..Default::default()
+        };
+        assert!(validate_vote(&bare).is_err());
+    }
+}
