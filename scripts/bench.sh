@@ -20,6 +20,9 @@ fi
 echo "== mpc: signing latency through the driver (n = 10, 50, 100)"
 cargo test --release -p seqpoold --test mpc_signing -- --ignored --nocapture signing_latency
 
+echo "== mpc: reshare duration after a join (n = 4 and 50, driver)"
+cargo test --release -p seqpoold --test mpc_keygen -- --ignored --nocapture reshare_duration
+
 echo "== L1 gas report"
 scripts/contracts.sh gas
 
