@@ -12,6 +12,11 @@
 # lockFor, and the genesis mirrors that set. Anvil then mines a block every DEVNET_L1_BLOCK_TIME
 # seconds so that confirmations advance.
 #
+# MPC: `seqpoold testnet` gives each node its MPC identity in the encrypted keystore
+# node<k>/data/mpc_keystore (key file node<k>/config/mpc_keystore.key, devnet only) and lists it in
+# genesis mpc.members; `seqpoold start` opens it, the chain runs the DKG, and with L1 every sidecar
+# relays signed batches to BatchInbox (node0's also registers the first group key on L1).
+#
 # Environment: DEVNET_DIR (.devnet), DEVNET_VALIDATORS (4), DEVNET_BASE_PORT (26656),
 # DEVNET_GRPC_PORT (9090), DEVNET_REST_PORT (1317), DEVNET_EXTRA_ACCOUNTS (32),
 # DEVNET_CHAIN_ID (seqpool-devnet), SEQPOOLD (target/release/seqpoold), COMETBFT (.bin/cometbft),
@@ -102,14 +107,27 @@ consensus_address() {
 }
 
 # One sidecar per validator, after the nodes; listed first in the pids file so it stops first.
+# With L1 each sidecar also relays signed requests to L1, paying gas with its validator's operator
+# key (the L1 owner of its lock, funded by the testnet setup); node0's also registers the first
+# group key through Governance with the deployer key (devnet only).
 start_sidecars() {
   [ "$l2_enabled" = 1 ] || return 0
   for k in $(seq 0 $((validators - 1))); do
-    local home="$dir/node$k" addr
+    local home="$dir/node$k" addr l1_key
+    local -a l1_flags=() l1_env=()
     addr="$(consensus_address "$k")"
     [ -n "$addr" ] || die "no consensus address of node$k in $dir/nodes.json"
-    "$sidecar" --grpc "127.0.0.1:$((grpc_port + k))" --l2-rpc "$l2_rpc" --validator "$addr" \
-      --block-time-ms "$l2_block_time_ms" >"$home/sidecar.log" 2>&1 &
+    if [ "$l1_enabled" = 1 ]; then
+      l1_key="$("$seqpoold" keys export operator --unsafe-hex --home "$home" --keyring-backend test 2>/dev/null)" ||
+        die "cannot read node$k's operator key for its relayer"
+      l1_flags=(--l1-rpc "$l1_rpc" --l1-deployment "$dir/l1-deployment.json"
+        --metrics-addr "127.0.0.1:$((grpc_port + 300 + k))")
+      l1_env=("SEQPOOL_SIDECAR_L1_KEY=$l1_key")
+      [ "$k" = 0 ] && l1_env+=("SEQPOOL_SIDECAR_L1_ADMIN_KEY=$l1_deployer_key")
+    fi
+    env ${l1_env[@]+"${l1_env[@]}"} \
+      "$sidecar" --grpc "127.0.0.1:$((grpc_port + k))" --l2-rpc "$l2_rpc" --validator "$addr" \
+      --block-time-ms "$l2_block_time_ms" ${l1_flags[@]+"${l1_flags[@]}"} >"$home/sidecar.log" 2>&1 &
     { echo $!; cat "$pids_file"; } >"$pids_file.tmp" && mv "$pids_file.tmp" "$pids_file"
   done
 }

@@ -638,7 +638,31 @@ impl Devnet {
             .args(["--validator", &node.consensus_address])
             .args(["--block-time-ms", &block_time_ms.to_string()])
             .args(["--status-interval-ms", "2000"]);
+        if self.l1.is_some() {
+            // The relayer pays L1 gas with the operator key (the lock owner, funded by testnet);
+            // node0's also registers the first group key with the deployer (governance) key.
+            let key = self.operator_key_hex(k);
+            let deployment = self.dir.path().join("net").join("l1-deployment.json");
+            cmd.args(["--l1-rpc", &self.l1.as_ref().expect("l1").rpc.url])
+                .arg("--l1-deployment")
+                .arg(deployment)
+                .env("SEQPOOL_SIDECAR_L1_KEY", key);
+            if k == 0 {
+                cmd.env("SEQPOOL_SIDECAR_L1_ADMIN_KEY", L1_DEV_KEY);
+            }
+        }
         self.spawn(k, "sidecar", cmd);
+    }
+
+    /// Node `k`'s operator key in hex (the devnet's test keyring).
+    pub fn operator_key_hex(&self, k: usize) -> String {
+        let out = run_ok(
+            Command::new(SEQPOOLD)
+                .args(["keys", "export", "operator", "--unsafe-hex"])
+                .args(["--keyring-backend", "test", "--home"])
+                .arg(self.home(k)),
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
 
     /// SIGKILLs one process (`kind` "seqpoold", "cometbft" or "sidecar") of node `k`.
