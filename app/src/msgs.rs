@@ -15,6 +15,7 @@ pub enum Msg {
     Unjail(MsgUnjail),
     SubmitBatch(seqpool_mpc::MsgSubmitBatch),
     RegisterMember(seqpool_mpc::MsgRegisterMember),
+    RequestGovernanceAction(seqpool_mpc::MsgRequestGovernanceAction),
 }
 
 fn decode<M: Message + Default>(any: &Any) -> Result<M, TxError> {
@@ -39,6 +40,8 @@ impl Msg {
             Ok(Msg::SubmitBatch(decode(any)?))
         } else if url == seqpool_mpc::MsgRegisterMember::type_url() {
             Ok(Msg::RegisterMember(decode(any)?))
+        } else if url == seqpool_mpc::MsgRequestGovernanceAction::type_url() {
+            Ok(Msg::RequestGovernanceAction(decode(any)?))
         } else {
             Err(TxError::new(
                 codes::UNKNOWN_MESSAGE,
@@ -55,6 +58,7 @@ impl Msg {
             Msg::Unjail(m) => &m.operator,
             Msg::SubmitBatch(m) => &m.operator,
             Msg::RegisterMember(m) => &m.operator,
+            Msg::RequestGovernanceAction(m) => &m.authority,
         }
     }
 
@@ -65,6 +69,7 @@ impl Msg {
             Msg::Unjail(_) => MsgUnjail::type_url(),
             Msg::SubmitBatch(_) => seqpool_mpc::MsgSubmitBatch::type_url(),
             Msg::RegisterMember(_) => seqpool_mpc::MsgRegisterMember::type_url(),
+            Msg::RequestGovernanceAction(_) => seqpool_mpc::MsgRequestGovernanceAction::type_url(),
         }
     }
 
@@ -79,6 +84,10 @@ impl Msg {
             Msg::Unjail(m) => seqpool_staking::jail::unjail(state, ctx, m),
             Msg::SubmitBatch(m) => seqpool_mpc::msgs::submit_batch(state, ctx, m),
             Msg::RegisterMember(m) => seqpool_mpc::members::register_member(state, ctx, m),
+            Msg::RequestGovernanceAction(m) => {
+                admin_handlers::require_admin(state, &m.authority)?;
+                seqpool_mpc::msgs::request_governance_action(state, ctx, m)
+            }
         }
     }
 }

@@ -651,6 +651,61 @@ fn a_request_fails_after_max_attempts_without_enough_signers() {
     assert_signed_at(&net, again, h + 1);
 }
 
+#[test]
+fn the_admin_asks_for_a_governance_action_and_the_group_signs_it() {
+    let mut net = net(4, 2, |_| {});
+    warm_up(&mut net);
+    let admin = net.d.admin_address();
+    let acc = seqpool_auth::AuthRead::account(&snapshot(&net.d), &admin)
+        .expect("read")
+        .expect("admin account");
+    let data = requests::slash_calldata(3, 1_000);
+    let msg = seqpool_mpc::MsgRequestGovernanceAction {
+        authority: admin,
+        target: vec![0x2c; 20],
+        data: data.clone(),
+    };
+    let tx = Bytes::from(sign_tx(
+        &net.d.admin_key,
+        &net.d.chain_id,
+        acc.account_number,
+        acc.sequence,
+        vec![any(&msg)],
+        "",
+    ));
+    let out = net.d.produce_block(vec![tx]).expect("block h");
+    let result = out.tx_results.last().expect("result");
+    assert_eq!(result.code.value(), 0, "{}", result.log);
+    net.d.produce_block(vec![]).expect("block h+1");
+    let r = assert_signed_at(&net, 1, out.height + 1);
+    assert_eq!(r.request_type(), seqpool_mpc::RequestType::GovernanceAction);
+    assert_eq!(
+        r.digest,
+        requests::governance_digest(L1_CHAIN_ID, [0x4e; 20], &[0x2c; 20], &data, 0).to_vec()
+    );
+    // Anyone else is refused.
+    let v = &net.d.validators[1];
+    let acc = seqpool_auth::AuthRead::account(&snapshot(&net.d), &v.operator())
+        .expect("read")
+        .expect("operator account");
+    let tx = Bytes::from(sign_tx(
+        &v.operator_key,
+        &net.d.chain_id,
+        acc.account_number,
+        acc.sequence,
+        vec![any(&seqpool_mpc::MsgRequestGovernanceAction {
+            authority: v.operator(),
+            ..msg
+        })],
+        "",
+    ));
+    let out = net.d.produce_block(vec![tx]).expect("block");
+    assert_eq!(
+        out.tx_results.last().expect("result").code.value(),
+        seqpool_component::codes::UNAUTHORIZED
+    );
+}
+
 /// Digests of the other request types against the l1 crate's alloy encodings (the contracts').
 #[test]
 fn request_digests_match_the_contracts() {

@@ -26,9 +26,10 @@ pub mod state_key;
 
 pub use seqpool_proto::mpc::v1::{
     BatchHeader, Blame, GenesisState, GroupKey, KeyStatus, KeygenKind, KeygenPayload,
-    KeygenSession, L1Contracts, L1Target, Member, MpcVote, MsgRegisterMember, MsgSubmitBatch,
-    MsgUpdateParams, Params, RegisteredCommitment, RequestStatus, RequestType, SessionStatus,
-    ShareVote, SigningAttempt, SigningRequest, VerifyingShare,
+    KeygenSession, L1Contracts, L1Target, Member, MpcVote, MsgRegisterMember,
+    MsgRequestGovernanceAction, MsgSubmitBatch, MsgUpdateParams, Params, RegisteredCommitment,
+    RequestStatus, RequestType, SessionStatus, ShareVote, SigningAttempt, SigningRequest,
+    VerifyingShare,
 };
 
 pub const MODULE: &str = "mpc";

@@ -4,7 +4,7 @@ use seqpool_staking::StakingRead;
 
 use crate::requests::{self, next_batch};
 use crate::state::MpcRead;
-use crate::{MsgSubmitBatch, RequestStatus};
+use crate::{MsgRequestGovernanceAction, MsgSubmitBatch, RequestStatus};
 
 /// The operator's validator, if it is active (power > 0, not jailed).
 fn active_validator_of<S: StateWrite>(
@@ -79,4 +79,33 @@ pub fn submit_batch<S: StateWrite>(
     }
     let (request, event) = requests::create_batch(state, &ctx.block, header, &msg.operator)?;
     Ok(vec![event.attr("batch_index", request.sequence.to_string())])
+}
+
+/// Most calldata one governance action may carry.
+pub const MAX_ACTION_DATA: usize = 16 * 1024;
+
+/// MsgRequestGovernanceAction (the caller checked that the authority is the admin): a
+/// GOVERNANCE_ACTION request for Governance.executeSigned(target, data).
+pub fn request_governance_action<S: StateWrite>(
+    state: &mut S,
+    ctx: &MsgContext,
+    msg: &MsgRequestGovernanceAction,
+) -> Result<Vec<Event>, TxError> {
+    let target: [u8; 20] = msg.target.as_slice().try_into().map_err(|_| {
+        TxError::invalid_message(format!(
+            "target has {} bytes, an L1 address has 20",
+            msg.target.len()
+        ))
+    })?;
+    if msg.data.len() < 4 || msg.data.len() > MAX_ACTION_DATA {
+        return Err(TxError::invalid_message(format!(
+            "data must be an ABI-encoded call of 4 to {MAX_ACTION_DATA} bytes, got {}",
+            msg.data.len()
+        )));
+    }
+    let (request, event) =
+        requests::create_governance_action(state, &ctx.block, target, &msg.data, &msg.authority)?;
+    Ok(vec![
+        event.attr("action_nonce", request.sequence.to_string())
+    ])
 }
