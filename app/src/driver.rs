@@ -324,10 +324,43 @@ impl Driver {
         )
     }
 
-    /// MsgRegisterMember for validator `idx`'s MPC identity, from its operator (a joiner's path).
+    /// MsgRegisterMember for validator `idx`'s MPC identity, from its operator key's account.
     pub fn register_member_msg(&self, idx: usize) -> seqpool_mpc::MsgRegisterMember {
         let v = &self.validators[idx];
         seqpool_mpc::members::register_msg(&v.mpc_identity(), &self.chain_id, &v.operator())
+    }
+
+    /// A signed tx registering validator `idx`'s MPC identity, from the operator x/staking has
+    /// for it: its operator key's account, or, for a validator that joined by an L1 lock, the
+    /// account of its consensus key (x/staking's operator for L1 joiners).
+    pub fn register_member_tx(&self, idx: usize) -> Result<Bytes, AppError> {
+        use prost::Name;
+        let v = &self.validators[idx];
+        let snapshot = self.nodes[0].app.storage().latest_snapshot();
+        let address = seqpool_staking::genesis::consensus_address(&v.consensus_pub_key());
+        let operator = seqpool_staking::StakingRead::validator(&snapshot, &address)?
+            .map(|on_chain| on_chain.operator)
+            .unwrap_or_else(|| v.operator());
+        let key = if operator == v.operator() {
+            &v.operator_key
+        } else {
+            &v.consensus_key
+        };
+        let account = seqpool_auth::AuthRead::account(&snapshot, &operator)?
+            .ok_or_else(|| AppError::Sequence(format!("no account {operator}")))?;
+        let msg = seqpool_mpc::members::register_msg(&v.mpc_identity(), &self.chain_id, &operator);
+        let any = cosmrs::Any {
+            type_url: seqpool_mpc::MsgRegisterMember::type_url(),
+            value: msg.encode_to_vec(),
+        };
+        Ok(Bytes::from(crate::tx::sign_tx(
+            key,
+            &self.chain_id,
+            account.account_number,
+            account.sequence,
+            vec![any],
+            "",
+        )))
     }
 
     pub fn admin_address(&self) -> String {

@@ -121,9 +121,59 @@ fn a_joiner_registers_its_member_by_tx() {
     let tx = signed(&d, &op1, vec![any(&msg)]);
     let out = d.produce_block(vec![tx]).unwrap();
     assert_eq!(out.tx_results[0].code.value(), 0, "{:?}", out.tx_results[0]);
+    // The joiner locks on L1 (every validator attests it): x/staking makes it a validator whose
+    // operator is its consensus key's account, and it registers from that account.
+    let point = d.validators[joiner]
+        .consensus_key
+        .verifying_key()
+        .to_encoded_point(false);
+    let next_nonce =
+        seqpool_bridge::BridgeRead::next_nonce(&d.nodes[0].app.storage().latest_snapshot())
+            .unwrap();
+    let lock = seqpool_bridge::L1Event {
+        nonce: next_nonce,
+        tx_hash: vec![0x42; 32],
+        log_index: 0,
+        block_number: 100,
+        payload: Some(seqpool_bridge::Payload::Locked(
+            seqpool_proto::bridge::v1::Locked {
+                sequencer_id: 9,
+                signer: vec![0xAA; 20],
+                owner: vec![0xBB; 20],
+                amount: (10u128 * 1_000_000_000_000_000_000).to_string(),
+                signer_pubkey: point.as_bytes()[1..].to_vec(),
+            },
+        )),
+    };
+    for v in 0..4 {
+        d.bridge_votes.insert(
+            v,
+            seqpool_bridge::BridgeVote {
+                events: vec![lock.clone()],
+                ..Default::default()
+            },
+        );
+    }
+    let joined = (0..6).any(|_| {
+        d.produce_block(vec![]).unwrap();
+        d.bridge_votes.clear();
+        let snapshot = d.nodes[0].app.storage().latest_snapshot();
+        seqpool_staking::StakingRead::validator(&snapshot, &d.mpc_member(joiner).validator)
+            .unwrap()
+            .is_some_and(|v| v.power > 0)
+    });
+    assert!(joined, "the L1 lock did not make the joiner a validator");
+    let tx = d.register_member_tx(joiner).unwrap();
+    let out = d.produce_block(vec![tx]).unwrap();
+    assert_eq!(out.tx_results[0].code.value(), 0, "{:?}", out.tx_results[0]);
     let snapshot = d.nodes[0].app.storage().latest_snapshot();
+    let roster = seqpool_mpc::members::roster(&snapshot).unwrap();
+    assert!(
+        roster.contains(&d.mpc_member(joiner)),
+        "joiner not in the roster"
+    );
     let validator1 = d.mpc_member(1).validator;
     let member = snapshot.member(&validator1).unwrap().unwrap();
     assert_eq!(member.signer_key, fresh.public().signer_key.to_vec());
-    assert_eq!(snapshot.members().unwrap().len(), 4);
+    assert_eq!(snapshot.members().unwrap().len(), 5);
 }

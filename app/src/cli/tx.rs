@@ -12,8 +12,12 @@ use crate::client::{self, Rpc};
 #[derive(Args, Debug)]
 pub struct TxOpts {
     /// Keyring name of the signing key.
-    #[arg(long)]
-    pub from: String,
+    #[arg(long, required_unless_present = "consensus_key")]
+    pub from: Option<String>,
+    /// Sign with the home's CometBFT key (config/priv_validator_key.json) instead of a keyring
+    /// key: the operator account of a validator that joined by an L1 lock.
+    #[arg(long, conflicts_with = "from")]
+    pub consensus_key: bool,
     #[command(flatten)]
     pub home: HomeArgs,
     #[command(flatten)]
@@ -132,8 +136,13 @@ pub async fn run(cmd: TxCommand) -> Result<()> {
 
 /// Signs the messages `build(from, chain_id)` makes and broadcasts them.
 async fn send(opts: TxOpts, build: impl FnOnce(&str, &str) -> Result<Vec<Any>>) -> Result<()> {
-    let ring = opts.keyring.open(&opts.home.home, true, false)?;
-    let key = ring.signing_key(&opts.from)?;
+    let key = match &opts.from {
+        Some(name) => opts
+            .keyring
+            .open(&opts.home.home, true, false)?
+            .signing_key(name)?,
+        None => super::home::read_consensus_key(&opts.home.home)?,
+    };
     let from = client::address_of(&key);
     let config = super::app_config_or_default(&opts.home.home)?;
     let rpc = Rpc::new(opts.node.as_deref().unwrap_or(&config.cometbft_rpc))?;
