@@ -63,18 +63,27 @@ impl L2Client {
             .map_err(|e| self.rpc_error("eth_blockNumber", e))
     }
 
-    pub async fn block(&self, number: u64) -> Result<L2Head, L2Error> {
-        let block = self
-            .provider
+    async fn fetch(&self, number: u64) -> Result<alloy::rpc::types::Block, L2Error> {
+        self.provider
             .get_block_by_number(BlockNumberOrTag::Number(number))
             .await
             .map_err(|e| self.rpc_error("eth_getBlockByNumber", e))?
-            .ok_or(L2Error::MissingBlock(number))?;
+            .ok_or(L2Error::MissingBlock(number))
+    }
+
+    pub async fn block(&self, number: u64) -> Result<L2Head, L2Error> {
+        let block = self.fetch(number).await?;
         Ok(L2Head {
             number,
             coinbase: block.header.beneficiary.into_array(),
             timestamp: block.header.timestamp,
         })
+    }
+
+    /// The hash and state root of block `number` (what a batch header commits to).
+    pub async fn block_roots(&self, number: u64) -> Result<([u8; 32], [u8; 32]), L2Error> {
+        let block = self.fetch(number).await?;
+        Ok((block.header.hash.0, block.header.state_root.0))
     }
 
     /// Makes the next L2 block with `coinbase`: `anvil_setCoinbase`, then `evm_mine`. Returns the

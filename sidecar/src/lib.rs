@@ -12,6 +12,7 @@ pub mod chain;
 pub mod l2;
 pub mod metrics;
 pub mod relayer;
+pub mod submitter;
 
 /// Parses a 20-byte Ethereum address given as hex, with or without `0x`.
 pub fn parse_address(s: &str) -> Result<[u8; 20], String> {

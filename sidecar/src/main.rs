@@ -11,13 +11,15 @@ use seqpool_sidecar::chain::ChainClient;
 use seqpool_sidecar::l2::L2Client;
 use seqpool_sidecar::metrics::{self, Metrics};
 use seqpool_sidecar::relayer::{self, RelayLoopConfig, Relayer};
+use seqpool_sidecar::submitter::{Submitter, SubmitterConfig};
+use seqpoold::client::Rpc;
 use std::sync::Arc;
 
 #[derive(Parser, Debug)]
 #[command(
     name = "seqpool-sidecar",
     version,
-    about = "Per-validator sidecar: makes L2 blocks while its validator is the scheduled producer"
+    about = "Per-validator sidecar: makes L2 blocks and proposes batches while its validator is the scheduled producer, relays signed payloads to L1"
 )]
 struct Args {
     /// gRPC address of this validator's seqpoold (its app.toml `grpc_listen`).
@@ -85,6 +87,28 @@ struct Args {
     /// Most fee bumps of one L1 transaction.
     #[arg(long, default_value_t = 5)]
     max_fee_bumps: u32,
+    /// Name of this validator's operator key in the keyring under --home: turns the batch
+    /// submitter on (it signs MsgSubmitBatch with it).
+    #[arg(long, env = "SEQPOOL_SIDECAR_OPERATOR_KEY")]
+    operator_key: Option<String>,
+    /// The node home whose keyring holds --operator-key.
+    #[arg(long, env = "SEQPOOL_HOME")]
+    home: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    keyring: seqpoold::cli::KeyringArgs,
+    /// CometBFT RPC of this validator's node (broadcast of MsgSubmitBatch, account sequence).
+    #[arg(
+        long,
+        env = "SEQPOOL_SIDECAR_COMETBFT_RPC",
+        default_value = "http://127.0.0.1:26657"
+    )]
+    cometbft_rpc: String,
+    /// Propose a batch at least this often (ms) when there is at least one new L2 block.
+    #[arg(long, default_value_t = 2000)]
+    batch_interval_ms: u64,
+    /// Propose a batch at once when this many L2 blocks are waiting (0 = x/mpc max_batch_blocks).
+    #[arg(long, default_value_t = 0)]
+    batch_blocks: u64,
     /// Serve Prometheus metrics on this address (host:port), e.g. 127.0.0.1:9464.
     #[arg(long, env = "SEQPOOL_SIDECAR_METRICS_ADDR")]
     metrics_addr: Option<String>,
@@ -186,7 +210,57 @@ fn start_relayer(
     )))
 }
 
-/// The relayer's status line, every `interval`.
+/// The batch submitter when --operator-key is given; `None` otherwise.
+async fn start_submitter(
+    args: &Args,
+    chain: &ChainClient,
+    signer: [u8; 20],
+    metrics: Arc<Metrics>,
+) -> anyhow::Result<Option<Submitter>> {
+    let Some(name) = &args.operator_key else {
+        tracing::info!("no --operator-key: the batch submitter is off");
+        return Ok(None);
+    };
+    let home = args
+        .home
+        .as_deref()
+        .context("--operator-key needs --home (the node home with the keyring)")?;
+    let operator = args
+        .keyring
+        .open(home, true, false)?
+        .signing_key(name)
+        .with_context(|| format!("--operator-key {name:?}"))?;
+    let rpc = Rpc::new(&args.cometbft_rpc)?;
+    // The chain id CometBFT reports (retrying until the node answers).
+    let chain_id = loop {
+        match rpc.status().await {
+            Ok(status) => break status.network,
+            Err(e) => {
+                tracing::warn!(error = %e, "batch submitter: waiting for CometBFT RPC");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    };
+    let l2 = L2Client::new(&args.l2_rpc)?;
+    let config = SubmitterConfig {
+        signer,
+        chain_id,
+        batch_blocks: args.batch_blocks,
+        batch_interval: Duration::from_millis(args.batch_interval_ms.max(100)),
+        poll_interval: Duration::from_millis(args.poll_interval_ms.max(100)),
+        resubmit_after: Duration::from_secs(10),
+    };
+    Ok(Some(Submitter::new(
+        chain.clone(),
+        l2,
+        rpc,
+        operator,
+        config,
+        metrics,
+    )))
+}
+
+/// The submitter's and relayer's status line, every `interval`.
 async fn status_line(metrics: Arc<Metrics>, interval: Duration) {
     loop {
         tokio::time::sleep(interval).await;
@@ -200,7 +274,7 @@ async fn status_line(metrics: Arc<Metrics>, interval: Duration) {
             failures = m.get(&m.relay_failures),
             fee_bumps = m.get(&m.fee_bumps),
             l1_balance_eth = %m.balance_eth(),
-            "relayer status"
+            "batches status"
         );
     }
 }
@@ -232,12 +306,19 @@ async fn main() -> anyhow::Result<()> {
         tracing::info!(addr = %addr, "serving Prometheus metrics");
         tokio::spawn(metrics::serve(listener, metrics.clone()));
     }
-    if let Some(relayer) = start_relayer(&args, &chain, metrics.clone())? {
-        tokio::spawn(relayer);
+    let relayer = start_relayer(&args, &chain, metrics.clone())?;
+    let submitter = start_submitter(&args, &chain, signer, metrics.clone()).await?;
+    if relayer.is_some() || submitter.is_some() {
         tokio::spawn(status_line(
             metrics.clone(),
             Duration::from_millis(args.status_interval_ms.max(100)),
         ));
+    }
+    if let Some(relayer) = relayer {
+        tokio::spawn(relayer);
+    }
+    if let Some(submitter) = submitter {
+        tokio::spawn(submitter.run(stopped()));
     }
     let adapter = Adapter::new(
         chain,
