@@ -567,6 +567,9 @@ impl App {
             .ok_or_else(|| AppError::Sequence("Commit without FinalizeBlock".into()))?;
         let root = self.storage.commit(block.prepared)?;
         self.last_app_hash = root;
+        if let Some(node) = self.mpc.as_mut() {
+            node.after_commit(&self.storage.latest_snapshot());
+        }
         self.genesis = None;
         self.proposals.clear();
         let chain_id = self.chain_or_err()?.chain_id.clone();

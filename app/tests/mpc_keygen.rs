@@ -10,6 +10,7 @@ use seqpool_mpc::{GroupKey, KeyStatus, KeygenSession, Member, RequestType, Sessi
 use seqpool_proto::bridge::v1::Locked;
 use seqpool_tss::{KeyId, MemberSecret};
 use seqpoold::driver::{test_key, Driver, TestValidator};
+use seqpoold::genesis::AppGenesis;
 use seqpoold::mpc::keygen::KeygenFault;
 
 /// Blocks a keygen round may take in these tests (timeouts are exercised on purpose).
@@ -28,6 +29,17 @@ pub struct Net {
 /// (the others' extensions are built by node 0's app with their MPC node). `genesis_key` puts a
 /// dealer-made ACTIVE key of the first `n` members in genesis and in their keystores.
 pub fn network(n: usize, standby: usize, genesis_key: bool, full_nodes: usize) -> Net {
+    network_with(n, standby, genesis_key, full_nodes, |_| {})
+}
+
+/// [`network`] with a further change to the genesis.
+pub fn network_with(
+    n: usize,
+    standby: usize,
+    genesis_key: bool,
+    full_nodes: usize,
+    customize: impl FnOnce(&mut AppGenesis),
+) -> Net {
     let dir = tempfile::tempdir().expect("tempdir");
     let total = n + standby;
     let validators: Vec<TestValidator> = (0..total)
@@ -56,6 +68,7 @@ pub fn network(n: usize, standby: usize, genesis_key: bool, full_nodes: usize) -
             p.keygen_round_timeout_blocks = ROUND_TIMEOUT;
         }
         g.mpc.keys = genesis_keys;
+        customize(g);
     })
     .expect("driver");
     for v in d.validators.iter_mut().skip(n) {
@@ -459,6 +472,97 @@ fn reshare_duration() {
             key.threshold,
             pending_height - started,
             net.d.height - started,
+        );
+    }
+}
+
+#[test]
+fn a_dealer_with_a_bad_sub_share_is_blamed_and_the_reshare_restarts_without_it() {
+    let mut net = network(4, 1, true, 5);
+    net.block();
+    let old = net.key_with(KeyStatus::Active).expect("genesis key");
+    net.d.mpc_node(1).expect("node").keygen.fault = Some(KeygenFault::BadDeal);
+    let cheater = net.members[1].identifier.clone();
+    net.join(4, 5);
+    net.run_until(30, "reshared key", |net| {
+        net.keys().iter().any(|k| k.reshared_from == old.key_id)
+    });
+    let sessions = net.sessions();
+    assert_eq!(sessions.len(), 2, "{sessions:#?}");
+    let failed = &sessions[0];
+    assert_eq!(failed.status(), SessionStatus::Failed);
+    assert_eq!(
+        failed.round, 2,
+        "the complaint comes in the confirmation round"
+    );
+    assert_eq!(failed.blame.len(), 1, "{:?}", failed.blame);
+    assert_eq!(failed.blame[0].identifier, cheater);
+    assert!(failed.blame[0].reason.contains("bad secret share"));
+    let restart = &sessions[1];
+    assert_eq!(restart.attempt, 1);
+    assert!(restart.members.iter().all(|m| m.identifier != cheater));
+    assert!(restart.dealers.iter().all(|d| *d != cheater));
+    assert_eq!(restart.members.len(), 4);
+    let key = net
+        .keys()
+        .into_iter()
+        .find(|k| k.reshared_from == old.key_id)
+        .expect("new key");
+    assert_eq!(key.group_key, old.group_key);
+    assert_eq!(key.threshold, 3);
+    net.run_until(6, "reshared key active", |net| {
+        net.state().active_key_id().expect("read") == Some(key.key_id)
+    });
+    net.block();
+    assert_every_member_holds(&mut net, &key, &[0, 2, 3, 4]);
+    for i in 0..4 {
+        assert_eq!(
+            net.held(i, old.key_id),
+            None,
+            "node {i} deleted the retired share"
+        );
+    }
+}
+
+#[test]
+fn a_jailed_member_is_reshared_out_and_deletes_its_retired_share() {
+    // Downtime jailing after a short window, so that an offline validator leaves the set.
+    let mut net = network_with(4, 0, true, 4, |g| {
+        if let Some(p) = g.staking.params.as_mut() {
+            p.liveness_window = 6;
+            p.min_signed_per_window = 3;
+        }
+    });
+    net.block();
+    let old = net.key_with(KeyStatus::Active).expect("genesis key");
+    net.d.offline.insert(3);
+    let leaver = net.members[3].identifier.clone();
+    net.run_until(30, "reshared key active", |net| {
+        net.state()
+            .active_key_id()
+            .expect("read")
+            .is_some_and(|id| id != old.key_id)
+    });
+    let key = net.key_with(KeyStatus::Active).expect("active");
+    assert_eq!(key.group_key, old.group_key);
+    assert_eq!(key.members.len(), 3);
+    assert_eq!(key.threshold, 3);
+    assert!(key.members.iter().all(|m| m.identifier != leaver));
+    let session = net.sessions().pop().expect("session");
+    assert_eq!(
+        session.dealers.len(),
+        3,
+        "the jailed member is not asked to deal"
+    );
+    net.block();
+    assert_every_member_holds(&mut net, &key, &[0, 1, 2]);
+    // The jailed validator no longer extends votes; its node still deletes the retired share
+    // after the commit that retired it.
+    for i in 0..4 {
+        assert_eq!(
+            net.held(i, old.key_id),
+            None,
+            "node {i} deleted the retired share"
         );
     }
 }

@@ -32,6 +32,8 @@ use seqpool_tss::{KeyId, MemberSecret, SessionId, TssError};
 pub enum KeygenFault {
     /// In DKG round 2, the share for the first recipient does not decrypt.
     BadDkgShare,
+    /// In a reshare's deal round, the sub-share for the first recipient does not decrypt.
+    BadDeal,
 }
 
 #[derive(Default)]
@@ -67,7 +69,9 @@ impl KeygenDuties {
     }
 
     /// Stores this node's share of a key that reached state; deletes retired and failed ones.
-    fn follow_keys<S: StateRead>(
+    /// Run at every ExtendVote and after every commit (a node whose validator left the set no
+    /// longer extends votes, and must still delete the shares of the key it left).
+    pub fn follow_keys<S: StateRead>(
         &mut self,
         state: &S,
         identity: &MemberSecret,
@@ -265,7 +269,11 @@ impl KeygenDuties {
         }
         let envelope = p.round2(identity, &mut OsRng).map_err(|e| e.to_string())?;
         if fault == Some(KeygenFault::BadDkgShare) {
-            return Ok(Some(corrupt_first_share(&envelope, identity)));
+            return Ok(Some(corrupt_first_share::<pb::DkgRound2>(
+                &envelope,
+                pb::MessageKind::DkgRound2,
+                identity,
+            )));
         }
         Ok(Some(envelope))
     }
@@ -327,7 +335,7 @@ impl KeygenDuties {
         let (share, _) = keystore.key(old).map_err(|e| e.to_string())?;
         let roster = roster_of(&session.members)?;
         let (key_id, session_id) = Self::ids(session);
-        reshare::deal(
+        let deal = reshare::deal(
             key_id,
             session_id,
             &share,
@@ -336,8 +344,15 @@ impl KeygenDuties {
             identity,
             &mut OsRng,
         )
-        .map(Some)
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+        if self.fault == Some(KeygenFault::BadDeal) {
+            return Ok(Some(corrupt_first_share::<pb::ReshareDeal>(
+                &deal,
+                pb::MessageKind::ReshareDeal,
+                identity,
+            )));
+        }
+        Ok(Some(deal))
     }
 
     fn reshare_confirm<S: StateRead>(
@@ -406,19 +421,37 @@ fn complain_dkg(
 
 /// Test fault: the first recipient's ciphertext no longer decrypts (re-signed, so the envelope
 /// is authentic and the complaint proves the sender guilty).
-fn corrupt_first_share(
+fn corrupt_first_share<M: SharesMessage>(
     envelope: &pb::SignedEnvelope,
+    kind: pb::MessageKind,
     identity: &MemberSecret,
 ) -> pb::SignedEnvelope {
-    let Ok(mut body) = pb::DkgRound2::decode(envelope.body.as_slice()) else {
+    let Ok(mut body) = M::decode(envelope.body.as_slice()) else {
         return envelope.clone();
     };
     if let Some(byte) = body
-        .shares
+        .shares_mut()
         .first_mut()
         .and_then(|s| s.ciphertext.first_mut())
     {
         *byte ^= 0x01;
     }
-    envelope::seal(pb::MessageKind::DkgRound2, &body, identity)
+    envelope::seal(kind, &body, identity)
+}
+
+/// Messages that carry encrypted shares (for the test faults).
+trait SharesMessage: Message + Default {
+    fn shares_mut(&mut self) -> &mut Vec<pb::EncryptedShare>;
+}
+
+impl SharesMessage for pb::DkgRound2 {
+    fn shares_mut(&mut self) -> &mut Vec<pb::EncryptedShare> {
+        &mut self.shares
+    }
+}
+
+impl SharesMessage for pb::ReshareDeal {
+    fn shares_mut(&mut self) -> &mut Vec<pb::EncryptedShare> {
+        &mut self.shares
+    }
 }

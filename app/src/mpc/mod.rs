@@ -30,6 +30,17 @@ impl MpcNode {
         }
     }
 
+    /// After each commit: keystore housekeeping for the key statuses in state (store a new
+    /// key's share, delete retired ones), also on a node whose validator left the set.
+    pub fn after_commit<S: StateRead>(&mut self, state: &S) {
+        if let Err(e) = self
+            .keygen
+            .follow_keys(state, &self.identity, &mut self.keystore)
+        {
+            tracing::warn!(error = %e, "mpc keystore housekeeping failed");
+        }
+    }
+
     /// The `mpc` section of this node's precommit for `height`, given x/mpc state as block
     /// `height` leaves it. Never fails: a duty this node cannot do is left out (and logged).
     pub fn vote_section<S: StateRead>(
