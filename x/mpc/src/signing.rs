@@ -195,8 +195,13 @@ pub fn apply_votes<S: StateWrite>(
             );
         }
     }
-    // Most blocks have the same voters: write only a change.
-    if state.get_raw(LAST_VOTERS)?.as_deref() != Some(voters.as_slice()) {
+    // Most blocks have the same voters: write only a change. No voters (no members voted) is
+    // the absent key: the store refuses empty values.
+    if voters.is_empty() {
+        if state.get_raw(LAST_VOTERS)?.is_some() {
+            state.delete(LAST_VOTERS.to_vec());
+        }
+    } else if state.get_raw(LAST_VOTERS)?.as_deref() != Some(voters.as_slice()) {
         state.put_raw(LAST_VOTERS.to_vec(), voters);
     }
     for (request_id, attempt) in touched {
