@@ -817,3 +817,77 @@ fn signing_latency() {
         );
     }
 }
+
+/// L1 receipts through the bridge section (x/bridge receipts -> x/mpc receipts, H3): a
+/// BatchAppended that only half of the power reports lands nothing, nor does one whose content
+/// differs from the request; once more than 2/3 report the same receipt, the SIGNED request is
+/// LANDED with the L1 transaction, block and landing height, exactly once.
+#[test]
+fn attested_batch_receipt_lands_the_signed_request() {
+    use seqpool_bridge::l1_receipt::Payload as Receipt;
+    use seqpool_bridge::{BridgeVote, L1Receipt};
+    use seqpool_proto::bridge::v1::BatchAppended;
+
+    let mut net = net(4, 1, |_| {});
+    warm_up(&mut net);
+    feed_l2(&mut net.d, 1..=8);
+    let (id, _) = submit(&mut net.d, 0, 1, 8);
+    net.d.produce_block(vec![]).expect("block");
+    assert_eq!(request(&net.d, id).status(), RequestStatus::Signed);
+
+    let b = header(0, 1, 8);
+    let appended = L1Receipt {
+        tx_hash: vec![0xab; 32],
+        log_index: 1,
+        block_number: 77,
+        payload: Some(Receipt::BatchAppended(BatchAppended {
+            batch_index: b.batch_index,
+            l2_start_block: b.l2_start_block,
+            l2_end_block: b.l2_end_block,
+            l2_blocks_root: b.l2_blocks_root.clone(),
+            l2_state_root: b.l2_state_root.clone(),
+        })),
+    };
+    let mut other_content = appended.clone();
+    if let Some(Receipt::BatchAppended(e)) = &mut other_content.payload {
+        e.l2_state_root = vec![0xee; 32];
+    }
+    let report = |d: &mut Driver, receipts: &[(usize, &L1Receipt)]| {
+        for (i, r) in receipts {
+            d.bridge_votes.insert(
+                *i,
+                BridgeVote {
+                    receipts: vec![(*r).clone()],
+                    ..Default::default()
+                },
+            );
+        }
+    };
+    // Half the power for the real receipt, half for other content: neither is attested.
+    report(
+        &mut net.d,
+        &[
+            (0, &appended),
+            (1, &appended),
+            (2, &other_content),
+            (3, &other_content),
+        ],
+    );
+    for _ in 0..2 {
+        net.d.produce_block(vec![]).expect("block");
+    }
+    assert_eq!(request(&net.d, id).status(), RequestStatus::Signed);
+    // Three of four equal validators (> 2/3): landed, once.
+    report(&mut net.d, &[(2, &appended)]);
+    net.d.produce_block(vec![]).expect("block with the votes");
+    let out = net.d.produce_block(vec![]).expect("block applying them");
+    let r = request(&net.d, id);
+    assert_eq!(r.status(), RequestStatus::Landed, "{r:?}");
+    assert_eq!((r.l1_tx_hash.clone(), r.l1_block), (vec![0xab; 32], 77));
+    assert!(r.landed_height > 0 && r.landed_height <= out.height);
+    let landed_at = r.landed_height;
+    for _ in 0..2 {
+        net.d.produce_block(vec![]).expect("block");
+    }
+    assert_eq!(request(&net.d, id).landed_height, landed_at, "applied once");
+}
