@@ -706,6 +706,28 @@ fn the_admin_asks_for_a_governance_action_and_the_group_signs_it() {
     );
 }
 
+#[test]
+fn a_second_extend_vote_at_a_height_repeats_the_same_answer() {
+    let mut net = net(4, 4, |_| {});
+    warm_up(&mut net);
+    feed_l2(&mut net.d, 1..=4);
+    let signer = first_choice(&net, 1);
+    let (_, h) = submit(&mut net.d, 0, 1, 4);
+    // CometBFT may ask again at the same height (a later round): the same share, no new nonce.
+    let s = snapshot(&net.d);
+    let chain_id = net.d.chain_id.clone();
+    let node = net.d.mpc_node(signer).expect("node");
+    let unused = node.keystore.unused_nonces(KeyId(1)).expect("count");
+    let first = node.vote_section(&s, h, &chain_id);
+    let second = node.vote_section(&s, h, &chain_id);
+    assert_eq!(first.shares.len(), 1, "{first:?}");
+    assert_eq!(first, second);
+    assert_eq!(
+        node.keystore.unused_nonces(KeyId(1)).expect("count"),
+        unused
+    );
+}
+
 /// Digests of the other request types against the l1 crate's alloy encodings (the contracts').
 #[test]
 fn request_digests_match_the_contracts() {
@@ -802,6 +824,17 @@ fn signing_latency() {
             cpu.push(c0.elapsed().as_secs_f64() * 1e3);
             blocks.push(r.signed_height - r.created_height);
         }
+        // Baseline: two blocks without a request (the same n votes, no share to make or check).
+        let mut base_wall = Vec::new();
+        let mut base_cpu = Vec::new();
+        for _ in 0..5 {
+            let t0 = std::time::Instant::now();
+            let c0 = cpu_time::ThreadTime::now();
+            net.d.produce_block(vec![]).expect("block");
+            net.d.produce_block(vec![]).expect("block");
+            base_wall.push(t0.elapsed().as_secs_f64() * 1e3);
+            base_cpu.push(c0.elapsed().as_secs_f64() * 1e3);
+        }
         let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
         let by_blocks: BTreeMap<u64, usize> = blocks.iter().fold(BTreeMap::new(), |mut m, b| {
             *m.entry(*b).or_default() += 1;
@@ -810,10 +843,13 @@ fn signing_latency() {
         println!(
             "mpc signing n={n} t={}: blocks request->signature {by_blocks:?}; driver time for \
              those 2 blocks (request block + signing block, {n} validators' ExtendVote on one \
-             thread) mean {:.1} ms wall, {:.1} ms thread CPU",
+             thread) mean {:.1} ms wall, {:.1} ms thread CPU; two blocks without a request \
+             {:.1} ms wall, {:.1} ms thread CPU",
             net.key.threshold,
             mean(&wall),
-            mean(&cpu)
+            mean(&cpu),
+            mean(&base_wall),
+            mean(&base_cpu)
         );
     }
 }

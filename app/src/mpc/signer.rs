@@ -68,8 +68,18 @@ pub struct SignerDuties {
     pub l2_headers: SharedL2Headers,
     /// Test switch ([`CORRUPT_SHARES_ENV`]): send invalid shares.
     pub corrupt_shares: bool,
-    /// Attempts this node answered (it signs each at most once; the keystore enforces it too).
-    answered: BTreeSet<(u64, u32)>,
+    /// Attempts this node answered, with its answer: it signs each at most once (the keystore
+    /// enforces it too) and repeats the same answer if CometBFT asks again (a later round).
+    answered: BTreeMap<(u64, u32), Answer>,
+    /// The nonce commitments sent at a height, repeated if ExtendVote runs again for it.
+    top_up: Option<(u64, seqpool_proto::tss::v1::SignedEnvelope)>,
+}
+
+#[derive(Clone)]
+enum Answer {
+    Share(seqpool_mpc::ShareVote),
+    Refused,
+    Nothing,
 }
 
 impl Default for SignerDuties {
@@ -77,7 +87,8 @@ impl Default for SignerDuties {
         Self {
             l2_headers: Default::default(),
             corrupt_shares: std::env::var(CORRUPT_SHARES_ENV).is_ok_and(|v| v == "1"),
-            answered: BTreeSet::new(),
+            answered: BTreeMap::new(),
+            top_up: None,
         }
     }
 }
@@ -96,7 +107,7 @@ impl SignerDuties {
         &mut self,
         vote: &mut MpcVote,
         state: &S,
-        _height: u64,
+        height: u64,
         chain_id: &str,
         identity: &MemberSecret,
         keystore: &mut Keystore,
@@ -105,8 +116,15 @@ impl SignerDuties {
             return;
         };
         let me = me.serialize();
-        if let Err(e) = self.top_up_nonces(vote, state, &me, identity, keystore) {
-            tracing::warn!(error = %e, "mpc: nonce top-up failed");
+        match &self.top_up {
+            // A later round of the same height: the same commitments, no new nonces.
+            Some((h, envelope)) if *h == height => vote.nonce_commitments = Some(envelope.clone()),
+            _ => {
+                if let Err(e) = self.top_up_nonces(vote, state, &me, identity, keystore) {
+                    tracing::warn!(error = %e, "mpc: nonce top-up failed");
+                }
+                self.top_up = vote.nonce_commitments.clone().map(|e| (height, e));
+            }
         }
         let attempts = match signing::live_attempts(state) {
             Ok(a) => a,
@@ -120,38 +138,62 @@ impl SignerDuties {
             .iter()
             .map(|(_, a)| (a.request_id, a.attempt))
             .collect();
-        self.answered.retain(|k| live.contains(k));
+        self.answered.retain(|k, _| live.contains(k));
         for (request, attempt) in attempts {
             let names_me = attempt
                 .package
                 .as_ref()
                 .is_some_and(|p| p.signers.iter().any(|s| s.identifier == me));
-            if !names_me
-                || self
-                    .answered
-                    .contains(&(attempt.request_id, attempt.attempt))
-            {
+            if !names_me {
                 continue;
             }
-            self.answered.insert((attempt.request_id, attempt.attempt));
-            match self.check(state, chain_id, &request, &attempt) {
-                Ok(()) => match self.share(keystore, &attempt, identity) {
-                    Ok(share) => vote.shares.push(share),
-                    Err(e) => tracing::warn!(
+            let key = (attempt.request_id, attempt.attempt);
+            let answer = match self.answered.get(&key) {
+                Some(answer) => answer.clone(),
+                None => {
+                    let answer =
+                        self.answer(state, chain_id, &request, &attempt, identity, keystore);
+                    self.answered.insert(key, answer.clone());
+                    answer
+                }
+            };
+            match answer {
+                Answer::Share(share) => vote.shares.push(share),
+                Answer::Refused => vote.refused.push(request.request_id),
+                Answer::Nothing => {}
+            }
+        }
+    }
+
+    fn answer<S: StateRead>(
+        &self,
+        state: &S,
+        chain_id: &str,
+        request: &SigningRequest,
+        attempt: &SigningAttempt,
+        identity: &MemberSecret,
+        keystore: &mut Keystore,
+    ) -> Answer {
+        match self.check(state, chain_id, request, attempt) {
+            Ok(()) => match self.share(keystore, attempt, identity) {
+                Ok(share) => Answer::Share(share),
+                Err(e) => {
+                    tracing::warn!(
                         request = request.request_id,
                         attempt = attempt.attempt,
                         error = %e,
                         "mpc: no share"
-                    ),
-                },
-                Err(reason) => {
-                    tracing::warn!(
-                        request = request.request_id,
-                        ?reason,
-                        "mpc: refusing to sign"
                     );
-                    vote.refused.push(request.request_id);
+                    Answer::Nothing
                 }
+            },
+            Err(reason) => {
+                tracing::warn!(
+                    request = request.request_id,
+                    ?reason,
+                    "mpc: refusing to sign"
+                );
+                Answer::Refused
             }
         }
     }
