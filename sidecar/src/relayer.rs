@@ -130,7 +130,8 @@ fn b256(id: u64, what: &str, bytes: &[u8]) -> Result<alloy::primitives::B256, Re
         .map_err(|_| bad(id, format!("{what} has {} bytes, expected 32", bytes.len())))
 }
 
-/// The L1 call that carries `request`'s signed payload; `None` for a request not relayed (KEY_TEST).
+/// The L1 call that carries `request`'s signed payload; `None` for a request not relayed
+/// (KEY_TEST, SLASHING).
 /// The target must be the deployment's contract for the request type: the relayer sends only to
 /// the contracts it was configured with.
 pub fn l1_call(
@@ -140,7 +141,9 @@ pub fn l1_call(
     let id = request.request_id;
     let kind = RequestType::try_from(request.request_type)
         .map_err(|_| bad(id, format!("unknown request type {}", request.request_type)))?;
-    if kind == RequestType::KeyTest {
+    // A key's test signature is not for L1; a slashing action targets LockingPool.slash, which
+    // the deployed pool does not have yet (x/mpc requests.rs FN_SLASH): signed and kept on chain.
+    if matches!(kind, RequestType::KeyTest | RequestType::Slashing) {
         return Ok(None);
     }
     let sig = signature_affine_from_bytes(&request.signature)
@@ -204,7 +207,7 @@ pub fn l1_call(
                 done: DoneCheck::KeyNonce(U256::from(request.sequence)),
             }
         }
-        RequestType::GovernanceAction | RequestType::Slashing => {
+        RequestType::GovernanceAction => {
             let to = check_target(request, "Governance", contracts.governance)?;
             let action = Governance::GovernanceAction::abi_decode(&request.payload)
                 .map_err(|e| bad(id, format!("governance action payload: {e}")))?;
@@ -221,7 +224,7 @@ pub fn l1_call(
                 done: DoneCheck::ActionNonce(nonce),
             }
         }
-        RequestType::KeyTest | RequestType::Unspecified => {
+        RequestType::KeyTest | RequestType::Slashing | RequestType::Unspecified => {
             return Err(bad(id, "request type not relayable"));
         }
     };
@@ -697,5 +700,105 @@ pub async fn run(
             _ = &mut stop => return,
             _ = tokio::time::sleep(config.poll_interval) => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use seqpool_proto::mpc::v1::{BatchHeader, L1Target};
+
+    fn contracts() -> Deployment {
+        serde_json::from_str(
+            r#"{"chainId": 31337, "deployer": "0x0000000000000000000000000000000000000001",
+            "stakeToken": "0x0000000000000000000000000000000000000002",
+            "governance": "0x0000000000000000000000000000000000000003",
+            "groupKeyRegistry": "0x0000000000000000000000000000000000000004",
+            "lockingPool": "0x0000000000000000000000000000000000000005",
+            "lockingEscrow": "0x0000000000000000000000000000000000000006",
+            "batchInbox": "0x0000000000000000000000000000000000000007",
+            "firstL2Block": 1, "deployedAtBlock": 0}"#,
+        )
+        .expect("deployment")
+    }
+
+    /// A valid 65-byte signature encoding: R = the generator, z = 1.
+    fn signature() -> Vec<u8> {
+        let mut sig =
+            hex::decode("0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798")
+                .expect("hex");
+        let mut z = [0u8; 32];
+        z[31] = 1;
+        sig.extend_from_slice(&z);
+        sig
+    }
+
+    fn batch(target: Address) -> SigningRequest {
+        SigningRequest {
+            request_id: 4,
+            request_type: RequestType::Batch as i32,
+            target: Some(L1Target {
+                contract: "BatchInbox".into(),
+                address: target.to_vec(),
+                function: String::new(),
+            }),
+            sequence: 2,
+            body: Some(Body::Batch(BatchHeader {
+                batch_index: 2,
+                l2_start_block: 5,
+                l2_end_block: 9,
+                l2_blocks_root: vec![1; 32],
+                l2_state_root: vec![2; 32],
+            })),
+            signature: signature(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn requests_map_to_their_contract_call_or_are_refused() {
+        let c = contracts();
+        let call = l1_call(&batch(c.batch_inbox), &c)
+            .expect("batch")
+            .expect("relayed");
+        assert_eq!(call.to, c.batch_inbox);
+        assert_eq!(call.done, DoneCheck::BatchAppended(2));
+        assert_eq!(&call.data[..4], &BatchInbox::appendBatchCall::SELECTOR[..]);
+        // Only the deployment's contract for the type.
+        assert!(matches!(
+            l1_call(&batch(c.locking_pool), &c),
+            Err(RelayError::WrongTarget { id: 4, .. })
+        ));
+        let mut bad_sig = batch(c.batch_inbox);
+        bad_sig.signature.truncate(64);
+        assert!(matches!(
+            l1_call(&bad_sig, &c),
+            Err(RelayError::BadRequest { id: 4, .. })
+        ));
+        let mut short_root = batch(c.batch_inbox);
+        if let Some(Body::Batch(h)) = &mut short_root.body {
+            h.l2_blocks_root.truncate(31);
+        }
+        assert!(l1_call(&short_root, &c).is_err());
+        for kind in [RequestType::KeyTest, RequestType::Slashing] {
+            let mut r = batch(c.batch_inbox);
+            r.request_type = kind as i32;
+            assert!(l1_call(&r, &c).expect("ok").is_none(), "{kind:?}");
+        }
+        let mut rotation = batch(c.group_key_registry);
+        rotation.request_type = RequestType::RotateGroupKey as i32;
+        rotation.payload = (U256::from(7), U256::from(8)).abi_encode_params();
+        let call = l1_call(&rotation, &c).expect("rotation").expect("relayed");
+        assert_eq!(call.done, DoneCheck::KeyNonce(U256::from(2)));
+        assert_eq!(
+            decode_revert(
+                &BatchInbox::BatchIndexGap {
+                    expected: 1,
+                    got: 3
+                }
+                .abi_encode()
+            ),
+            "BatchInbox.BatchIndexGap(BatchIndexGap { expected: 1, got: 3 })"
+        );
     }
 }
