@@ -186,4 +186,28 @@ mod tests {
         assert!(text.contains("seqpool_sidecar_l1_balance_wei 1234500000000000000\n"));
         assert_eq!(m.balance_eth(), "1.2345");
     }
+
+    #[tokio::test]
+    async fn serves_the_text_over_http() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let metrics = std::sync::Arc::new(Metrics::default());
+        metrics.inc(&metrics.fee_bumps);
+        let server = tokio::spawn(serve(listener, metrics));
+        let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        stream
+            .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .expect("request");
+        let mut response = String::new();
+        stream
+            .read_to_string(&mut response)
+            .await
+            .expect("response");
+        assert!(response.starts_with("HTTP/1.1 200 OK"), "{response}");
+        assert!(response.contains("seqpool_sidecar_fee_bumps_total 1\n"));
+        server.abort();
+    }
 }
