@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use alloy::primitives::{keccak256, Address, U256};
-use alloy::providers::{Provider, ProviderBuilder};
+use alloy::providers::{Provider, ProviderBuilder, RootProvider};
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolCall;
 use seqpool_bridge::{BridgeVote, Payload};
@@ -34,6 +34,45 @@ fn watcher_config(deployment: &Deployment, dir: &std::path::Path) -> WatcherConf
         start_block: 0,
         poll_interval: Duration::from_millis(100),
         cursor_path: dir.join("data/l1_watcher_cursor.json"),
+    }
+}
+
+/// A fresh watcher of `deployment` (its cursor in a temp dir) and what it observed.
+struct Fresh {
+    _dir: tempfile::TempDir,
+    watcher: WatcherConfig,
+    reader: RootProvider,
+    observations: Observations,
+    receipts: ReceiptObservations,
+    cursor: Cursor,
+}
+
+impl Fresh {
+    fn new(anvil: &Anvil, deployment: &Deployment) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let watcher = watcher_config(deployment, dir.path());
+        let cursor = Cursor::load(&watcher.cursor_path, 0).expect("fresh cursor");
+        Self {
+            _dir: dir,
+            watcher,
+            reader: RootProvider::new_http(anvil.url.parse().expect("url")),
+            observations: Observations::default(),
+            receipts: ReceiptObservations::default(),
+            cursor,
+        }
+    }
+
+    /// One watcher round.
+    async fn poll(&mut self) {
+        poll_once(
+            &self.reader,
+            &self.watcher,
+            &mut self.cursor,
+            &self.observations,
+            &self.receipts,
+        )
+        .await
+        .expect("poll");
     }
 }
 
@@ -105,18 +144,11 @@ async fn watcher_follows_lock_at_confirmation_depth_and_ignores_reorged_events()
     let pubkey = point.as_bytes()[1..].to_vec();
     let signer_address = Address::from_slice(&keccak256(&pubkey)[12..]);
 
-    let dir = tempfile::tempdir().expect("tempdir");
-    let watcher = watcher_config(&deployment, dir.path());
-    let reader = ProviderBuilder::new().connect_http(anvil.url.parse().expect("url"));
-    let observations = Observations::default();
-    let receipts = ReceiptObservations::default();
-    let mut cursor = Cursor::load(&watcher.cursor_path, 0).expect("fresh cursor");
+    let mut w = Fresh::new(&anvil, &deployment);
     mine(&provider, CONFIRMATIONS).await;
-    poll_once(&reader, &watcher, &mut cursor, &observations, &receipts)
-        .await
-        .expect("poll");
+    w.poll().await;
     assert!(
-        !observations.lock().expect("lock").is_empty(),
+        !w.observations.lock().expect("lock").is_empty(),
         "whitelist event observed"
     );
 
@@ -135,11 +167,9 @@ async fn watcher_follows_lock_at_confirmation_depth_and_ignores_reorged_events()
         .expect("receipt");
     assert!(receipt.status(), "lockFor reverted");
     mine(&provider, CONFIRMATIONS - 1).await;
-    poll_once(&reader, &watcher, &mut cursor, &observations, &receipts)
-        .await
-        .expect("poll");
+    w.poll().await;
     assert!(
-        !has_locked(&observations),
+        !has_locked(&w.observations),
         "a lock above the depth was observed"
     );
     let reverted: bool = provider
@@ -148,11 +178,9 @@ async fn watcher_follows_lock_at_confirmation_depth_and_ignores_reorged_events()
         .expect("evm_revert");
     assert!(reverted);
     mine(&provider, CONFIRMATIONS + 5).await;
-    poll_once(&reader, &watcher, &mut cursor, &observations, &receipts)
-        .await
-        .expect("poll");
+    w.poll().await;
     assert!(
-        !has_locked(&observations),
+        !has_locked(&w.observations),
         "a reorged-out lock was observed"
     );
 
@@ -172,29 +200,25 @@ async fn watcher_follows_lock_at_confirmation_depth_and_ignores_reorged_events()
         .expect("receipt");
     assert!(receipt.status(), "lockFor reverted");
     let lock_block = receipt.block_number.expect("mined");
-    poll_once(&reader, &watcher, &mut cursor, &observations, &receipts)
-        .await
-        .expect("poll");
+    w.poll().await;
     assert!(
-        !has_locked(&observations),
+        !has_locked(&w.observations),
         "observed before the confirmation depth"
     );
     let deadline = Instant::now() + Duration::from_secs(30);
-    while !has_locked(&observations) {
+    while !has_locked(&w.observations) {
         assert!(Instant::now() < deadline, "lock not observed within 30 s");
         mine(&provider, 1).await;
-        poll_once(&reader, &watcher, &mut cursor, &observations, &receipts)
-            .await
-            .expect("poll");
+        w.poll().await;
     }
-    let head = reader.get_block_number().await.expect("head");
+    let head = w.reader.get_block_number().await.expect("head");
     assert!(
         head >= lock_block + CONFIRMATIONS,
         "observed at depth {}",
         head - lock_block
     );
     let event_nonce = pool.eventNonce().call().await.expect("eventNonce");
-    let observed = observations.lock().expect("lock").clone();
+    let observed = w.observations.lock().expect("lock").clone();
     let lock_event = observed.values().last().expect("events").clone();
     assert_eq!(U256::from(lock_event.nonce), event_nonce);
     assert_eq!(lock_event.tx_hash, receipt.transaction_hash.to_vec());
@@ -215,8 +239,8 @@ async fn watcher_follows_lock_at_confirmation_depth_and_ignores_reorged_events()
     );
 
     // The cursor survives a restart.
-    let reloaded = Cursor::load(&watcher.cursor_path, 0).expect("reload");
-    assert_eq!(reloaded, cursor);
+    let reloaded = Cursor::load(&w.watcher.cursor_path, 0).expect("reload");
+    assert_eq!(reloaded, w.cursor);
     assert!(reloaded.next_block > lock_block);
 
     // Every validator attests what the watcher saw: the signer key becomes a validator.
@@ -276,12 +300,7 @@ async fn watcher_reads_the_new_branch_after_a_reorg_deeper_than_its_depth() {
         .await
         .expect("approve");
 
-    let dir = tempfile::tempdir().expect("tempdir");
-    let watcher = watcher_config(&deployment, dir.path());
-    let reader = ProviderBuilder::new().connect_http(anvil.url.parse().expect("url"));
-    let observations = Observations::default();
-    let receipts = ReceiptObservations::default();
-    let mut cursor = Cursor::load(&watcher.cursor_path, 0).expect("fresh cursor");
+    let mut w = Fresh::new(&anvil, &deployment);
 
     // Empty blocks that the watcher reads (they are CONFIRMATIONS deep), then a reorg that drops
     // them all: deeper than the depth.
@@ -289,12 +308,10 @@ async fn watcher_reads_the_new_branch_after_a_reorg_deeper_than_its_depth() {
         .raw_request("evm_snapshot".into(), Vec::<u8>::new())
         .await
         .expect("evm_snapshot");
-    let fork = reader.get_block_number().await.expect("head") + 1;
+    let fork = w.reader.get_block_number().await.expect("head") + 1;
     mine(&provider, CONFIRMATIONS + 3).await;
-    poll_once(&reader, &watcher, &mut cursor, &observations, &receipts)
-        .await
-        .expect("poll");
-    assert!(cursor.next_block > fork, "the doomed blocks were read");
+    w.poll().await;
+    assert!(w.cursor.next_block > fork, "the doomed blocks were read");
     let reverted: bool = provider
         .raw_request("evm_revert".into(), (snapshot,))
         .await
@@ -324,17 +341,15 @@ async fn watcher_reads_the_new_branch_after_a_reorg_deeper_than_its_depth() {
         "the lock is in the fork block"
     );
     let deadline = Instant::now() + Duration::from_secs(30);
-    while !has_locked(&observations) {
+    while !has_locked(&w.observations) {
         assert!(
             Instant::now() < deadline,
             "the new branch's lock was missed"
         );
         mine(&provider, 1).await;
-        poll_once(&reader, &watcher, &mut cursor, &observations, &receipts)
-            .await
-            .expect("poll");
+        w.poll().await;
     }
-    let observed = observations.lock().expect("lock").clone();
+    let observed = w.observations.lock().expect("lock").clone();
     let lock = observed
         .values()
         .find(|e| matches!(e.payload, Some(Payload::Locked(_))))
@@ -399,24 +414,15 @@ async fn watcher_reports_key_and_batch_receipts_at_confirmation_depth() {
         panic!("not appended: {outcome:?}");
     };
 
-    let dir = tempfile::tempdir().expect("tempdir");
-    let watcher = watcher_config(&deployment, dir.path());
-    let reader = ProviderBuilder::new().connect_http(anvil.url.parse().expect("url"));
-    let observations = Observations::default();
-    let receipts = ReceiptObservations::default();
-    let mut cursor = Cursor::load(&watcher.cursor_path, 0).expect("fresh cursor");
-    poll_once(&reader, &watcher, &mut cursor, &observations, &receipts)
-        .await
-        .expect("poll");
+    let mut w = Fresh::new(&anvil, &deployment);
+    w.poll().await;
     assert!(
-        receipts.lock().expect("lock").is_empty(),
+        w.receipts.lock().expect("lock").is_empty(),
         "receipts reported above the confirmation depth"
     );
     mine(&provider, CONFIRMATIONS).await;
-    poll_once(&reader, &watcher, &mut cursor, &observations, &receipts)
-        .await
-        .expect("poll");
-    let seen: Vec<_> = receipts.lock().expect("lock").values().cloned().collect();
+    w.poll().await;
+    let seen: Vec<_> = w.receipts.lock().expect("lock").values().cloned().collect();
     assert_eq!(seen.len(), 2, "{seen:?}");
     match &seen[0].payload {
         Some(Receipt::GroupKeySet(k)) => {
@@ -446,7 +452,7 @@ async fn watcher_reports_key_and_batch_receipts_at_confirmation_depth() {
     };
     seqpool_bridge::attest::check_vote(&vote, 8).expect("well-formed section");
     // The cursor keeps them for a restart.
-    let reloaded = Cursor::load(&watcher.cursor_path, 0).expect("reload");
+    let reloaded = Cursor::load(&w.watcher.cursor_path, 0).expect("reload");
     assert_eq!(reloaded.receipts, seen);
     drop(anvil);
 }
