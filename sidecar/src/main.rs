@@ -265,7 +265,10 @@ async fn status_line(metrics: Arc<Metrics>, interval: Duration) {
     loop {
         tokio::time::sleep(interval).await;
         let m = &metrics;
+        let (l1, chain) = m.reachability();
         tracing::info!(
+            l1 = %l1,
+            chain = %chain,
             batches_pending = m.get(&m.batches_pending),
             batches_signed = m.get(&m.batches_signed),
             batches_submitted = m.get(&m.batches_submitted),

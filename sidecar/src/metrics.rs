@@ -51,6 +51,17 @@ impl Metrics {
     pub fn set_chain_up(&self, up: bool) {
         self.chain_up.store(up, Ordering::Relaxed);
     }
+    /// "up" / "down" of the last L1 and seqpoold rounds (the relayer's), for the status line.
+    pub fn reachability(&self) -> (&'static str, &'static str) {
+        let word = |b: &AtomicBool| {
+            if b.load(Ordering::Relaxed) {
+                "up"
+            } else {
+                "down"
+            }
+        };
+        (word(&self.l1_up), word(&self.chain_up))
+    }
 
     /// The balance in ether with 4 decimals, for the status line.
     pub fn balance_eth(&self) -> String {
