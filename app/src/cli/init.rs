@@ -34,6 +34,16 @@ pub struct InitArgs {
     pub listen_host: String,
     #[arg(long, default_value = "1s")]
     pub timeout_commit: String,
+    /// CometBFT P2P port; RPC, ABCI and Prometheus use the next ports (+1, +2, +4).
+    #[arg(long, default_value_t = 26656)]
+    pub base_port: u16,
+    #[arg(long, default_value_t = 9090)]
+    pub grpc_port: u16,
+    #[arg(long, default_value_t = 1317)]
+    pub rest_port: u16,
+    /// CometBFT persistent peers (`id@host:port,...`), e.g. to join a running network.
+    #[arg(long, default_value = "")]
+    pub persistent_peers: String,
     #[command(flatten)]
     pub mpc: super::mpc::MpcKeystoreArgs,
     /// Replace an existing config (keys in data/ and the keyring are kept).
@@ -89,7 +99,13 @@ pub fn run(args: InitArgs) -> Result<()> {
         Err(_) => SigningKey::random(&mut rand::rngs::OsRng),
     };
     let node_key = NodeKey::generate();
-    let ports = NodePorts::for_index(&args.listen_host, 26656, 9090, 1317, 0)?;
+    let ports = NodePorts::for_index(
+        &args.listen_host,
+        args.base_port,
+        args.grpc_port,
+        args.rest_port,
+        0,
+    )?;
     home::write_node_home(&NodeHome {
         home: home.clone(),
         moniker: args.moniker.clone(),
@@ -97,7 +113,7 @@ pub fn run(args: InitArgs) -> Result<()> {
         ports,
         node_key: &node_key,
         consensus_key: &consensus_key,
-        persistent_peers: String::new(),
+        persistent_peers: args.persistent_peers.clone(),
         timeout_commit: args.timeout_commit.clone(),
         mempool_size: 5000,
     })?;
@@ -107,7 +123,18 @@ pub fn run(args: InitArgs) -> Result<()> {
         &args.mpc.source(),
         seqpool_tss::keystore::KdfParams::default(),
     )?;
-    super::mpc::write_registration(home, &identity, &args.chain_id, &operator)?;
+    let consensus_account = seqpool_component::address::account_address(
+        consensus_key
+            .verifying_key()
+            .to_encoded_point(true)
+            .as_bytes(),
+    );
+    super::mpc::write_registration(
+        home,
+        &identity,
+        &args.chain_id,
+        &[&operator, &consensus_account],
+    )?;
     let validator = GenesisValidator {
         name: args.moniker.clone(),
         operator: operator.clone(),

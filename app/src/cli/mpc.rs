@@ -95,18 +95,24 @@ pub fn run(cmd: MpcCommand) -> Result<()> {
     }
 }
 
-/// Writes the node's registration (keys + proof for `chain_id` and `operator`, all public).
+/// Writes the node's registrations (keys + proof for `chain_id` and each possible operator
+/// account: the operator key's, and the consensus key's, which x/staking makes the operator of a
+/// validator that joins by an L1 lock). All public.
 pub fn write_registration(
     home: &Path,
     identity: &seqpool_tss::MemberSecret,
     chain_id: &str,
-    operator: &str,
+    operators: &[&str],
 ) -> Result<()> {
-    let msg = seqpool_mpc::members::register_msg(identity, chain_id, operator);
+    let msgs = operators
+        .iter()
+        .map(|op| seqpool_mpc::members::register_msg(identity, chain_id, op))
+        .map(|msg| serde_json::to_value(&msg))
+        .collect::<Result<Vec<_>, _>>()?;
     let path = identity::registration_file(home);
     let json = serde_json::json!({
         "chain_id": chain_id,
-        "msg": serde_json::to_value(&msg)?,
+        "registrations": msgs,
     });
     std::fs::write(&path, serde_json::to_string_pretty(&json)?)
         .with_context(|| format!("write {}", path.display()))
@@ -138,8 +144,13 @@ pub fn register_member_msg(
         .ok()
         .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
         .filter(|json| json["chain_id"] == chain_id)
-        .and_then(|json| serde_json::from_value(json["msg"].clone()).ok())
-        .filter(|msg: &seqpool_mpc::MsgRegisterMember| msg.operator == operator);
+        .and_then(|json| {
+            serde_json::from_value::<Vec<seqpool_mpc::MsgRegisterMember>>(
+                json["registrations"].clone(),
+            )
+            .ok()
+        })
+        .and_then(|msgs| msgs.into_iter().find(|m| m.operator == operator));
     saved.ok_or_else(|| {
         anyhow::Error::new(in_use).context(format!(
             "no registration for chain {chain_id} and operator {operator} in {}",

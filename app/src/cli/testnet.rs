@@ -164,8 +164,21 @@ pub fn run(args: TestnetArgs) -> Result<NodesFile> {
             &args.mpc.source(),
             seqpool_tss::keystore::KdfParams::default(),
         )?;
-        super::mpc::write_registration(&home, &identity, &args.chain_id, &operator.address)?;
+        let consensus_key = SigningKey::random(&mut rand::rngs::OsRng);
+        let consensus_account = seqpool_component::address::account_address(
+            consensus_key
+                .verifying_key()
+                .to_encoded_point(true)
+                .as_bytes(),
+        );
+        super::mpc::write_registration(
+            &home,
+            &identity,
+            &args.chain_id,
+            &[&operator.address, &consensus_account],
+        )?;
         planned.push(Planned {
+            consensus_key,
             mpc: identity.public(),
             ports: NodePorts::for_index(
                 &args.host,
@@ -177,7 +190,6 @@ pub fn run(args: TestnetArgs) -> Result<NodesFile> {
             name,
             home,
             node_key: NodeKey::generate(),
-            consensus_key: SigningKey::random(&mut rand::rngs::OsRng),
             operator_key,
             operator,
         });

@@ -638,12 +638,12 @@ impl Devnet {
             .args(["--validator", &node.consensus_address])
             .args(["--block-time-ms", &block_time_ms.to_string()])
             .args(["--status-interval-ms", "2000"]);
-        if self.l1.is_some() {
+        if let Some(l1_url) = self.l1.as_ref().map(|a| a.rpc.url.clone()) {
             // The relayer pays L1 gas with the operator key (the lock owner, funded by testnet);
             // node0's also registers the first group key with the deployer (governance) key.
             let key = self.operator_key_hex(k);
             let deployment = self.dir.path().join("net").join("l1-deployment.json");
-            cmd.args(["--l1-rpc", &self.l1.as_ref().expect("l1").rpc.url])
+            cmd.args(["--l1-rpc", &l1_url])
                 .arg("--l1-deployment")
                 .arg(deployment)
                 .env("SEQPOOL_SIDECAR_L1_KEY", key);

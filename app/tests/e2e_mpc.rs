@@ -1,0 +1,320 @@
+//! End to end, issue 6: a 4-validator devnet with L1 and L2 (cometbft + seqpoold + sidecar per
+//! validator, two anvils). Each node's MPC identity lives in its encrypted keystore (made by
+//! `seqpoold testnet`, opened by `seqpoold start` with the home's key file).
+//!
+//! - The chain runs the DKG from genesis: an ACTIVE group key with the 4 members and t = 3, the
+//!   same on every node.
+//! - node0's relayer registers that key on L1 (GroupKeyRegistry.isKeySet, same coordinates).
+//! - A fifth sequencer joins: its own node (`seqpoold init` on the devnet's genesis), a lock on L1
+//!   for its consensus key, MsgRegisterMember (`seqpoold tx mpc register-member --consensus-key`
+//!   while its node runs); the key is reshared to 5 members with t = 4 and the same group key, the
+//!   old key is RETIRED, and L1's GroupKeyRegistry is untouched (same key, same keyNonce).
+//!
+//! Figure printed (docs/benchmarks.md): join latency, L1 lock -> reshared key ACTIVE.
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{http_get, Devnet, DevnetOptions, L1Rpc, L2Options};
+use serde_json::{json, Value};
+
+const L2_BLOCK_TIME_MS: u64 = 500;
+
+fn rest_json(base: &str, path: &str) -> Option<Value> {
+    let (status, body) = http_get(base, path);
+    (status == 200).then(|| serde_json::from_str(&body).ok())?
+}
+
+/// Polls `f` every 200 ms until it returns Some, or panics after `timeout`.
+fn wait_for<T>(
+    net: &mut Devnet,
+    what: &str,
+    timeout: Duration,
+    mut f: impl FnMut() -> Option<T>,
+) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        net.assert_running();
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "{what}: not within {timeout:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn active_key(rest: &str) -> Option<Value> {
+    let key = rest_json(rest, "/seqpool/mpc/v1/active_key")?["key"].clone();
+    (key["status"] == "KEY_STATUS_ACTIVE").then_some(key)
+}
+
+fn b64_hex(v: &Value) -> String {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(v.as_str().unwrap_or_default())
+        .unwrap_or_default();
+    hex::encode(bytes)
+}
+
+/// `eth_call` of a no-argument view function; the 32-byte words of the result.
+fn call_view(l1: &L1Rpc, to: &str, signature: &str) -> Vec<String> {
+    let selector = &alloy::primitives::keccak256(signature.as_bytes())[..4];
+    let out = l1.rpc(
+        "eth_call",
+        json!([{"to": to, "data": format!("0x{}", hex::encode(selector))}, "latest"]),
+    );
+    let text = out.as_str().unwrap_or_default().trim_start_matches("0x");
+    text.as_bytes()
+        .chunks(64)
+        .map(|c| String::from_utf8_lossy(c).to_string())
+        .collect()
+}
+
+#[test]
+fn dkg_key_registered_on_l1_then_a_joiner_is_reshared_in_with_the_same_key() {
+    let started = Instant::now();
+    let mut net = Devnet::start_with(DevnetOptions {
+        validators: 4,
+        l1: true,
+        l2: Some(L2Options {
+            block_time_ms: L2_BLOCK_TIME_MS,
+            epoch_length: 64,
+        }),
+        ..Default::default()
+    });
+    let rests: Vec<String> = net.nodes.nodes.iter().map(|n| n.rest.clone()).collect();
+    let deployment: Value = serde_json::from_str(
+        &std::fs::read_to_string(net.dir.path().join("net/l1-deployment.json"))
+            .expect("l1-deployment.json"),
+    )
+    .expect("deployment JSON");
+    let registry = deployment["groupKeyRegistry"]
+        .as_str()
+        .expect("groupKeyRegistry")
+        .to_string();
+    let l1 = L1Rpc {
+        url: net.l1.as_ref().expect("l1").rpc.url.clone(),
+    };
+
+    // 1. The DKG from genesis gives an ACTIVE key of all 4 members with t = 3, on every node.
+    let rest0 = rests[0].clone();
+    let key = wait_for(
+        &mut net,
+        "an ACTIVE group key",
+        Duration::from_secs(90),
+        || active_key(&rest0),
+    );
+    eprintln!("active key after {:?}: {key}", started.elapsed());
+    assert_eq!(key["threshold"], 3);
+    assert_eq!(key["members"].as_array().map(Vec::len), Some(4));
+    for rest in &rests[1..] {
+        let other = wait_for(
+            &mut net,
+            "the key on every node",
+            Duration::from_secs(10),
+            || active_key(rest),
+        );
+        assert_eq!(other["groupKey"], key["groupKey"]);
+    }
+
+    // 2. node0's relayer registers the key on L1: same coordinates.
+    wait_for(
+        &mut net,
+        "GroupKeyRegistry.isKeySet",
+        Duration::from_secs(60),
+        || {
+            let set = call_view(&l1, &registry, "isKeySet()");
+            set.first().is_some_and(|w| w.ends_with('1')).then_some(())
+        },
+    );
+    eprintln!("key registered on L1 after {:?}", started.elapsed());
+    assert_eq!(call_view(&l1, &registry, "px()"), vec![b64_hex(&key["px"])]);
+    assert_eq!(call_view(&l1, &registry, "py()"), vec![b64_hex(&key["py"])]);
+
+    // 3. A fifth sequencer joins: its own node (seqpoold init with the devnet's genesis), its
+    // stake locked on L1 for its consensus key, then MsgRegisterMember from the account x/staking
+    // gives it (its consensus key's) while its node runs. The key is reshared to 5 members with
+    // t = 4 and the SAME group key; L1's GroupKeyRegistry is untouched.
+    let key_nonce_before = call_view(&l1, &registry, "keyNonce()");
+    let joined_at = Instant::now();
+    let joiner = add_joiner_node(&mut net);
+    let consensus_address = net.nodes.nodes[joiner].consensus_address.clone();
+    let rest0 = rests[0].clone();
+    wait_for(
+        &mut net,
+        "the joiner in x/staking with power",
+        Duration::from_secs(60),
+        || {
+            let all = rest_json(&rest0, "/seqpool/staking/v1/validators")?;
+            let v = all["validators"]
+                .as_array()?
+                .iter()
+                .find(|v| v["consensusAddress"] == consensus_address.as_str())?
+                .clone();
+            let power: i64 = v["power"].as_str()?.parse().ok()?;
+            (power > 0).then_some(())
+        },
+    );
+    let joiner_home = net.home(joiner).to_path_buf();
+    let rpc0 = net.nodes.nodes[0].cometbft_rpc.clone();
+    let out = net.cli(&[
+        "tx",
+        "mpc",
+        "register-member",
+        "--consensus-key",
+        "--home",
+        joiner_home.to_str().expect("utf-8"),
+        "--keyring-backend",
+        "test",
+        "--node",
+        &rpc0,
+        "--output",
+        "json",
+    ]);
+    assert!(
+        out.status.success(),
+        "register-member: {} {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let old_key_id = key["keyId"].clone();
+    let reshared = wait_for(
+        &mut net,
+        "the key reshared to 5",
+        Duration::from_secs(120),
+        || active_key(&rest0).filter(|k| k["keyId"] != old_key_id),
+    );
+    eprintln!(
+        "FIGURE e2e_join_to_reshared_ms {} (lock on L1 -> new key ACTIVE, n=4 -> 5)",
+        joined_at.elapsed().as_millis()
+    );
+    assert_eq!(
+        reshared["groupKey"], key["groupKey"],
+        "a reshare keeps the group key"
+    );
+    assert_eq!(reshared["threshold"], 4);
+    assert_eq!(reshared["members"].as_array().map(Vec::len), Some(5));
+    assert_eq!(call_view(&l1, &registry, "keyNonce()"), key_nonce_before);
+    assert_eq!(call_view(&l1, &registry, "px()"), vec![b64_hex(&key["px"])]);
+    let old = rest_json(&rest0, "/seqpool/mpc/v1/keys").expect("keys");
+    let retired = old["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .find(|k| k["keyId"] == old_key_id)
+        .expect("the old key")
+        .clone();
+    assert_eq!(retired["status"], "KEY_STATUS_RETIRED");
+}
+
+/// Makes, configures and starts a node for a new validator (index returned): `seqpoold init` on
+/// the next free ports with node0 as its peer, the devnet's genesis and L1/L2 settings; then
+/// whitelists, funds and locks its operator key as L1 owner for its consensus key.
+fn add_joiner_node(net: &mut Devnet) -> usize {
+    let k = net.len();
+    let home = net.dir.path().join("net").join("joiner");
+    let node0 = net.nodes.nodes[0].clone();
+    let base: u16 = node0
+        .p2p
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("p2p port");
+    // testnet's layout for node index k: p2p base+10k (+1 RPC, +2 ABCI), gRPC base+100+k, REST base+200+k.
+    let (p2p, grpc, rest) = (
+        base + 10 * k as u16,
+        base + 100 + k as u16,
+        base + 200 + k as u16,
+    );
+    for port in [p2p, p2p + 1, p2p + 2, grpc, rest] {
+        assert!(
+            std::net::TcpListener::bind(("127.0.0.1", port)).is_ok(),
+            "port {port} for the joiner is in use"
+        );
+    }
+    let peer = format!("{}@{}", node0.node_id, node0.p2p);
+    let out = common::run_ok(
+        std::process::Command::new(common::SEQPOOLD)
+            .args([
+                "init",
+                "joiner",
+                "--chain-id",
+                "seqpool-e2e",
+                "--keyring-backend",
+                "test",
+            ])
+            .args(["--timeout-commit", "300ms", "--output", "json", "--home"])
+            .arg(&home)
+            .args([
+                "--base-port",
+                &p2p.to_string(),
+                "--grpc-port",
+                &grpc.to_string(),
+            ])
+            .args([
+                "--rest-port",
+                &rest.to_string(),
+                "--persistent-peers",
+                &peer,
+            ]),
+    );
+    let init: Value = serde_json::from_slice(&out.stdout).expect("init JSON");
+    std::fs::copy(
+        node0.home.join("config/genesis.json"),
+        home.join("config/genesis.json"),
+    )
+    .expect("copy genesis");
+    let mut config = seqpoold::config::AppConfig::load(&node0.home).expect("node0 app.toml");
+    let own = seqpoold::config::AppConfig::load(&home).expect("joiner app.toml");
+    config.abci_listen = own.abci_listen;
+    config.grpc_listen = own.grpc_listen;
+    config.rest_listen = own.rest_listen;
+    config.cometbft_rpc = own.cometbft_rpc.clone();
+    config.save(&home).expect("save app.toml");
+    let consensus_key = seqpoold::cli::home::read_consensus_key(&home).expect("consensus key");
+    net.nodes.nodes.push(seqpoold::cli::testnet::NodeEntry {
+        name: "joiner".into(),
+        home: home.clone(),
+        node_id: init["node_id"].as_str().expect("node id").to_string(),
+        cometbft_rpc: own.cometbft_rpc,
+        p2p: format!("127.0.0.1:{p2p}"),
+        abci: format!("127.0.0.1:{}", p2p + 2),
+        grpc: format!("127.0.0.1:{grpc}"),
+        rest: format!("http://127.0.0.1:{rest}"),
+        operator: seqpoold::cli::testnet::KeyRef {
+            key: "operator".into(),
+            address: init["operator"].as_str().expect("operator").to_string(),
+        },
+        consensus_address: seqpoold::cli::home::consensus_address(&consensus_key),
+    });
+    net.start_node(k);
+    // The L1 owner is the joiner's operator key (funded here, so its relayer can pay gas too).
+    let entry = net.nodes.l1.clone().expect("nodes.json has an l1 section");
+    let owner: alloy::signers::local::PrivateKeySigner =
+        net.operator_key_hex(k).parse().expect("operator key");
+    let stake = alloy::primitives::U256::from(common::L1_STAKE_TOKENS)
+        * alloy::primitives::U256::from(1_000_000_000_000_000_000u64);
+    let admin: alloy::signers::local::PrivateKeySigner =
+        common::L1_DEV_KEY.parse().expect("dev key");
+    common::block_on(seqpool_l1::devnet::prepare_owners(
+        &entry.rpc,
+        admin,
+        &entry.contracts,
+        &[(owner.address(), stake)],
+        seqpool_l1::devnet::default_owner_funding(),
+    ))
+    .expect("whitelist and fund the joiner's owner");
+    common::block_on(seqpool_l1::devnet::lock_sequencers(
+        &entry.rpc,
+        &entry.contracts,
+        &[seqpool_l1::devnet::SequencerLock::new(
+            owner,
+            consensus_key.verifying_key(),
+            stake,
+        )],
+    ))
+    .expect("lockFor the joiner");
+    // Its sidecar makes L2 blocks when the schedule picks it, and relays like the others.
+    net.start_sidecar(k, L2_BLOCK_TIME_MS);
+    k
+}
