@@ -927,3 +927,157 @@ fn attested_batch_receipt_lands_the_signed_request() {
     }
     assert_eq!(request(&net.d, id).landed_height, landed_at, "applied once");
 }
+
+/// The whole loop of a batch (H3): signed on chain -> read over the node's real gRPC by the
+/// sidecar's relayer loop -> appended to BatchInbox on a real anvil -> seen by seqpoold's L1 watcher
+/// at its depth -> attested in the bridge section -> LANDED on chain with the L1 transaction.
+#[test]
+fn signed_batch_is_relayed_to_l1_and_its_receipt_lands_it() {
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use alloy::providers::ProviderBuilder;
+    use seqpool_bridge::BridgeVote;
+    use seqpool_l1::anvil::{mine, wait_for_rpc, Anvil, DEV_KEY, DEV_KEYS};
+    use seqpool_l1::bindings::BatchInbox;
+    use seqpool_sidecar::relayer::{self, RelayLoopConfig, Relayer};
+
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    // The gRPC client connects lazily inside the runtime.
+    let _in_runtime = rt.enter();
+    let anvil = Anvil::start().expect("anvil");
+    let admin = ProviderBuilder::new()
+        .wallet(
+            DEV_KEY
+                .parse::<alloy::signers::local::PrivateKeySigner>()
+                .expect("key"),
+        )
+        .connect_http(anvil.url.parse().expect("url"));
+    let deployment = rt.block_on(async {
+        wait_for_rpc(&admin).await.expect("anvil RPC");
+        seqpool_l1::deploy::deploy_all(admin.clone(), &Default::default())
+            .await
+            .expect("deploy")
+    });
+    let contracts = L1Contracts {
+        chain_id: deployment.chain_id,
+        batch_inbox: deployment.batch_inbox.to_vec(),
+        locking_pool: deployment.locking_pool.to_vec(),
+        group_key_registry: deployment.group_key_registry.to_vec(),
+        governance: deployment.governance.to_vec(),
+    };
+    let mut net = net(4, 1, |p| p.l1 = Some(contracts));
+    let word = |b: &[u8]| alloy::primitives::U256::from_be_slice(b);
+    rt.block_on(seqpool_l1::devnet::register_initial_group_key(
+        &admin,
+        &deployment,
+        word(&net.key.px),
+        word(&net.key.py),
+    ))
+    .expect("register the group key on L1");
+    warm_up(&mut net);
+    feed_l2(&mut net.d, 1..=8);
+    let (id, _) = submit(&mut net.d, 0, 1, 8);
+    net.d.produce_block(vec![]).expect("block");
+    assert_eq!(request(&net.d, id).status(), RequestStatus::Signed);
+
+    // The node's gRPC (the same server seqpoold runs) and a sidecar relayer against it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = move || {
+        let mut rx = stop_rx.clone();
+        async move {
+            let _ = rx.wait_for(|s| *s).await;
+        }
+    };
+    rt.spawn(seqpoold::rpc::grpc::serve(
+        net.d.nodes[0].app.storage().clone(),
+        addr,
+        stopped(),
+    ));
+    let metrics = Arc::new(seqpool_sidecar::metrics::Metrics::default());
+    let relayer = Relayer::new(
+        &anvil.url,
+        DEV_KEYS[0].parse().expect("relayer key"),
+        deployment.clone(),
+        Default::default(),
+        metrics.clone(),
+    )
+    .expect("relayer");
+    let chain = seqpool_sidecar::chain::ChainClient::new(&addr.to_string(), Duration::from_secs(2))
+        .expect("chain client");
+    rt.spawn(relayer::run(
+        relayer,
+        chain,
+        RelayLoopConfig {
+            poll_interval: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(1),
+            admin_key: None,
+            l1_rpc: anvil.url.clone(),
+        },
+        stopped(),
+    ));
+    let inbox = BatchInbox::new(deployment.batch_inbox, admin.clone());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !rt
+        .block_on(async { inbox.isAppended(0).call().await })
+        .expect("isAppended")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the relayer did not append batch 0"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(metrics.get(&metrics.batches_relayed), 1);
+
+    // seqpoold's L1 watcher sees the receipt at its depth; every validator attests it.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let watcher = seqpoold::bridge_watcher::WatcherConfig {
+        locking_pool: deployment.locking_pool,
+        batch_inbox: Some(deployment.batch_inbox),
+        group_key_registry: Some(deployment.group_key_registry),
+        confirmations: 2,
+        use_finalized_tag: false,
+        start_block: 0,
+        poll_interval: Duration::from_millis(100),
+        cursor_path: dir.path().join("cursor.json"),
+    };
+    let receipts = seqpoold::bridge::ReceiptObservations::default();
+    rt.block_on(async {
+        mine(&admin, 2).await.expect("mine");
+        let mut cursor = seqpoold::bridge_watcher::Cursor::default();
+        seqpoold::bridge_watcher::poll_once(
+            &admin,
+            &watcher,
+            &mut cursor,
+            &Default::default(),
+            &receipts,
+        )
+        .await
+        .expect("watch");
+    });
+    let seen: Vec<_> = receipts.lock().expect("lock").values().cloned().collect();
+    assert_eq!(seen.len(), 2, "GroupKeySet and BatchAppended: {seen:?}");
+    for i in 0..4 {
+        net.d.bridge_votes.insert(
+            i,
+            BridgeVote {
+                receipts: seen.clone(),
+                ..Default::default()
+            },
+        );
+    }
+    for _ in 0..2 {
+        net.d.produce_block(vec![]).expect("block");
+    }
+    let r = request(&net.d, id);
+    assert_eq!(r.status(), RequestStatus::Landed, "{r:?}");
+    assert_eq!(r.l1_tx_hash, seen[1].tx_hash);
+    let _ = stop_tx.send(true);
+    drop(anvil);
+}
