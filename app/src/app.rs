@@ -159,10 +159,21 @@ fn to_exec_result(result: Result<Vec<Event>, TxError>) -> ExecTxResult {
     }
 }
 
+/// Only the `tx` event (signer, account/sequence) is indexed: CometBFT's kv indexer writes a
+/// record per indexed attribute of every tx, which cost devnet throughput (issue 2), and nothing
+/// here searches by the others (clients look txs up by hash). `tx_search "tx.signer='...'"`
+/// finds an account's txs.
 pub fn to_abci_event(e: Event) -> tendermint::abci::Event {
+    let indexed = e.kind == "tx";
     tendermint::abci::Event::new(
         e.kind,
-        e.attributes.into_iter().map(|(k, v)| (k, v).index()),
+        e.attributes.into_iter().map(move |(k, v)| {
+            if indexed {
+                (k, v).index()
+            } else {
+                (k, v).no_index()
+            }
+        }),
     )
 }
 
@@ -375,12 +386,27 @@ impl App {
                 ),
             }
         }
-        let params = self.storage.latest_snapshot().auth_params()?;
-        for tx in req.txs {
-            // Leave out what every node would refuse anyway; the rest is checked in FinalizeBlock.
-            if decode_tx(&tx, &params).is_err() {
-                continue;
-            }
+        let snapshot = self.storage.latest_snapshot();
+        let params = snapshot.auth_params()?;
+        // Leave out what every node would refuse anyway (undecodable); per signer, take only the
+        // txs that continue its committed sequence, in sequence order (see `proposal`). Decoding
+        // does not verify signatures: FinalizeBlock does.
+        let (signed, mempool): (Vec<(String, u64)>, Vec<Bytes>) = req
+            .txs
+            .into_iter()
+            .filter_map(|tx| {
+                let parsed = decode_tx(&tx, &params).ok()?;
+                Some(((parsed.signer, parsed.sequence), tx))
+            })
+            .unzip();
+        let chosen = crate::proposal::select_in_sequence(&signed, |signer| {
+            snapshot
+                .account(signer)
+                .ok()
+                .flatten()
+                .map(|account| account.sequence)
+        });
+        for tx in chosen.into_iter().map(|i| mempool[i].clone()) {
             let cost = tx.len() + 16;
             if cost > budget {
                 break;

@@ -641,6 +641,20 @@ impl Driver {
     /// A whole block: propose `txs`, every node must accept, then vote, finalize and commit.
     pub fn produce_block(&mut self, txs: Vec<Bytes>) -> Result<BlockOutcome, AppError> {
         let block = self.propose(txs)?;
+        self.accept_and_finish(block)
+    }
+
+    /// A whole block of exactly `txs`, in this order, after the extended commit PrepareProposal
+    /// injects: for tests that put txs in a block which PrepareProposal would leave out (a
+    /// replayed or out-of-order sequence), as a byzantine proposer could.
+    pub fn produce_block_verbatim(&mut self, txs: Vec<Bytes>) -> Result<BlockOutcome, AppError> {
+        let mut block = self.propose(vec![])?;
+        block.extend(txs);
+        self.accept_and_finish(block)
+    }
+
+    /// ProcessProposal of `block` (every node must accept), then votes, FinalizeBlock and Commit.
+    fn accept_and_finish(&mut self, block: Vec<Bytes>) -> Result<BlockOutcome, AppError> {
         let verdicts = self.process(&block)?;
         if let Some(i) = verdicts
             .iter()

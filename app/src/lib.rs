@@ -17,6 +17,7 @@ pub mod mpc;
 pub mod msgs;
 pub mod node;
 pub mod producer;
+pub mod proposal;
 pub mod query;
 pub mod rpc;
 pub mod tx;

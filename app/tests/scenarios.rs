@@ -369,10 +369,88 @@ fn replayed_tx_in_a_block_fails_without_effect() {
     d.produce_block(vec![]).expect("block 1");
     let admin = d.admin_key.clone();
     let tx = update_auth_params(&d, &admin, 20_000);
-    let out = d.produce_block(vec![tx.clone(), tx]).expect("block");
+    // PrepareProposal would leave the second copy out; a byzantine proposer may not.
+    let out = d
+        .produce_block_verbatim(vec![tx.clone(), tx])
+        .expect("block");
     assert_eq!(out.tx_results[0].code.value(), 0);
     assert_eq!(out.tx_results[1].code.value(), codes::SEQUENCE_REPLAYED);
     assert_eq!(account_of(&d, &admin).1, 1);
+}
+
+/// The admin's MsgUpdateParams (auth max_tx_bytes = `max_tx_bytes`) signed for `sequence`.
+fn update_auth_params_at(d: &Driver, key: &SigningKey, sequence: u64, max_tx_bytes: u64) -> Bytes {
+    let mut p = seqpool_auth::params::default_params();
+    p.max_tx_bytes = max_tx_bytes;
+    let msg = MsgUpdateParams {
+        authority: d.admin_address(),
+        params: Some(pb_any(&p)),
+    };
+    let (number, _) = account_of(d, key);
+    Bytes::from(sign_tx(
+        key,
+        &d.chain_id,
+        number,
+        sequence,
+        vec![any(&msg)],
+        "",
+    ))
+}
+
+/// The devnet bug of issue 2: a mempool holding an account's sequences out of order. The proposal
+/// puts them in sequence order, leaves out what follows a gap (it stays for a later block), and
+/// keeps the other signers' txs where they were.
+#[test]
+fn out_of_order_submission_is_proposed_in_sequence_order() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut d = Driver::new(dir.path(), 4, 2).expect("driver");
+    d.produce_block(vec![]).expect("block 1");
+    let admin = d.admin_key.clone();
+    let operator = d.validators[1].operator_key.clone();
+    let admin_tx: Vec<Bytes> = (0..6)
+        .map(|s| update_auth_params_at(&d, &admin, s, 20_000 + s))
+        .collect();
+    // The operator is not the admin: its tx fails in x/admin, but only after its sequence is used.
+    let operator_tx = update_auth_params(&d, &operator, 20_000);
+    let mempool = vec![
+        admin_tx[2].clone(),
+        admin_tx[3].clone(),
+        operator_tx.clone(),
+        admin_tx[0].clone(),
+        admin_tx[1].clone(),
+        admin_tx[5].clone(),
+    ];
+
+    let block = d.propose(mempool).expect("propose");
+    let user_txs = &block[1..]; // after the injected extended commit
+    let expected = [
+        admin_tx[0].clone(),
+        admin_tx[1].clone(),
+        operator_tx,
+        admin_tx[2].clone(),
+        admin_tx[3].clone(),
+    ];
+    assert_eq!(user_txs, expected.as_slice());
+
+    let out = d.produce_block(block[1..].to_vec()).expect("block 2");
+    let codes_in_block: Vec<u32> = out.tx_results.iter().map(|r| r.code.value()).collect();
+    let operator_code = codes_in_block[2];
+    assert!(
+        ![0, codes::SEQUENCE_GAP, codes::SEQUENCE_REPLAYED].contains(&operator_code),
+        "{}",
+        out.tx_results[2].log
+    );
+    assert_eq!(codes_in_block, [0, 0, operator_code, 0, 0]);
+    assert_eq!(account_of(&d, &admin).1, 4);
+    assert_eq!(account_of(&d, &operator).1, 1);
+
+    // Sequence 5 waited behind the gap; with 4 it goes in next, 5 after 4 whatever their order.
+    let out = d
+        .produce_block(vec![admin_tx[5].clone(), admin_tx[4].clone()])
+        .expect("block 3");
+    let codes_in_block: Vec<u32> = out.tx_results.iter().map(|r| r.code.value()).collect();
+    assert_eq!(codes_in_block, [0, 0]);
+    assert_eq!(account_of(&d, &admin).1, 6);
 }
 
 #[test]
