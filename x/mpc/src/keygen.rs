@@ -585,6 +585,10 @@ pub fn on_key_test_signed<S: StateWrite>(
     }
     let mut events = Vec::new();
     if let Some(mut old) = state.active_key()? {
+        // A reshare keeps the group key, so L1 holds the new sharing's key as much as the old's.
+        if old.registered_on_l1 && old.px == key.px && old.py == key.py {
+            key.registered_on_l1 = true;
+        }
         old.status = KeyStatus::Retired as i32;
         old.retired_height = ctx.height;
         state.put_group_key(&old);

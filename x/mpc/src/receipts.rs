@@ -285,6 +285,38 @@ mod tests {
     }
 
     #[test]
+    fn a_reshared_key_stays_registered_on_l1() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let storage = Storage::open(dir.path()).expect("open");
+        let mut state = StateDelta::new(storage.latest_snapshot());
+        let key = |id: u64, status: KeyStatus, registered: bool| GroupKey {
+            key_id: id,
+            px: vec![10; 32],
+            py: vec![11; 32],
+            status: status as i32,
+            registered_on_l1: registered,
+            ..Default::default()
+        };
+        state.put_group_key(&key(1, KeyStatus::Active, true));
+        state.set_active_key(1);
+        state.put_group_key(&key(2, KeyStatus::Pending, false));
+        let ctx = seqpool_component::BlockContext {
+            chain_id: "test".into(),
+            height: 9,
+            time_unix_nanos: 0,
+        };
+        let test = SigningRequest {
+            request_type: RequestType::KeyTest as i32,
+            key_id: 2,
+            ..Default::default()
+        };
+        crate::keygen::on_key_test_signed(&mut state, &ctx, &test).expect("activate");
+        let new = state.group_key(2).expect("get").expect("key");
+        assert_eq!(new.status(), KeyStatus::Active);
+        assert!(new.registered_on_l1, "same group key: L1 still holds it");
+    }
+
+    #[test]
     fn key_set_and_rotation_register_keys_and_land_the_rotation() {
         let dir = tempfile::tempdir().expect("tempdir");
         let storage = Storage::open(dir.path()).expect("open");
