@@ -107,7 +107,7 @@ consensus_address() {
 }
 
 # One sidecar per validator, after the nodes; listed first in the pids file so it stops first.
-# With L1 each sidecar also relays signed requests to L1, paying gas with its validator's operator
+# Its batch submitter signs MsgSubmitBatch with the node's operator key (test keyring). With L1 each sidecar also relays signed requests to L1, paying gas with its validator's operator
 # key (the L1 owner of its lock, funded by the testnet setup); node0's also registers the first
 # group key through Governance with the deployer key (devnet only).
 start_sidecars() {
@@ -127,7 +127,9 @@ start_sidecars() {
     fi
     env ${l1_env[@]+"${l1_env[@]}"} \
       "$sidecar" --grpc "127.0.0.1:$((grpc_port + k))" --l2-rpc "$l2_rpc" --validator "$addr" \
-      --block-time-ms "$l2_block_time_ms" ${l1_flags[@]+"${l1_flags[@]}"} >"$home/sidecar.log" 2>&1 &
+      --block-time-ms "$l2_block_time_ms" ${l1_flags[@]+"${l1_flags[@]}"} \
+      --operator-key operator --home "$home" --keyring-backend test \
+      --cometbft-rpc "http://127.0.0.1:$(rpc_port "$k")" >"$home/sidecar.log" 2>&1 &
     { echo $!; cat "$pids_file"; } >"$pids_file.tmp" && mv "$pids_file.tmp" "$pids_file"
   done
 }

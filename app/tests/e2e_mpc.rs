@@ -10,9 +10,15 @@
 //!   while its node runs); the key is reshared to 5 members with t = 4 and the same group key, the
 //!   old key is RETIRED, and L1's GroupKeyRegistry is untouched (same key, same keyNonce).
 //!
-//! Figure printed (docs/benchmarks.md): join latency, L1 lock -> reshared key ACTIVE.
+//! - L2 transactions a user sends to the L2 node end up in batches appended to BatchInbox (L1
+//!   verifies each group signature), contiguous from the first L2 block and each index exactly
+//!   once, before and after the join.
+//!
+//! Figures printed (docs/benchmarks.md): join latency (L1 lock -> reshared key ACTIVE), L2 block
+//! -> L1 inclusion, batch signing latency in blocks and ms.
 mod common;
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use common::{http_get, Devnet, DevnetOptions, L1Rpc, L2Options};
@@ -70,6 +76,148 @@ fn call_view(l1: &L1Rpc, to: &str, signature: &str) -> Vec<String> {
         .collect()
 }
 
+/// anvil's first dev account (unlocked on the L2 anvil): the test's L2 user.
+const L2_USER: &str = "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266";
+
+fn hex_u64(s: &str) -> u64 {
+    u64::from_str_radix(s.trim_start_matches("0x"), 16).unwrap_or_else(|e| panic!("{s}: {e}"))
+}
+
+/// One BatchAppended event as L1 logged it.
+#[derive(Clone, Debug)]
+struct Appended {
+    index: u64,
+    start: u64,
+    end: u64,
+}
+
+fn appended_batches(l1: &L1Rpc, inbox: &str) -> Vec<Appended> {
+    let topic = alloy::primitives::keccak256(
+        b"BatchAppended(uint64,uint64,uint64,bytes32,bytes32)".as_slice(),
+    );
+    let logs = l1.rpc(
+        "eth_getLogs",
+        json!([{"address": inbox, "fromBlock": "0x0", "toBlock": "latest",
+                "topics": [format!("0x{}", hex::encode(topic))]}]),
+    );
+    logs.as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(|log| {
+            let data = log["data"]
+                .as_str()
+                .unwrap_or_default()
+                .trim_start_matches("0x");
+            let word = |i: usize| hex_u64(data.get(i * 64..(i + 1) * 64).unwrap_or("0"));
+            Appended {
+                index: hex_u64(log["topics"][1].as_str().unwrap_or("0x0")),
+                start: word(0),
+                end: word(1),
+            }
+        })
+        .collect()
+}
+
+/// Asserts the appended batches are contiguous from L2 block 1, each index once, and that
+/// BatchInbox's next index agrees.
+fn assert_contiguous_once(l1: &L1Rpc, inbox: &str, batches: &[Appended]) {
+    for (i, b) in batches.iter().enumerate() {
+        assert_eq!(b.index, i as u64, "batch indexes: {batches:?}");
+        let expected_start = if i == 0 { 1 } else { batches[i - 1].end + 1 };
+        assert_eq!(b.start, expected_start, "L2 ranges: {batches:?}");
+        assert!(b.end >= b.start, "{batches:?}");
+    }
+    let next = call_view(l1, inbox, "nextBatchIndex()");
+    assert_eq!(
+        next.first().map(|w| hex_u64(w)),
+        Some(batches.len() as u64),
+        "BatchInbox.nextBatchIndex"
+    );
+}
+
+/// Sends `count` L2 txs from the test's user, waits until each is mined and then covered by a
+/// batch appended on L1; returns the batches and, per L2 block with a user tx, the time from
+/// the test seeing it mined to seeing it in a BatchAppended event (ms).
+fn user_txs_reach_l1(
+    net: &mut Devnet,
+    l1: &L1Rpc,
+    l2: &L1Rpc,
+    inbox: &str,
+    count: u64,
+) -> (Vec<Appended>, Vec<u128>) {
+    let mut pending: Vec<String> = (0..count)
+        .map(|i| {
+            let hash = l2.rpc(
+                "eth_sendTransaction",
+                json!([{"from": L2_USER, "to": "0x0000000000000000000000000000000000000001",
+                        "value": format!("0x{:x}", i + 1)}]),
+            );
+            std::thread::sleep(Duration::from_millis(L2_BLOCK_TIME_MS / 2));
+            hash.as_str().expect("tx hash").to_string()
+        })
+        .collect();
+    let mut mined: BTreeMap<u64, Instant> = BTreeMap::new();
+    let mut covered: BTreeMap<u64, Instant> = BTreeMap::new();
+    let batches = wait_for(
+        net,
+        "the user's L2 txs in batches on L1",
+        Duration::from_secs(120),
+        || {
+            pending.retain(|h| {
+                let r = l2.rpc("eth_getTransactionReceipt", json!([h]));
+                match r["blockNumber"].as_str() {
+                    Some(n) => {
+                        mined.entry(hex_u64(n)).or_insert_with(Instant::now);
+                        false
+                    }
+                    None => true,
+                }
+            });
+            let batches = appended_batches(l1, inbox);
+            for b in &batches {
+                for n in mined.keys().filter(|n| (b.start..=b.end).contains(*n)) {
+                    covered.entry(*n).or_insert_with(Instant::now);
+                }
+            }
+            (pending.is_empty() && covered.len() == mined.len()).then_some(batches)
+        },
+    );
+    let latency = mined
+        .iter()
+        .filter_map(|(n, seen)| covered.get(n).map(|c| c.duration_since(*seen).as_millis()))
+        .collect();
+    (batches, latency)
+}
+
+/// Signing latency of the signed batch requests: (blocks, block-time ms) from the block that
+/// created the request to the one that put the signature in state.
+fn batch_signing_latency(net: &Devnet, rest: &str) -> Vec<(u64, i128)> {
+    let requests = rest_json(rest, "/seqpool/mpc/v1/batches?limit=1000").unwrap_or_default();
+    let height = |r: &Value, f: &str| r[f].as_str().and_then(|s| s.parse::<u64>().ok());
+    requests["batches"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|r| {
+            let (c, s) = (height(r, "createdHeight")?, height(r, "signedHeight")?);
+            let ms = block_time_ms(net, s)? - block_time_ms(net, c)?;
+            Some((s - c, ms))
+        })
+        .collect()
+}
+
+/// Block time of chain height `h` in unix milliseconds (CometBFT RPC).
+fn block_time_ms(net: &Devnet, h: u64) -> Option<i128> {
+    let base = net.nodes.nodes[0].cometbft_rpc.clone();
+    let body: Value =
+        serde_json::from_str(&http_get(&base, &format!("/block?height={h}")).1).ok()?;
+    let time = body["result"]["block"]["header"]["time"].as_str()?;
+    let t = tendermint::Time::parse_from_rfc3339(time).ok()?;
+    Some(t.unix_timestamp_nanos() / 1_000_000)
+}
+
 #[test]
 fn dkg_key_registered_on_l1_then_a_joiner_is_reshared_in_with_the_same_key() {
     let started = Instant::now();
@@ -88,12 +236,19 @@ fn dkg_key_registered_on_l1_then_a_joiner_is_reshared_in_with_the_same_key() {
             .expect("l1-deployment.json"),
     )
     .expect("deployment JSON");
+    let inbox = deployment["batchInbox"]
+        .as_str()
+        .expect("batchInbox")
+        .to_string();
     let registry = deployment["groupKeyRegistry"]
         .as_str()
         .expect("groupKeyRegistry")
         .to_string();
     let l1 = L1Rpc {
         url: net.l1.as_ref().expect("l1").rpc.url.clone(),
+    };
+    let l2 = L1Rpc {
+        url: net.l2.as_ref().expect("l2").rpc.url.clone(),
     };
 
     // 1. The DKG from genesis gives an ACTIVE key of all 4 members with t = 3, on every node.
@@ -131,7 +286,17 @@ fn dkg_key_registered_on_l1_then_a_joiner_is_reshared_in_with_the_same_key() {
     assert_eq!(call_view(&l1, &registry, "px()"), vec![b64_hex(&key["px"])]);
     assert_eq!(call_view(&l1, &registry, "py()"), vec![b64_hex(&key["py"])]);
 
-    // 3. A fifth sequencer joins: its own node (seqpoold init with the devnet's genesis), its
+    // 3. A user's L2 txs end up in batches appended to BatchInbox (L1 verified each group
+    // signature), contiguous and each index once.
+    let (batches, inclusion) = user_txs_reach_l1(&mut net, &l1, &l2, &inbox, 6);
+    assert_contiguous_once(&l1, &inbox, &batches);
+    eprintln!(
+        "{} batches on L1 after {:?}; FIGURE l2_block_to_l1_inclusion_ms {inclusion:?}",
+        batches.len(),
+        started.elapsed()
+    );
+
+    // 4. A fifth sequencer joins: its own node (seqpoold init with the devnet's genesis), its
     // stake locked on L1 for its consensus key, then MsgRegisterMember from the account x/staking
     // gives it (its consensus key's) while its node runs. The key is reshared to 5 members with
     // t = 4 and the SAME group key; L1's GroupKeyRegistry is untouched.
@@ -205,6 +370,18 @@ fn dkg_key_registered_on_l1_then_a_joiner_is_reshared_in_with_the_same_key() {
         .expect("the old key")
         .clone();
     assert_eq!(retired["status"], "KEY_STATUS_RETIRED");
+
+    // 5. Batches keep landing under the reshared key (t = 4 of 5), the same key on L1.
+    let (batches, inclusion) = user_txs_reach_l1(&mut net, &l1, &l2, &inbox, 4);
+    assert_contiguous_once(&l1, &inbox, &batches);
+    eprintln!(
+        "{} batches on L1 after {:?}; FIGURE l2_block_to_l1_inclusion_ms_after_join {inclusion:?}",
+        batches.len(),
+        started.elapsed()
+    );
+    let latency = batch_signing_latency(&net, &rest0);
+    assert!(!latency.is_empty(), "no signed batch request");
+    eprintln!("FIGURE batch_signing_latency_blocks_ms {latency:?}");
 }
 
 /// Makes, configures and starts a node for a new validator (index returned): `seqpoold init` on
@@ -314,7 +491,22 @@ fn add_joiner_node(net: &mut Devnet) -> usize {
         )],
     ))
     .expect("lockFor the joiner");
-    // Its sidecar makes L2 blocks when the schedule picks it, and relays like the others.
-    net.start_sidecar(k, L2_BLOCK_TIME_MS);
+    // Its sidecar makes L2 blocks when the schedule picks it and relays like the others; its
+    // submitter signs with the consensus key, x/staking's operator of an L1-joined validator.
+    common::run_ok(
+        std::process::Command::new(common::SEQPOOLD)
+            .args([
+                "keys",
+                "import",
+                "consensus",
+                "--keyring-backend",
+                "test",
+                "--hex",
+            ])
+            .arg(hex::encode(consensus_key.to_bytes()))
+            .arg("--home")
+            .arg(&home),
+    );
+    net.start_sidecar_as(k, L2_BLOCK_TIME_MS, "consensus");
     k
 }

@@ -631,13 +631,24 @@ impl Devnet {
 
     /// Starts the sidecar of node `k` against its seqpoold and the L2 anvil.
     pub fn start_sidecar(&mut self, k: usize, block_time_ms: u64) {
+        self.start_sidecar_as(k, block_time_ms, "operator");
+    }
+
+    /// [`Devnet::start_sidecar`] whose batch submitter signs with keyring key `operator_key` of
+    /// node `k`'s home (x/staking's operator of the validator).
+    pub fn start_sidecar_as(&mut self, k: usize, block_time_ms: u64, operator_key: &str) {
         let l2 = self.l2.as_ref().expect("a devnet with L2").rpc.url.clone();
         let node = &self.nodes.nodes[k];
         let mut cmd = Command::new(sidecar_bin());
         cmd.args(["--grpc", &node.grpc, "--l2-rpc", &l2])
             .args(["--validator", &node.consensus_address])
             .args(["--block-time-ms", &block_time_ms.to_string()])
-            .args(["--status-interval-ms", "2000"]);
+            .args(["--status-interval-ms", "2000"])
+            // The batch submitter: MsgSubmitBatch signed by the operator, sent to its node.
+            .args(["--operator-key", operator_key, "--keyring-backend", "test"])
+            .arg("--home")
+            .arg(&node.home)
+            .args(["--cometbft-rpc", &node.cometbft_rpc]);
         if let Some(l1_url) = self.l1.as_ref().map(|a| a.rpc.url.clone()) {
             // The relayer pays L1 gas with the operator key (the lock owner, funded by testnet);
             // node0's also registers the first group key with the deployer (governance) key.
