@@ -186,15 +186,19 @@ impl Driver {
         nodes: usize,
         customize: impl FnOnce(&mut AppGenesis),
     ) -> Result<Self, AppError> {
-        let validators = (0..validators)
+        Self::build(dir, Self::numbered_validators(validators), nodes, customize)
+    }
+
+    /// `n` validators `val0`.. of power 10 with keys derived from their index.
+    fn numbered_validators(n: usize) -> Vec<TestValidator> {
+        (0..n)
             .map(|i| TestValidator {
                 name: format!("val{i}"),
                 consensus_key: test_key(&format!("consensus/{i}")),
                 operator_key: test_key(&format!("operator/{i}")),
                 power: 10,
             })
-            .collect();
-        Self::build(dir, validators, nodes, customize)
+            .collect()
     }
 
     /// Like [`Driver::new_with_genesis`], and every validator has an MPC identity in genesis
@@ -205,14 +209,7 @@ impl Driver {
         nodes: usize,
         customize: impl FnOnce(&mut AppGenesis),
     ) -> Result<Self, AppError> {
-        let validators = (0..validators)
-            .map(|i| TestValidator {
-                name: format!("val{i}"),
-                consensus_key: test_key(&format!("consensus/{i}")),
-                operator_key: test_key(&format!("operator/{i}")),
-                power: 10,
-            })
-            .collect();
+        let validators = Self::numbered_validators(validators);
         Self::build_with(dir, validators, nodes, true, customize)
     }
 

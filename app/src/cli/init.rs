@@ -123,18 +123,7 @@ pub fn run(args: InitArgs) -> Result<()> {
         &args.mpc.source(),
         seqpool_tss::keystore::KdfParams::default(),
     )?;
-    let consensus_account = seqpool_component::address::account_address(
-        consensus_key
-            .verifying_key()
-            .to_encoded_point(true)
-            .as_bytes(),
-    );
-    super::mpc::write_registration(
-        home,
-        &identity,
-        &args.chain_id,
-        &[&operator, &consensus_account],
-    )?;
+    super::mpc::write_registration(home, &identity, &args.chain_id, &operator, &consensus_key)?;
     let validator = GenesisValidator {
         name: args.moniker.clone(),
         operator: operator.clone(),

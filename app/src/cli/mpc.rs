@@ -96,15 +96,22 @@ pub fn run(cmd: MpcCommand) -> Result<()> {
 }
 
 /// Writes the node's registrations (keys + proof for `chain_id` and each possible operator
-/// account: the operator key's, and the consensus key's, which x/staking makes the operator of a
+/// account: `operator`, and the consensus key's, which x/staking makes the operator of a
 /// validator that joins by an L1 lock). All public.
 pub fn write_registration(
     home: &Path,
     identity: &seqpool_tss::MemberSecret,
     chain_id: &str,
-    operators: &[&str],
+    operator: &str,
+    consensus_key: &k256::ecdsa::SigningKey,
 ) -> Result<()> {
-    let msgs = operators
+    let consensus_account = seqpool_component::address::account_address(
+        consensus_key
+            .verifying_key()
+            .to_encoded_point(true)
+            .as_bytes(),
+    );
+    let msgs = [operator, consensus_account.as_str()]
         .iter()
         .map(|op| seqpool_mpc::members::register_msg(identity, chain_id, op))
         .map(|msg| serde_json::to_value(&msg))

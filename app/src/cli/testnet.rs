@@ -165,17 +165,12 @@ pub fn run(args: TestnetArgs) -> Result<NodesFile> {
             seqpool_tss::keystore::KdfParams::default(),
         )?;
         let consensus_key = SigningKey::random(&mut rand::rngs::OsRng);
-        let consensus_account = seqpool_component::address::account_address(
-            consensus_key
-                .verifying_key()
-                .to_encoded_point(true)
-                .as_bytes(),
-        );
         super::mpc::write_registration(
             &home,
             &identity,
             &args.chain_id,
-            &[&operator.address, &consensus_account],
+            &operator.address,
+            &consensus_key,
         )?;
         planned.push(Planned {
             consensus_key,
