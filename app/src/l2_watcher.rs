@@ -122,7 +122,34 @@ pub async fn poll_once_into<P: Provider>(
         seen.push(l2);
         cursor.next = Some(number + 1);
     }
+    if let Some(headers) = headers {
+        backfill(provider, headers).await?;
+    }
     Ok(seen)
+}
+
+/// Fetches blocks the MPC signer asked for (a batch older than the watcher's window), at most
+/// [`MAX_BLOCKS_PER_ROUND`] per round, into `headers` only (the producer view is about new blocks).
+async fn backfill<P: Provider>(
+    provider: &P,
+    headers: &SharedL2Headers,
+) -> Result<(), L2WatchError> {
+    let wanted = headers
+        .lock()
+        .map_err(|_| L2WatchError::Poisoned)?
+        .wanted(MAX_BLOCKS_PER_ROUND as usize);
+    for number in wanted {
+        let block = provider
+            .get_block_by_number(BlockNumberOrTag::Number(number))
+            .await
+            .map_err(|e| L2WatchError::Rpc(e.to_string()))?;
+        let mut headers = headers.lock().map_err(|_| L2WatchError::Poisoned)?;
+        match block {
+            Some(block) => headers.observe(number, block.header.hash.0, block.header.state_root.0),
+            None => headers.unwant(number),
+        }
+    }
+    Ok(())
 }
 
 /// Follows L2 until `stop` resolves. Errors are logged (once per outage) and retried.

@@ -728,6 +728,38 @@ fn a_second_extend_vote_at_a_height_repeats_the_same_answer() {
     );
 }
 
+#[test]
+fn a_node_without_the_l2_blocks_refuses_and_asks_its_watcher_for_them() {
+    let mut net = net(4, 4, |_| {});
+    warm_up(&mut net);
+    let lacking = first_choice(&net, 1);
+    for i in (0..4).filter(|&i| i != lacking) {
+        let node = net.d.mpc_node(i).expect("node");
+        let mut headers = node.signer.l2_headers.lock().expect("headers");
+        for n in 1..=4 {
+            headers.observe(n, l2_hash(n), l2_state_root(n));
+        }
+    }
+    let (id, h) = submit(&mut net.d, 0, 1, 4);
+    let wanted = net
+        .d
+        .mpc_node(lacking)
+        .expect("node")
+        .signer
+        .l2_headers
+        .lock()
+        .expect("headers")
+        .wanted(10);
+    assert_eq!(
+        wanted,
+        vec![1, 2, 3, 4],
+        "the watcher is asked for the blocks"
+    );
+    net.d.produce_block(vec![]).expect("block h+1");
+    net.d.produce_block(vec![]).expect("block h+2");
+    assert_signed_at(&net, id, h + 2);
+}
+
 /// Digests of the other request types against the l1 crate's alloy encodings (the contracts').
 #[test]
 fn request_digests_match_the_contracts() {

@@ -33,17 +33,45 @@ pub const CORRUPT_SHARES_ENV: &str = "SEQPOOL_MPC_CORRUPT_SHARES";
 #[derive(Debug, Default)]
 pub struct L2Headers {
     blocks: BTreeMap<u64, ([u8; 32], [u8; 32])>,
+    /// Blocks a batch needed that the cache lacked (older than the watcher's start window):
+    /// the L2 watcher fetches them, and the next attempt finds them.
+    wanted: BTreeSet<u64>,
 }
 
 /// Blocks the cache keeps (well above max_batch_blocks plus the relay delay).
 pub const L2_HEADERS_CAPACITY: usize = 20_000;
+/// Most missing blocks waiting to be fetched.
+pub const MAX_WANTED: usize = 4_096;
 
 impl L2Headers {
     pub fn observe(&mut self, number: u64, hash: [u8; 32], state_root: [u8; 32]) {
+        self.wanted.remove(&number);
         self.blocks.insert(number, (hash, state_root));
         while self.blocks.len() > L2_HEADERS_CAPACITY {
             self.blocks.pop_first();
         }
+    }
+
+    /// Asks for the blocks of `start..=end` the cache lacks (at most [`MAX_WANTED`] at a time).
+    pub fn want(&mut self, start: u64, end: u64) {
+        for number in start..=end {
+            if self.wanted.len() >= MAX_WANTED {
+                break;
+            }
+            if !self.blocks.contains_key(&number) {
+                self.wanted.insert(number);
+            }
+        }
+    }
+
+    /// Up to `max` wanted block numbers, lowest first (for the L2 watcher to fetch).
+    pub fn wanted(&self, max: usize) -> Vec<u64> {
+        self.wanted.iter().take(max).copied().collect()
+    }
+
+    /// Gives up on a block the L2 node does not have.
+    pub fn unwant(&mut self, number: u64) {
+        self.wanted.remove(&number);
     }
 
     /// (root over the block hashes, state root after `end`) for blocks `start..=end`, if every
@@ -322,16 +350,20 @@ fn expected_digest(
             let Some(Body::Batch(header)) = &request.body else {
                 return Err(bad("batch request without a header"));
             };
-            let (root, state_root) = l2
+            let mut headers = l2
                 .lock()
-                .map_err(|_| Refusal::Unknown("L2 view poisoned".into()))?
-                .batch_roots(header.l2_start_block, header.l2_end_block)
-                .ok_or_else(|| {
-                    Refusal::Unknown(format!(
-                        "L2 blocks {}..={} not all seen",
-                        header.l2_start_block, header.l2_end_block
-                    ))
-                })?;
+                .map_err(|_| Refusal::Unknown("L2 view poisoned".into()))?;
+            let Some((root, state_root)) =
+                headers.batch_roots(header.l2_start_block, header.l2_end_block)
+            else {
+                // Not seen (older than the watcher's window): fetch them for the next attempt.
+                headers.want(header.l2_start_block, header.l2_end_block);
+                return Err(Refusal::Unknown(format!(
+                    "L2 blocks {}..={} not all seen",
+                    header.l2_start_block, header.l2_end_block
+                )));
+            };
+            drop(headers);
             if header.l2_blocks_root != root || header.l2_state_root != state_root {
                 return Err(bad("batch roots differ from this node's L2 view"));
             }
@@ -398,5 +430,60 @@ fn expected_digest(
             ))
         }
         RequestType::Unspecified => Err(bad("request of no type")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h(n: u64, tag: u8) -> [u8; 32] {
+        let mut b = [tag; 32];
+        b[..8].copy_from_slice(&n.to_be_bytes());
+        b
+    }
+
+    #[test]
+    fn batch_roots_need_every_block_and_missing_ones_are_wanted() {
+        let mut headers = L2Headers::default();
+        for n in [1, 2, 4] {
+            headers.observe(n, h(n, 1), h(n, 2));
+        }
+        assert_eq!(headers.batch_roots(1, 4), None);
+        headers.want(1, 4);
+        assert_eq!(headers.wanted(10), vec![3]);
+        headers.observe(3, h(3, 1), h(3, 2));
+        assert!(
+            headers.wanted(10).is_empty(),
+            "observing a block satisfies the want"
+        );
+        let (root, state_root) = headers.batch_roots(1, 4).expect("all known");
+        let hashes: Vec<[u8; 32]> = (1..=4).map(|n| h(n, 1)).collect();
+        assert_eq!(root, seqpool_mpc::batch::blocks_root(&hashes));
+        assert_eq!(state_root, h(4, 2));
+        assert_eq!(headers.batch_roots(4, 3), None, "inverted range");
+        headers.want(10, 11);
+        headers.unwant(10);
+        assert_eq!(headers.wanted(10), vec![11]);
+    }
+
+    #[test]
+    fn the_cache_is_bounded_and_keeps_the_newest() {
+        let mut headers = L2Headers::default();
+        for n in 0..(L2_HEADERS_CAPACITY as u64 + 10) {
+            headers.observe(n, h(n, 1), h(n, 2));
+        }
+        assert_eq!(headers.blocks.len(), L2_HEADERS_CAPACITY);
+        assert!(headers.batch_roots(0, 0).is_none());
+        assert!(headers.batch_roots(10, 10).is_some());
+        headers.want(100_000, 100_000 + MAX_WANTED as u64 * 2);
+        assert_eq!(headers.wanted.len(), MAX_WANTED);
+    }
+
+    #[test]
+    fn a_corrupted_share_differs_and_still_decodes() {
+        let share = SignatureShare::deserialize(&[7u8; 32]).expect("share");
+        let bad = corrupt(&share).expect("corrupt");
+        assert_ne!(bad.serialize(), share.serialize());
     }
 }
