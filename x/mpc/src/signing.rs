@@ -779,3 +779,65 @@ pub fn seal_share(
         )),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn envelope(kind: tsspb::MessageKind, body: usize) -> tsspb::SignedEnvelope {
+        tsspb::SignedEnvelope {
+            version: 1,
+            kind: kind as i32,
+            sender: vec![2; 33],
+            body: vec![0; body],
+            signature: vec![0; 64],
+        }
+    }
+
+    #[test]
+    fn validate_vote_refuses_wrong_kinds_and_oversized_sections() {
+        let share = |kind| crate::ShareVote {
+            request_id: 1,
+            attempt: 1,
+            share: Some(envelope(kind, 80)),
+        };
+        let ok = MpcVote {
+            nonce_commitments: Some(envelope(tsspb::MessageKind::NonceCommitments, 4_000)),
+            shares: vec![share(tsspb::MessageKind::SignatureShare)],
+            refused: vec![2],
+            ..Default::default()
+        };
+        assert_eq!(validate_vote(&ok), Ok(()));
+        let wrong_share = MpcVote {
+            shares: vec![share(tsspb::MessageKind::DkgRound1)],
+            ..Default::default()
+        };
+        assert!(validate_vote(&wrong_share).is_err());
+        let no_envelope = MpcVote {
+            shares: vec![crate::ShareVote {
+                request_id: 1,
+                attempt: 1,
+                share: None,
+            }],
+            ..Default::default()
+        };
+        assert!(validate_vote(&no_envelope).is_err());
+        let wrong_nonces = MpcVote {
+            nonce_commitments: Some(envelope(tsspb::MessageKind::SignatureShare, 10)),
+            ..Default::default()
+        };
+        assert!(validate_vote(&wrong_nonces).is_err());
+        let too_many = MpcVote {
+            refused: vec![1; MAX_SHARES_PER_VOTE + 1],
+            ..Default::default()
+        };
+        assert!(validate_vote(&too_many).is_err());
+    }
+
+    #[test]
+    fn session_ids_separate_requests_and_attempts() {
+        assert_ne!(session_id(1, 2), session_id(2, 1));
+        assert_ne!(session_id(1, 1), session_id(1, 2));
+        assert_eq!(session_id(3, 7) >> 16, 3);
+    }
+}
