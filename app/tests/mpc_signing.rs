@@ -1113,3 +1113,71 @@ fn signed_batch_is_relayed_to_l1_and_its_receipt_lands_it() {
     let _ = stop_tx.send(true);
     drop(anvil);
 }
+
+/// The batch submitter finds a FAILED batch over the node's real gRPC (H3): the range it must
+/// propose again before anything new, so no L2 range is lost.
+#[test]
+fn the_submitter_finds_a_failed_batch_to_propose_again() {
+    use std::time::Duration;
+
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let _in_runtime = rt.enter();
+    let mut net = net(4, 4, |p| p.max_sign_attempts = 1);
+    warm_up(&mut net);
+    feed_l2(&mut net.d, 1..=4);
+    // t = 3 of 4: one offline and one whose L2 view disagrees: the only attempt fails.
+    net.d.offline.insert(0);
+    {
+        let node = net.d.mpc_node(1).expect("node");
+        let mut headers = node.signer.l2_headers.lock().expect("headers");
+        headers.observe(2, [0xee; 32], l2_state_root(2));
+    }
+    let (id, _) = submit(&mut net.d, 0, 1, 4);
+    for _ in 0..4 {
+        net.d.produce_block(vec![]).expect("block");
+    }
+    assert_eq!(request(&net.d, id).status(), RequestStatus::Failed);
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    rt.spawn(seqpoold::rpc::grpc::serve(
+        net.d.nodes[0].app.storage().clone(),
+        addr,
+        async move {
+            let _ = stop_rx.wait_for(|s| *s).await;
+        },
+    ));
+    let mut submitter = seqpool_sidecar::submitter::Submitter::new(
+        seqpool_sidecar::chain::ChainClient::new(&addr.to_string(), Duration::from_secs(2))
+            .expect("chain client"),
+        seqpool_sidecar::l2::L2Client::new("http://127.0.0.1:1").expect("l2 client"),
+        seqpoold::client::Rpc::new("http://127.0.0.1:1").expect("rpc"),
+        test_key("operator/submitter"),
+        seqpool_sidecar::submitter::SubmitterConfig {
+            signer: [0; 20],
+            chain_id: net.d.chain_id.clone(),
+            batch_blocks: 0,
+            batch_interval: Duration::from_secs(2),
+            poll_interval: Duration::from_millis(100),
+            resubmit_after: Duration::from_secs(10),
+        },
+        Default::default(),
+    );
+    // The server may take a moment to listen.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let found = loop {
+        match rt.block_on(submitter.first_failed_batch()) {
+            Ok(found) => break found,
+            Err(_) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(e) => panic!("batches query: {e}"),
+        }
+    };
+    assert_eq!(found, Some((0, 1, 4)));
+    let _ = stop_tx.send(true);
+}

@@ -6,7 +6,9 @@
 //! batch another producer already proposed, or one this process proposed before a restart, is
 //! never proposed twice. A batch covers L2 blocks start..=end with end = min(head, start +
 //! max_batch_blocks - 1); it is proposed once it is full (`batch_blocks`) or, with at least one
-//! block, once `batch_interval` has passed since this submitter's last proposal.
+//! block, once `batch_interval` has passed since this submitter's last proposal. A batch whose
+//! signing FAILED (max attempts) is proposed again with the same range before anything new, so
+//! no range is lost.
 use std::time::{Duration, Instant};
 
 use k256::ecdsa::SigningKey;
@@ -72,6 +74,8 @@ pub struct Submitter {
     metrics: std::sync::Arc<Metrics>,
     /// (batch index, when) of the last proposal.
     last: Option<(u64, Instant)>,
+    /// Batches below this index are SIGNED or LANDED (not read again for FAILED ones).
+    scan_from: u64,
 }
 
 impl Submitter {
@@ -91,6 +95,7 @@ impl Submitter {
             config,
             metrics,
             last: None,
+            scan_from: 0,
         }
     }
 
@@ -125,14 +130,13 @@ impl Submitter {
         if producer.is_none_or(|p| p.signer != self.config.signer) {
             return Ok(None);
         }
+        // A batch whose signing FAILED leaves a hole below L1's next index: propose the same
+        // range again (x/mpc accepts exactly that) before anything new.
+        if let Some((index, start, end)) = self.first_failed_batch().await? {
+            return self.propose(index, start, end).await;
+        }
         let batches = self.chain.batches(u64::MAX, 1).await?;
         let (index, next_l2) = (batches.next_batch_index, batches.next_l2_block);
-        // Our last proposal of this index may still be on its way into a block.
-        if let Some((last, at)) = self.last {
-            if last == index && at.elapsed() < self.config.resubmit_after {
-                return Ok(None);
-            }
-        }
         let max_blocks = self.chain.mpc_params().await?.max_batch_blocks;
         let interval_passed = self
             .last
@@ -147,6 +151,55 @@ impl Submitter {
         else {
             return Ok(None);
         };
+        self.propose(index, start, end).await
+    }
+
+    /// The lowest batch whose request FAILED, as (index, start, end). A prefix of SIGNED or LANDED
+    /// batches (they cannot fail any more) is not read again.
+    pub async fn first_failed_batch(&mut self) -> Result<Option<(u64, u64, u64)>, SubmitError> {
+        use seqpool_proto::mpc::v1::{signing_request::Body, RequestStatus};
+        const PAGE: u32 = 100;
+        let mut from = self.scan_from;
+        let mut prefix_done = true;
+        loop {
+            let page = self.chain.batches(from, PAGE).await?;
+            for r in &page.batches {
+                let Some(Body::Batch(h)) = &r.body else {
+                    continue;
+                };
+                match r.status() {
+                    RequestStatus::Landed | RequestStatus::Signed if prefix_done => {
+                        self.scan_from = h.batch_index + 1
+                    }
+                    RequestStatus::Failed => {
+                        return Ok(Some((h.batch_index, h.l2_start_block, h.l2_end_block)))
+                    }
+                    _ => prefix_done = false,
+                }
+            }
+            match page.batches.last().and_then(|r| match &r.body {
+                Some(Body::Batch(h)) => Some(h.batch_index),
+                _ => None,
+            }) {
+                Some(last) if page.batches.len() == PAGE as usize => from = last + 1,
+                _ => return Ok(None),
+            }
+        }
+    }
+
+    /// Proposes batch `index` over L2 blocks start..=end (unless our proposal of it is still on
+    /// its way into a block).
+    async fn propose(
+        &mut self,
+        index: u64,
+        start: u64,
+        end: u64,
+    ) -> Result<Option<BatchHeader>, SubmitError> {
+        if let Some((last, at)) = self.last {
+            if last == index && at.elapsed() < self.config.resubmit_after {
+                return Ok(None);
+            }
+        }
         let header = self.header(index, start, end).await?;
         let msg = MsgSubmitBatch {
             operator: seqpoold::client::address_of(&self.operator),
