@@ -562,3 +562,127 @@ fn add_joiner_node(net: &mut Devnet) -> usize {
     net.start_sidecar_as(k, L2_BLOCK_TIME_MS, "consensus");
     k
 }
+
+/// The devnet of the first test, up to a registered key: (devnet, REST of node0, L1, L2,
+/// BatchInbox, GroupKeyRegistry, the active key).
+fn devnet_with_key() -> (Devnet, String, L1Rpc, L1Rpc, String, Value) {
+    let mut net = Devnet::start_with(DevnetOptions {
+        validators: 4,
+        l1: true,
+        l2: Some(L2Options {
+            block_time_ms: L2_BLOCK_TIME_MS,
+            epoch_length: 64,
+        }),
+        ..Default::default()
+    });
+    let deployment: Value = serde_json::from_str(
+        &std::fs::read_to_string(net.dir.path().join("net/l1-deployment.json"))
+            .expect("l1-deployment.json"),
+    )
+    .expect("deployment JSON");
+    let address = |name: &str| deployment[name].as_str().expect(name).to_string();
+    let (inbox, registry) = (address("batchInbox"), address("groupKeyRegistry"));
+    let l1 = L1Rpc {
+        url: net.l1.as_ref().expect("l1").rpc.url.clone(),
+    };
+    let l2 = L1Rpc {
+        url: net.l2.as_ref().expect("l2").rpc.url.clone(),
+    };
+    let rest0 = net.nodes.nodes[0].rest.clone();
+    let key = wait_for(
+        &mut net,
+        "an ACTIVE group key",
+        Duration::from_secs(90),
+        || active_key(&rest0),
+    );
+    wait_for(&mut net, "the key on L1", Duration::from_secs(60), || {
+        let set = call_view(&l1, &registry, "isKeySet()");
+        set.first().is_some_and(|w| w.ends_with('1')).then_some(())
+    });
+    (net, rest0, l1, l2, inbox, key)
+}
+
+/// The culprits of every attempt of every batch request, as (validator, reason).
+fn batch_culprits(rest: &str) -> Vec<(String, String)> {
+    let batches = rest_json(rest, "/seqpool/mpc/v1/batches?limit=1000").unwrap_or_default();
+    let ids: Vec<String> = batches["batches"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|r| r["requestId"].as_str().map(str::to_string))
+        .collect();
+    let mut out = Vec::new();
+    for id in ids {
+        let detail = rest_json(rest, &format!("/seqpool/mpc/v1/requests/{id}")).unwrap_or_default();
+        for attempt in detail["attempts"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+        {
+            for c in attempt["culprits"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+            {
+                out.push((
+                    c["validator"].as_str().unwrap_or_default().to_string(),
+                    c["reason"].as_str().unwrap_or_default().to_string(),
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// A validator whose node sends invalid signature shares (the test switch
+/// SEQPOOL_MPC_CORRUPT_SHARES=1 on node3's seqpoold) is named as the culprit of the attempts that
+/// chose it and penalised (jailed for `mpc_faults` after x/mpc's max_share_faults), and every batch
+/// is still signed and appended on L1, contiguous and once.
+#[test]
+fn a_node_sending_invalid_shares_is_blamed_and_jailed_and_batches_still_land() {
+    let (mut net, rest0, l1, l2, inbox, _key) = devnet_with_key();
+    let culprit = net.nodes.nodes[3].consensus_address.clone();
+    net.kill_node(3);
+    net.start_node_with_env(3, &[("SEQPOOL_MPC_CORRUPT_SHARES", "1")]);
+    net.start_sidecar(3, L2_BLOCK_TIME_MS);
+    let deadline = Instant::now() + Duration::from_secs(150);
+    let jailed = |rest: &str| -> Option<String> {
+        let all = rest_json(rest, "/seqpool/staking/v1/validators")?;
+        let v = all["validators"]
+            .as_array()?
+            .iter()
+            .find(|v| v["consensusAddress"] == culprit.as_str())?
+            .clone();
+        (v["jailed"] == true).then(|| v["jailReason"].as_str().unwrap_or_default().to_string())
+    };
+    let reason = loop {
+        let (batches, _) = user_txs_reach_l1(&mut net, &l1, &l2, &inbox, 3);
+        assert_contiguous_once(&l1, &inbox, &batches);
+        if let Some(reason) = jailed(&rest0) {
+            break reason;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "node3 not jailed; culprits so far: {:?}",
+            batch_culprits(&rest0)
+        );
+    };
+    assert_eq!(reason, "mpc_faults");
+    let culprits = batch_culprits(&rest0);
+    assert!(
+        culprits.iter().any(|(v, _)| *v == culprit),
+        "node3 named in no attempt: {culprits:?}"
+    );
+    assert!(
+        culprits.iter().all(|(v, _)| *v == culprit),
+        "an honest validator was blamed: {culprits:?}"
+    );
+    // Batches keep landing without it.
+    let (batches, _) = user_txs_reach_l1(&mut net, &l1, &l2, &inbox, 2);
+    assert_contiguous_once(&l1, &inbox, &batches);
+    eprintln!(
+        "node3 jailed ({reason}); culprits {culprits:?}; {} batches on L1",
+        batches.len()
+    );
+}

@@ -240,9 +240,15 @@ impl Devnet {
 
     /// Starts seqpoold and cometbft of node `k`.
     pub fn start_node(&mut self, k: usize) {
+        self.start_node_with_env(k, &[]);
+    }
+
+    /// [`Devnet::start_node`] with extra environment for seqpoold (e.g. a test switch).
+    pub fn start_node_with_env(&mut self, k: usize, env: &[(&str, &str)]) {
         let home = self.home(k).to_path_buf();
         let mut app = Command::new(SEQPOOLD);
         app.arg("start").arg("--home").arg(&home);
+        app.envs(env.iter().copied());
         self.spawn(k, "seqpoold", app);
         let mut cmt = Command::new(&self.cometbft);
         cmt.arg("start").arg("--home").arg(&home);
