@@ -93,6 +93,9 @@ contract LockingPool {
     event SignerUpdateThrottleChanged(uint256 nonce, uint256 oldThrottle, uint256 newThrottle);
     event RewardPayerChanged(uint256 nonce, address oldPayer, address newPayer);
     event PausedChanged(uint256 nonce, bool paused);
+    /// @param amount the stake actually taken (the request capped at what the sequencer had locked).
+    /// @param totalLocked the pool's totalLocked after the slash.
+    event Slashed(uint256 indexed sequencerId, uint256 nonce, uint256 amount, uint256 totalLocked);
 
     /// @notice Upper bound for withdrawalDelay and signerUpdateThrottle (keeps timestamps in uint64).
     uint256 public constant MAX_DELAY = 365 days;
@@ -310,6 +313,25 @@ contract LockingPool {
     }
 
     // ------------------------------------------------------------------ governance
+
+    /// @notice Takes up to `amount` of a sequencer's stake, Active or Unlocking (an unlocking stake is
+    ///         still in escrow, so a sequencer cannot escape a slash by unlocking first), and sends it
+    ///         to the Governance contract, where only a later group-signed action can move it.
+    ///         Never reverts for the sequencer or the amount: an unknown or Unlocked sequencer, or
+    ///         amount 0, slashes 0 and still emits. A group-signed action that reverted would hold
+    ///         Governance.actionNonce, and with it every later action, forever.
+    ///         Works while paused. Leaves the status alone: the chain turns a stake below minLock
+    ///         into voting power 0, and the owner may still relock or unlock what is left.
+    function slash(uint256 sequencerId, uint256 amount) external onlyGovernance {
+        Sequencer storage seq = _sequencers[sequencerId];
+        uint256 locked = seq.amount; // 0 for an unknown or Unlocked sequencer
+        uint256 slashed = amount < locked ? amount : locked;
+        seq.amount = locked - slashed;
+        uint256 total = totalLocked - slashed;
+        totalLocked = total;
+        if (slashed != 0) escrow.release(governance, slashed);
+        emit Slashed(sequencerId, _nextNonce(), slashed, total);
+    }
 
     function setWhitelist(address owner, bool allowed) external onlyGovernance {
         if (owner == address(0)) revert ZeroAddress();

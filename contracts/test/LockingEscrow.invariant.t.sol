@@ -7,7 +7,7 @@ import {Vm} from "./utils/Vm.sol";
 import {DevnetToken} from "../src/DevnetToken.sol";
 import {LockingPool} from "../src/LockingPool.sol";
 
-/// @notice Drives the pool with random lock / relock / unlock / claim / time steps by a few owners
+/// @notice Drives the pool with random lock / relock / unlock / claim / slash / time steps by a few owners
 ///         and keeps its own tally of what must be in escrow.
 contract LockingPoolHandler is TestBase {
     LockingPool internal immutable pool;
@@ -77,6 +77,17 @@ contract LockingPoolHandler is TestBase {
         vm.prank(owner);
         pool.claimUnlocked(id);
         ghostLocked -= s.amount;
+        ++calls;
+    }
+
+    /// @dev Governance slashes any sequencer (Active, Unlocking, Unlocked or unknown) by any amount.
+    function slash(uint256 idSeed, uint256 amount) external {
+        uint256 id = bound(idSeed, 0, pool.lastSequencerId() + 1);
+        amount = bound(amount, 0, pool.maxLock() * 2);
+        uint256 locked = pool.sequencer(id).amount;
+        vm.prank(pool.governance());
+        pool.slash(id, amount);
+        ghostLocked -= amount < locked ? amount : locked;
         ++calls;
     }
 

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.30;
 
+import {Console} from "./utils/Console.sol";
 import {Fixture} from "./utils/Fixture.sol";
 import {Vm} from "./utils/Vm.sol";
 import {FrostSignature} from "../src/FrostVerifier.sol";
-import {Governance} from "../src/Governance.sol";
+import {Governance, GovernanceAction} from "../src/Governance.sol";
 import {GroupKeyRegistry} from "../src/GroupKeyRegistry.sol";
 import {LockingPool, RewardDistribution} from "../src/LockingPool.sol";
 import {LockingEscrow} from "../src/LockingEscrow.sol";
@@ -33,6 +34,7 @@ contract LockingPoolTest is Fixture {
         uint256 indexed sequence, uint256 nonce, uint256 startEpoch, uint256 endEpoch, uint256 totalReward
     );
     event RewardsWithdrawn(uint256 indexed sequencerId, uint256 nonce, address indexed recipient, uint256 amount);
+    event Slashed(uint256 indexed sequencerId, uint256 nonce, uint256 amount, uint256 totalLocked);
 
     function setUp() public {
         deployAll();
@@ -434,7 +436,8 @@ contract LockingPoolTest is Fixture {
     // ------------------------------------------------------------------ governance functions
 
     function test_adminFunctionsOnlyThroughGovernance() public {
-        bytes[8] memory calls = [
+        bytes[9] memory calls = [
+            abi.encodeCall(LockingPool.slash, (1, 1)),
             abi.encodeCall(LockingPool.setWhitelist, (alice, true)),
             abi.encodeCall(LockingPool.setMinLock, (1)),
             abi.encodeCall(LockingPool.setMaxLock, (MAX_LOCK)),
@@ -501,6 +504,115 @@ contract LockingPoolTest is Fixture {
         pool.unlock(id);
     }
 
+    // ------------------------------------------------------------------ slash
+
+    function test_slashTakesStakeToGovernanceCappedAtLocked() public {
+        (uint256 id,) = lockAs(alice, 1, 2 * MIN_LOCK);
+        lockAs(bob, 2, MIN_LOCK);
+        address escrow = address(pool.escrow());
+        vm.expectEmit(true, true, true, true, address(pool));
+        emit Slashed(id, pool.eventNonce() + 1, 50 ether, 3 * MIN_LOCK - 50 ether);
+        gov.execute(address(pool), abi.encodeCall(LockingPool.slash, (id, 50 ether)));
+        vm.assertEq(pool.sequencer(id).amount, 2 * MIN_LOCK - 50 ether, "stake after slash");
+        vm.assertEq(pool.totalLocked(), 3 * MIN_LOCK - 50 ether, "totalLocked");
+        vm.assertEq(token.balanceOf(escrow), pool.totalLocked(), "escrow == totalLocked");
+        vm.assertEq(token.balanceOf(address(gov)), 50 ether, "sink");
+
+        // More than is left: capped, the sequencer stays Active with 0 (the chain gives it power 0).
+        vm.expectEmit(true, true, true, true, address(pool));
+        emit Slashed(id, pool.eventNonce() + 1, 2 * MIN_LOCK - 50 ether, MIN_LOCK);
+        gov.execute(address(pool), abi.encodeCall(LockingPool.slash, (id, MAX_LOCK)));
+        vm.assertEq(pool.sequencer(id).amount, 0, "all taken");
+        vm.assertEq(uint256(pool.sequencer(id).status), uint256(LockingPool.Status.Active), "status kept");
+        vm.assertEq(token.balanceOf(escrow), MIN_LOCK, "only bob's stake left");
+        vm.assertEq(token.balanceOf(address(gov)), 2 * MIN_LOCK, "sink has all");
+    }
+
+    function test_slashReachesUnlockingStake() public {
+        (uint256 id,) = lockAs(alice, 1, MIN_LOCK);
+        vm.prank(alice);
+        pool.unlock(id);
+        gov.execute(address(pool), abi.encodeCall(LockingPool.slash, (id, 30 ether)));
+        vm.warp(block.timestamp + WITHDRAWAL_DELAY);
+        vm.prank(alice);
+        pool.claimUnlocked(id);
+        vm.assertEq(token.balanceOf(alice), MIN_LOCK - 30 ether, "owner gets the rest");
+        vm.assertEq(pool.totalLocked(), 0, "nothing locked");
+        vm.assertEq(token.balanceOf(address(pool.escrow())), 0, "escrow empty");
+    }
+
+    /// @dev An unknown or Unlocked sequencer, or amount 0: slashes 0 and emits, never reverts (a
+    ///      reverting group action would hold Governance.actionNonce for good).
+    function test_slashOfNothingSlashesZeroAndEmits() public {
+        (uint256 id,) = lockAs(alice, 1, MIN_LOCK);
+        vm.prank(alice);
+        pool.unlock(id);
+        vm.warp(block.timestamp + WITHDRAWAL_DELAY);
+        vm.prank(alice);
+        pool.claimUnlocked(id);
+        uint256[3] memory ids = [id, 0, 99];
+        for (uint256 i = 0; i < ids.length; ++i) {
+            vm.expectEmit(true, true, true, true, address(pool));
+            emit Slashed(ids[i], pool.eventNonce() + 1, 0, 0);
+            gov.execute(address(pool), abi.encodeCall(LockingPool.slash, (ids[i], 10 ether)));
+        }
+        (uint256 bobId,) = lockAs(bob, 2, MIN_LOCK);
+        vm.expectEmit(true, true, true, true, address(pool));
+        emit Slashed(bobId, pool.eventNonce() + 1, 0, MIN_LOCK);
+        gov.execute(address(pool), abi.encodeCall(LockingPool.slash, (bobId, 0)));
+        vm.assertEq(token.balanceOf(address(gov)), 0, "nothing taken");
+    }
+
+    function test_slashOnlyByGovernance() public {
+        (uint256 id,) = lockAs(alice, 1, MIN_LOCK);
+        vm.prank(alice);
+        vm.expectRevert(abi.encodeWithSelector(LockingPool.NotGovernance.selector, alice));
+        pool.slash(id, 1);
+        vm.expectRevert(abi.encodeWithSelector(LockingPool.NotGovernance.selector, address(this)));
+        pool.slash(id, 1);
+        vm.assertEq(pool.sequencer(id).amount, MIN_LOCK, "untouched");
+    }
+
+    /// @dev The path the relayer takes: Governance.executeSigned with the group's FROST signature.
+    function test_slashThroughGroupSignedAction() public {
+        (uint256 id,) = lockAs(alice, 1, MIN_LOCK);
+        GovernanceAction memory action = GovernanceAction({
+            target: address(pool), data: abi.encodeCall(LockingPool.slash, (id, 10 ether)), nonce: gov.actionNonce()
+        });
+        FrostSignature memory sig = groupSign(gov.actionDigest(action));
+        vm.prank(address(0xD00D)); // any relayer
+        vm.expectEmit(true, true, true, true, address(pool));
+        emit Slashed(id, pool.eventNonce() + 1, 10 ether, MIN_LOCK - 10 ether);
+        gov.executeSigned(action, sig);
+        vm.assertEq(pool.sequencer(id).amount, MIN_LOCK - 10 ether, "slashed");
+        vm.assertEq(token.balanceOf(address(gov)), 10 ether, "sink");
+        vm.assertEq(gov.actionNonce(), action.nonce + 1, "action nonce used");
+        // Relayed twice (two sidecars): the second is refused by the action nonce, nothing more taken.
+        vm.expectRevert(abi.encodeWithSelector(Governance.ActionNonceMismatch.selector, action.nonce + 1, action.nonce));
+        gov.executeSigned(action, sig);
+        vm.assertEq(pool.sequencer(id).amount, MIN_LOCK - 10 ether, "slashed once");
+    }
+
+    /// @dev Gas of a relayed slash (the whole executeSigned call: FROST check + slash + token
+    ///      transfer out of escrow) and of the slash itself; figures in docs/benchmarks.md.
+    function test_slashGas() public {
+        (uint256 id,) = lockAs(alice, 1, MIN_LOCK);
+        GovernanceAction memory action = GovernanceAction({
+            target: address(pool), data: abi.encodeCall(LockingPool.slash, (id, 10 ether)), nonce: gov.actionNonce()
+        });
+        FrostSignature memory sig = groupSign(gov.actionDigest(action));
+        uint256 before = gasleft();
+        gov.executeSigned(action, sig);
+        uint256 relayed = before - gasleft();
+        vm.prank(address(gov));
+        before = gasleft();
+        pool.slash(id, 10 ether);
+        uint256 direct = before - gasleft();
+        Console.log("executeSigned(slash) gas", relayed);
+        Console.log("LockingPool.slash gas", direct);
+        vm.assertLt(relayed, 80_000, "relayed slash gas");
+    }
+
     // ------------------------------------------------------------------ event nonce
 
     /// @dev Every pool event carries the nonce as its first data word: 1, 2, 3, ... without gaps.
@@ -519,6 +631,7 @@ contract LockingPoolTest is Fixture {
         vm.prank(bob);
         pool.withdrawRewards(b);
         gov.execute(address(pool), abi.encodeCall(LockingPool.setRewardPerBlock, (3)));
+        gov.execute(address(pool), abi.encodeCall(LockingPool.slash, (b, 1 ether)));
 
         Vm.Log[] memory logs = vm.getRecordedLogs();
         uint256 expected = 1;
@@ -528,8 +641,8 @@ contract LockingPoolTest is Fixture {
             vm.assertEq(nonce, expected, "event nonce");
             ++expected;
         }
-        // whitelist x2, lock x2, relock, unlock, rewards, withdraw, param
-        vm.assertEq(expected - 1, 9, "pool events");
-        vm.assertEq(pool.eventNonce(), 9, "eventNonce");
+        // whitelist x2, lock x2, relock, unlock, rewards, withdraw, param, slash
+        vm.assertEq(expected - 1, 10, "pool events");
+        vm.assertEq(pool.eventNonce(), 10, "eventNonce");
     }
 }
