@@ -52,6 +52,10 @@ pub struct LoadReport {
     pub txs_ok: u64,
     /// Included txs whose message failed (their signature, sequence and inclusion still count).
     pub txs_failed_in_block: u64,
+    /// Those failures by code name. Non-admin senders' `MsgUpdateParams` fail with `unauthorized`
+    /// by design; `sequence_gap` or `sequence_replayed` here would mean a block held an account's
+    /// txs out of order.
+    pub failed_by_code: std::collections::BTreeMap<String, u64>,
     pub blocks: u64,
     pub first_height: u64,
     pub last_height: u64,
@@ -85,6 +89,14 @@ pub async fn run(args: LoadArgs) -> Result<()> {
                 report.accounts,
                 report.nodes
             );
+            let failures: Vec<String> = report
+                .failed_by_code
+                .iter()
+                .map(|(code, n)| format!("{code} {n}"))
+                .collect();
+            if !failures.is_empty() {
+                println!("failed in block by code: {}", failures.join(", "));
+            }
             println!(
                 "sustained: {:.0} txs/s by block time ({:.2} s), {:.0} txs/s wall clock ({:.2} s), {} CheckTx retries",
                 report.txs_per_sec_block_time,
@@ -268,6 +280,7 @@ pub async fn generate(args: &LoadArgs) -> Result<LoadReport> {
     let mut last_height = 0;
     let mut txs_in_blocks = 0u64;
     let mut txs_ok = 0u64;
+    let mut failed_by_code = std::collections::BTreeMap::<String, u64>::new();
     for h in (start_height + 1)..=end_height {
         let block = http.block(tendermint::block::Height::try_from(h)?).await?;
         // The proposer's injected extended commit is block data too; count only signed user txs.
@@ -279,13 +292,22 @@ pub async fn generate(args: &LoadArgs) -> Result<LoadReport> {
             .block_results(tendermint::block::Height::try_from(h)?)
             .await?;
         let results = results.txs_results.unwrap_or_default();
-        txs_ok += block
+        for (_, result) in block
             .block
             .data
             .iter()
             .zip(results.iter())
-            .filter(|(tx, r)| is_user_tx(tx) && r.code.is_ok())
-            .count() as u64;
+            .filter(|(tx, _)| is_user_tx(tx))
+        {
+            if result.code.is_ok() {
+                txs_ok += 1;
+            } else {
+                let code = result.code.value();
+                *failed_by_code
+                    .entry(format!("{code} ({})", codes::name(code)))
+                    .or_default() += 1;
+            }
+        }
         if first_height == 0 {
             first_height = h;
         }
@@ -315,6 +337,7 @@ pub async fn generate(args: &LoadArgs) -> Result<LoadReport> {
         txs_in_blocks,
         txs_ok,
         txs_failed_in_block: txs_in_blocks.saturating_sub(txs_ok),
+        failed_by_code,
         blocks: last_height - first_height + 1,
         first_height,
         last_height,
