@@ -436,7 +436,8 @@ fn a_fifth_validator_joins_and_the_key_is_reshared_to_five_with_the_same_group_k
 /// signature aggregated), and the driver's wall-clock time for those blocks. One thread runs
 /// node 0's app (every block's execution) and every validator's MPC duties one after another,
 /// so the time is the sum of all members' work: an upper bound of a real network's (where the
-/// members work in parallel), which also adds its block interval per block.
+/// members work in parallel), which also adds its block interval per block. The thread's CPU
+/// time is printed too (robust to other load on the machine).
 #[test]
 #[ignore]
 fn reshare_duration() {
@@ -449,11 +450,13 @@ fn reshare_duration() {
         let started = net.sessions()[0].started_height;
         assert_eq!(started, net.d.height);
         let clock = std::time::Instant::now();
+        let cpu = cpu_time::ThreadTime::now();
         net.run_until(20, "reshared key", |net| {
             net.keys().iter().any(|k| k.reshared_from == old.key_id)
         });
         let pending_height = net.d.height;
         let pending_ms = clock.elapsed().as_millis();
+        let pending_cpu_ms = cpu.elapsed().as_millis();
         net.run_until(20, "reshared key active", |net| {
             net.state()
                 .active_key_id()
@@ -461,12 +464,14 @@ fn reshare_duration() {
                 .is_some_and(|id| id != old.key_id)
         });
         let active_ms = clock.elapsed().as_millis();
+        let active_cpu_ms = cpu.elapsed().as_millis();
         let key = net.key_with(KeyStatus::Active).expect("active");
         assert_eq!(key.group_key, old.group_key);
         assert_eq!(key.members.len(), n + 1);
         eprintln!(
             "reshare {n} -> {} (t {} -> {}): key pending {} blocks after the session started \
-             ({pending_ms} ms), active after {} blocks ({active_ms} ms)",
+             ({pending_ms} ms wall, {pending_cpu_ms} ms thread CPU), active after {} blocks \
+             ({active_ms} ms wall, {active_cpu_ms} ms thread CPU)",
             n + 1,
             old.threshold,
             key.threshold,
