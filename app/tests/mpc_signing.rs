@@ -795,6 +795,11 @@ fn request_digests_match_the_contracts() {
         data: ABytes::from(data.clone()),
         nonce: U256::from(9),
     };
+    let slash = LockingPool::slashCall {
+        sequencerId: U256::from(4),
+        amount: U256::from(12_345_678_901_234_567_890u128),
+    };
+    assert_eq!(data, alloy::sol_types::SolCall::abi_encode(&slash));
     let theirs =
         seqpool_l1::digest::governance_action_digest(L1_CHAIN_ID, Address::from(gov), &action);
     assert_eq!(

@@ -41,8 +41,8 @@ pub const FN_DISTRIBUTE_REWARDS: &str =
 pub const FN_ROTATE_KEY: &str = "rotateKey(uint256,uint256,(uint256,uint256,uint256))";
 pub const FN_EXECUTE_SIGNED: &str =
     "executeSigned((address,bytes,uint256),(uint256,uint256,uint256))";
-/// The LockingPool call a slashing action asks Governance to make. LockingPool has no such
-/// function yet: the request is signed and kept for L1 (see docs/mpc.md), not relayed.
+/// The LockingPool call a slashing action asks Governance to make (governance only; takes
+/// min(amount, locked)).
 pub const FN_SLASH: &str = "slash(uint256,uint256)";
 
 fn l1_error(what: &str) -> TxError {
