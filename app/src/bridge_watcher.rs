@@ -22,7 +22,7 @@ use seqpool_l1::bindings::GroupKeyRegistry::GroupKeyRegistryEvents;
 use seqpool_l1::bindings::LockingPool::LockingPoolEvents;
 use seqpool_proto::bridge::v1::{
     BatchAppended, GroupKeyRotated, GroupKeySet, LockBoundChanged, Locked, OtherEvent, Relocked,
-    RewardsDistributed, SignerChange, UnlockInit, WhitelistChanged,
+    RewardsDistributed, SignerChange, Slashed, UnlockInit, WhitelistChanged,
 };
 use serde::{Deserialize, Serialize};
 
@@ -190,6 +190,14 @@ pub fn to_l1_event(log: &Log) -> Result<Option<L1Event>, WatchError> {
             Payload::MaxLockChanged(LockBoundChanged {
                 old_value: amount(e.oldMaxLock),
                 new_value: amount(e.newMaxLock),
+            }),
+        ),
+        E::Slashed(e) => (
+            e.nonce,
+            Payload::Slashed(Slashed {
+                sequencer_id: id64(e.sequencerId, "sequencer id", &id)?,
+                amount: amount(e.amount),
+                total_locked: amount(e.totalLocked),
             }),
         ),
         E::Unlocked(e) => (e.nonce, other("Unlocked")),

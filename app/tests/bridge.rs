@@ -3,8 +3,8 @@
 use prost::Message;
 use seqpool_bridge::{BridgeRead, BridgeVote, L1Event, Payload};
 use seqpool_proto::bridge::v1::{
-    Locked, OtherEvent, QueryEventRequest, QueryEventResponse, QueryNextNonceResponse, Relocked,
-    SignerChange, UnlockInit,
+    LockBoundChanged, Locked, OtherEvent, QueryEventRequest, QueryEventResponse,
+    QueryNextNonceResponse, Relocked, SignerChange, Slashed, UnlockInit,
 };
 use seqpool_staking::StakingRead;
 use seqpoold::driver::{test_key, Driver, TestValidator};
@@ -188,6 +188,82 @@ fn join_relock_signer_change_unlock() {
     blocks(&mut d, 3);
     assert_eq!(next_nonce(&d), 5);
     assert_eq!(power_in_state(&d, &d.validators[new]), None);
+}
+
+fn slashed(nonce: u64, id: u64, tokens: u128) -> L1Event {
+    event(
+        nonce,
+        Payload::Slashed(Slashed {
+            sequencer_id: id,
+            amount: (tokens * TOKEN).to_string(),
+            total_locked: "0".into(),
+        }),
+    )
+}
+
+/// LockingPool.Slashed (a group-signed slash landed on L1): the stake and power drop; below the
+/// pool's minLock the validator leaves the CometBFT set but keeps its record, so a relock brings
+/// it back; a slash of a sequencer that is no validator here only consumes its nonce.
+#[test]
+fn slash_lowers_power_and_below_min_lock_leaves_the_set() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut d = Driver::new(dir.path(), 4, 2).expect("driver");
+    blocks(&mut d, 2);
+    let new = d.add_standby(standby("slashed"));
+    let min_lock = event(
+        2,
+        Payload::MinLockChanged(LockBoundChanged {
+            old_value: TOKEN.to_string(),
+            new_value: (10 * TOKEN).to_string(),
+        }),
+    );
+    let lock = locked(1, 7, &d.validators[new], 25);
+    all_report(&mut d, &[lock, min_lock]);
+    blocks(&mut d, 4);
+    assert_eq!(consensus_power(&d, &d.validators[new]), Some(25));
+    blocks(&mut d, 2);
+
+    all_report(&mut d, &[slashed(3, 7, 5)]);
+    blocks(&mut d, 4);
+    assert_eq!(next_nonce(&d), 4);
+    assert_eq!(power_in_state(&d, &d.validators[new]), Some(20));
+    assert_eq!(consensus_power(&d, &d.validators[new]), Some(20));
+    assert_eq!(d.validators[new].power, 20, "CometBFT got the update");
+
+    // 20 - 15 = 5 tokens < minLock 10: power 0, out of the set, record kept.
+    all_report(&mut d, &[slashed(4, 7, 15)]);
+    blocks(&mut d, 4);
+    assert_eq!(power_in_state(&d, &d.validators[new]), Some(0));
+    assert_eq!(consensus_power(&d, &d.validators[new]), None);
+    assert_eq!(d.validators[new].power, 0);
+    let stake = d.nodes[0]
+        .app
+        .storage()
+        .latest_snapshot()
+        .validator(&hex::encode_upper(d.validators[new].consensus_address()))
+        .expect("read")
+        .expect("record kept")
+        .stake;
+    assert_eq!(stake, (5 * TOKEN).to_string());
+
+    // A relock back above minLock restores the power.
+    let relock = event(
+        5,
+        Payload::Relocked(Relocked {
+            sequencer_id: 7,
+            added: (25 * TOKEN).to_string(),
+            amount: (30 * TOKEN).to_string(),
+        }),
+    );
+    all_report(&mut d, &[relock]);
+    blocks(&mut d, 4);
+    assert_eq!(consensus_power(&d, &d.validators[new]), Some(30));
+
+    // Unknown sequencer (e.g. one already unlocking): the nonce is used, nothing else changes.
+    all_report(&mut d, &[slashed(6, 99, 1)]);
+    blocks(&mut d, 4);
+    assert_eq!(next_nonce(&d), 7);
+    assert_eq!(consensus_power(&d, &d.validators[new]), Some(30));
 }
 
 #[test]

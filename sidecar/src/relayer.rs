@@ -131,7 +131,7 @@ fn b256(id: u64, what: &str, bytes: &[u8]) -> Result<alloy::primitives::B256, Re
 }
 
 /// The L1 call that carries `request`'s signed payload; `None` for a request not relayed
-/// (KEY_TEST, SLASHING).
+/// (KEY_TEST).
 /// The target must be the deployment's contract for the request type: the relayer sends only to
 /// the contracts it was configured with.
 pub fn l1_call(
@@ -141,9 +141,8 @@ pub fn l1_call(
     let id = request.request_id;
     let kind = RequestType::try_from(request.request_type)
         .map_err(|_| bad(id, format!("unknown request type {}", request.request_type)))?;
-    // A key's test signature is not for L1; a slashing action targets LockingPool.slash, which
-    // the deployed pool does not have yet (x/mpc requests.rs FN_SLASH): signed and kept on chain.
-    if matches!(kind, RequestType::KeyTest | RequestType::Slashing) {
+    // A key's test signature is not for L1.
+    if matches!(kind, RequestType::KeyTest) {
         return Ok(None);
     }
     let sig = signature_affine_from_bytes(&request.signature)
@@ -207,10 +206,26 @@ pub fn l1_call(
                 done: DoneCheck::KeyNonce(U256::from(request.sequence)),
             }
         }
-        RequestType::GovernanceAction => {
+        // A slashing is a governance action calling LockingPool.slash: relayed the same way,
+        // done once Governance.actionNonce is past its nonce.
+        RequestType::GovernanceAction | RequestType::Slashing => {
             let to = check_target(request, "Governance", contracts.governance)?;
             let action = Governance::GovernanceAction::abi_decode(&request.payload)
                 .map_err(|e| bad(id, format!("governance action payload: {e}")))?;
+            if kind == RequestType::Slashing
+                && (action.target != contracts.locking_pool
+                    || !action.data.starts_with(&LockingPool::slashCall::SELECTOR))
+            {
+                return Err(bad(
+                    id,
+                    format!(
+                        "a slashing action must call LockingPool.slash at {}, got {} with data 0x{}",
+                        contracts.locking_pool,
+                        action.target,
+                        hex::encode(action.data.get(..4).unwrap_or_default())
+                    ),
+                ));
+            }
             let nonce = action.nonce;
             L1Call {
                 to,
@@ -220,11 +235,11 @@ pub fn l1_call(
                 }
                 .abi_encode()
                 .into(),
-                what: format!("governance action {nonce} (request {id})"),
+                what: format!("{} action {nonce} (request {id})", kind.as_str_name()),
                 done: DoneCheck::ActionNonce(nonce),
             }
         }
-        RequestType::KeyTest | RequestType::Slashing | RequestType::Unspecified => {
+        RequestType::KeyTest | RequestType::Unspecified => {
             return Err(bad(id, "request type not relayable"));
         }
     };
@@ -780,11 +795,9 @@ mod tests {
             h.l2_blocks_root.truncate(31);
         }
         assert!(l1_call(&short_root, &c).is_err());
-        for kind in [RequestType::KeyTest, RequestType::Slashing] {
-            let mut r = batch(c.batch_inbox);
-            r.request_type = kind as i32;
-            assert!(l1_call(&r, &c).expect("ok").is_none(), "{kind:?}");
-        }
+        let mut key_test = batch(c.batch_inbox);
+        key_test.request_type = RequestType::KeyTest as i32;
+        assert!(l1_call(&key_test, &c).expect("ok").is_none());
         let mut rotation = batch(c.group_key_registry);
         rotation.request_type = RequestType::RotateGroupKey as i32;
         rotation.payload = (U256::from(7), U256::from(8)).abi_encode_params();
@@ -800,5 +813,66 @@ mod tests {
             ),
             "BatchInbox.BatchIndexGap(BatchIndexGap { expected: 1, got: 3 })"
         );
+    }
+
+    /// A SLASHING request as x/mpc builds it (requests.rs create_slashing): the payload is the
+    /// governance action calling LockingPool.slash.
+    fn slashing(c: &Deployment, action_target: Address, data: Vec<u8>) -> SigningRequest {
+        let action = Governance::GovernanceAction {
+            target: action_target,
+            data: data.into(),
+            nonce: U256::from(3),
+        };
+        SigningRequest {
+            request_id: 9,
+            request_type: RequestType::Slashing as i32,
+            target: Some(L1Target {
+                contract: "Governance".into(),
+                address: c.governance.to_vec(),
+                function: String::new(),
+            }),
+            sequence: 3,
+            payload: action.abi_encode(),
+            signature: signature(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn slashing_is_relayed_as_a_governance_action_on_the_pool() {
+        let c = contracts();
+        let slash = LockingPool::slashCall {
+            sequencerId: U256::from(7),
+            amount: U256::from(50),
+        }
+        .abi_encode();
+        // x/mpc's own calldata builder and the contract's ABI agree.
+        assert_eq!(slash, seqpool_mpc::requests::slash_calldata(7, 50));
+        let call = l1_call(&slashing(&c, c.locking_pool, slash.clone()), &c)
+            .expect("slashing")
+            .expect("relayed");
+        assert_eq!(call.to, c.governance);
+        assert_eq!(call.done, DoneCheck::ActionNonce(U256::from(3)));
+        let sent = Governance::executeSignedCall::abi_decode(&call.data).expect("executeSigned");
+        assert_eq!(sent.action.target, c.locking_pool);
+        assert_eq!(sent.action.data.to_vec(), slash);
+        assert_eq!(sent.action.nonce, U256::from(3));
+        // A slashing request whose action calls anything else is refused.
+        assert!(matches!(
+            l1_call(&slashing(&c, c.batch_inbox, slash), &c),
+            Err(RelayError::BadRequest { id: 9, .. })
+        ));
+        let other = LockingPool::setPausedCall { newPaused: true }.abi_encode();
+        assert!(matches!(
+            l1_call(&slashing(&c, c.locking_pool, other), &c),
+            Err(RelayError::BadRequest { id: 9, .. })
+        ));
+        // Signed by the wrong contract's target: refused before decoding.
+        let mut wrong = slashing(&c, c.locking_pool, vec![]);
+        wrong.target = batch(c.batch_inbox).target;
+        assert!(matches!(
+            l1_call(&wrong, &c),
+            Err(RelayError::WrongTarget { id: 9, .. })
+        ));
     }
 }

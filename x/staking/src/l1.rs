@@ -114,10 +114,7 @@ pub fn apply_l1_event<S: StateWrite>(
             ))
         }
         Some(Payload::MinLockChanged(b)) => {
-            state.put_raw(
-                b"staking/l1/min_lock".to_vec(),
-                b.new_value.as_bytes().to_vec(),
-            );
+            state.put_raw(MIN_LOCK_KEY.to_vec(), b.new_value.as_bytes().to_vec());
             Ok(format!("min lock {}", b.new_value))
         }
         Some(Payload::MaxLockChanged(b)) => {
@@ -127,6 +124,7 @@ pub fn apply_l1_event<S: StateWrite>(
             );
             Ok(format!("max lock {}", b.new_value))
         }
+        Some(Payload::Slashed(s)) => slash(state, s.sequencer_id, &s.amount),
         Some(Payload::Other(o)) => Ok(format!("{} (no effect here)", o.name)),
         None => Err("event without payload".into()),
     };
@@ -193,16 +191,67 @@ fn lock<S: StateWrite>(
     ))
 }
 
+/// LockingPool's minLock as the last MinLockChanged event set it (wei, decimal).
+const MIN_LOCK_KEY: &[u8] = b"staking/l1/min_lock";
+
+/// Voting power of a sequencer's stake: 0 below the pool's minLock (only a slash brings a stake
+/// there; the validator leaves the CometBFT set but keeps its record, so a relock back above the
+/// minimum restores it), else [`power_from_stake`]. Without a recorded minLock (no MinLockChanged
+/// seen yet) only the whole-token rule applies.
+fn sequencer_power<S: StateRead>(state: &S, stake: &str) -> Result<i64, String> {
+    let min_lock = state
+        .get_raw(MIN_LOCK_KEY)
+        .map_err(|e| e.to_string())?
+        .and_then(|raw| String::from_utf8_lossy(&raw).parse::<u128>().ok());
+    let below_min = match (min_lock, stake.parse::<u128>()) {
+        (Some(min), Ok(stake)) => stake < min,
+        _ => false,
+    };
+    if below_min {
+        return Ok(0);
+    }
+    power_from_stake(stake)
+}
+
 fn relock<S: StateWrite>(state: &mut S, id: u64, amount: &str) -> Result<String, String> {
     let mut v = sequencer_validator(state, id)
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("relock of unknown sequencer {id}"))?;
-    v.power = power_from_stake(amount)?;
+    v.power = sequencer_power(state, amount)?;
     v.stake = amount.to_string();
     put_sequencer(state, &v);
     Ok(format!(
         "sequencer {id} stake {amount} wei: power {}",
         v.power
+    ))
+}
+
+/// A Slashed event: the validator's stake drops by the slashed amount (already capped on L1) and
+/// its power follows ([`sequencer_power`]: 0 below minLock). A sequencer that is no validator here
+/// (unlocking: removed at UnlockInit) loses stake only on L1.
+fn slash<S: StateWrite>(state: &mut S, id: u64, amount: &str) -> Result<String, String> {
+    let slashed: u128 = amount
+        .parse()
+        .map_err(|_| format!("slashed amount {amount:?} is not a decimal below 2^128"))?;
+    let Some(mut v) = sequencer_validator(state, id).map_err(|e| e.to_string())? else {
+        return Ok(format!(
+            "sequencer {id} slashed {amount} wei on L1; not a validator here"
+        ));
+    };
+    let stake: u128 = if v.stake.is_empty() {
+        0
+    } else {
+        v.stake
+            .parse()
+            .map_err(|_| format!("stake {:?} of sequencer {id} is not a decimal", v.stake))?
+    };
+    let left = stake.saturating_sub(slashed).to_string();
+    v.power = sequencer_power(state, &left)?;
+    v.stake = left;
+    put_sequencer(state, &v);
+    Ok(format!(
+        "sequencer {id} slashed {amount} wei: stake {} wei, power {}",
+        v.stake, v.power
     ))
 }
 
