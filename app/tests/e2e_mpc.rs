@@ -14,6 +14,8 @@
 //!   verifies each group signature), contiguous from the first L2 block and each index exactly
 //!   once, before and after the join, with one validator stopped, and across every sidecar
 //!   (submitter, relayer) killed mid-flight and restarted.
+//! - Reward settlements reach LockingPool.distributeRewards and credit the sequencers (checked at
+//!   the end of the culprit test, when several epochs have passed).
 //!
 //! Figures printed (docs/benchmarks.md): join latency (L1 lock -> reshared key ACTIVE), L2 block
 //! -> L1 inclusion, batch signing latency in blocks and ms.
@@ -205,6 +207,45 @@ fn batch_signing_latency(net: &Devnet, rest: &str) -> Vec<(u64, i128)> {
             let (c, s) = (height(r, "createdHeight")?, height(r, "signedHeight")?);
             let ms = block_time_ms(net, s)? - block_time_ms(net, c)?;
             Some((s - c, ms))
+        })
+        .collect()
+}
+
+/// Sum of `totalReward` over LockingPool's RewardsDistributed events.
+fn rewards_distributed(l1: &L1Rpc, pool: &str) -> u128 {
+    let topic = alloy::primitives::keccak256(
+        b"RewardsDistributed(uint256,uint256,uint256,uint256,uint256)".as_slice(),
+    );
+    let logs = l1.rpc(
+        "eth_getLogs",
+        json!([{"address": pool, "fromBlock": "0x0", "toBlock": "latest",
+                "topics": [format!("0x{}", hex::encode(topic))]}]),
+    );
+    logs.as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(|log| {
+            let data = log["data"]
+                .as_str()
+                .unwrap_or_default()
+                .trim_start_matches("0x");
+            // nonce, startEpoch, endEpoch, totalReward
+            u128::from_str_radix(data.get(3 * 64 + 32..4 * 64).unwrap_or("0"), 16).unwrap_or(0)
+        })
+        .sum()
+}
+
+/// LockingPool.sequencer(id).reward of each id (wei).
+fn sequencer_rewards(l1: &L1Rpc, pool: &str, ids: &[u64]) -> Vec<u128> {
+    let selector = &alloy::primitives::keccak256(b"sequencer(uint256)".as_slice())[..4];
+    ids.iter()
+        .map(|id| {
+            let data = format!("0x{}{id:064x}", hex::encode(selector));
+            let out = l1.rpc("eth_call", json!([{"to": pool, "data": data}, "latest"]));
+            let text = out.as_str().unwrap_or_default().trim_start_matches("0x");
+            // (owner, signer, amount, reward, ...): the 4th word.
+            u128::from_str_radix(text.get(3 * 64 + 32..4 * 64).unwrap_or("0"), 16).unwrap_or(0)
         })
         .collect()
 }
@@ -685,4 +726,44 @@ fn a_node_sending_invalid_shares_is_blamed_and_jailed_and_batches_still_land() {
         "node3 jailed ({reason}); culprits {culprits:?}; {} batches on L1",
         batches.len()
     );
+
+    // Reward settlements reach LockingPool: RewardsDistributed with a positive total, credited
+    // to the sequencers that produced L2 blocks (their `reward` sums to the distributed totals).
+    let pool = format!(
+        "{:#x}",
+        net.nodes
+            .l1
+            .as_ref()
+            .expect("l1 section")
+            .contracts
+            .locking_pool
+    );
+    let ids: Vec<u64> = net
+        .nodes
+        .l1
+        .as_ref()
+        .expect("l1 section")
+        .sequencers
+        .iter()
+        .map(|s| s.sequencer_id)
+        .collect();
+    let (distributed, credited) = wait_for(
+        &mut net,
+        "a reward distribution on LockingPool",
+        Duration::from_secs(90),
+        || {
+            let total = rewards_distributed(&l1, &pool);
+            (total > 0).then(|| (total, sequencer_rewards(&l1, &pool, &ids)))
+        },
+    );
+    let credited_sum: u128 = credited.iter().sum();
+    assert!(
+        credited_sum >= distributed,
+        "distributed {distributed}, credited {credited:?}"
+    );
+    assert!(
+        credited.iter().filter(|r| **r > 0).count() >= 1,
+        "{credited:?}"
+    );
+    eprintln!("rewards on L1: distributed {distributed} wei, credited per sequencer {credited:?}");
 }
