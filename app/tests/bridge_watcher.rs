@@ -11,7 +11,9 @@ use seqpool_bridge::{BridgeVote, Payload};
 use seqpool_l1::anvil::{self, wait_for_rpc, Anvil, DEV_KEY};
 use seqpool_l1::bindings::{DevnetToken, Governance, LockingPool};
 use seqpool_l1::deploy::{deploy_all, DeployConfig, Deployment};
-use seqpool_l1::devnet::{approve_stake, prepare_owners};
+use seqpool_l1::devnet::{
+    approve_stake, default_owner_funding, lock_sequencers, prepare_owners, SequencerLock,
+};
 use seqpool_staking::StakingRead;
 use seqpoold::bridge::{Observations, ReceiptObservations};
 use seqpoold::bridge_watcher::{poll_once, Cursor, WatcherConfig};
@@ -82,6 +84,34 @@ fn has_locked(observations: &Observations) -> bool {
         .expect("lock")
         .values()
         .any(|e| matches!(e.payload, Some(Payload::Locked(_))))
+}
+
+/// A 4-validator in-process chain with `standby` added, on which every validator attests the
+/// `observed` events in its vote extension for enough blocks that they apply and the resulting
+/// validator updates reach CometBFT. Returns the driver and `standby`'s index.
+fn attested_by_every_validator(
+    dir: &std::path::Path,
+    observed: &std::collections::BTreeMap<u64, seqpool_bridge::L1Event>,
+    standby: TestValidator,
+) -> (Driver, usize) {
+    let mut d = Driver::new(dir, 4, 1).expect("driver");
+    let idx = d.add_standby(standby);
+    let vote = BridgeVote {
+        events: observed.values().cloned().collect(),
+        ..Default::default()
+    };
+    for i in 0..4 {
+        d.bridge_votes.insert(i, vote.clone());
+    }
+    for _ in 0..6 {
+        d.produce_block(vec![]).expect("block");
+    }
+    (d, idx)
+}
+
+/// Voting power of a stake in wei (whole tokens).
+fn whole_tokens(wei: U256) -> i64 {
+    i64::try_from(wei / U256::from(10u64).pow(U256::from(18u64))).expect("power fits")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -245,20 +275,8 @@ async fn watcher_follows_lock_at_confirmation_depth_and_ignores_reorged_events()
 
     // Every validator attests what the watcher saw: the signer key becomes a validator.
     let chain_dir = tempfile::tempdir().expect("tempdir");
-    let mut d = Driver::new(chain_dir.path(), 4, 1).expect("driver");
-    let idx = d.add_standby(joiner);
-    let vote = BridgeVote {
-        events: observed.values().cloned().collect(),
-        ..Default::default()
-    };
-    for i in 0..4 {
-        d.bridge_votes.insert(i, vote.clone());
-    }
-    for _ in 0..5 {
-        d.produce_block(vec![]).expect("block");
-    }
-    let expected_power =
-        i64::try_from(amount / U256::from(10u64).pow(U256::from(18u64))).expect("power fits");
+    let (d, idx) = attested_by_every_validator(chain_dir.path(), &observed, joiner);
+    let expected_power = whole_tokens(amount);
     assert_eq!(d.validators[idx].power, expected_power);
     let set = d.nodes[0]
         .app
@@ -454,5 +472,119 @@ async fn watcher_reports_key_and_batch_receipts_at_confirmation_depth() {
     // The cursor keeps them for a restart.
     let reloaded = Cursor::load(&w.watcher.cursor_path, 0).expect("reload");
     assert_eq!(reloaded.receipts, seen);
+    drop(anvil);
+}
+
+/// LockingPool.slash (here through the governance admin; the group-signed path is the forge test
+/// `test_slashThroughGroupSignedAction` and the relayer's mapping) on a real anvil: the watcher
+/// decodes `Slashed` with its nonce right after the `Locked`, and attested through the driver it
+/// lowers the sequencer's power.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watcher_decodes_a_slash_and_the_chain_lowers_the_power() {
+    let anvil = Anvil::start().expect("anvil");
+    let signer: PrivateKeySigner = DEV_KEY.parse().expect("dev key");
+    let provider = ProviderBuilder::new()
+        .wallet(signer.clone())
+        .connect_http(anvil.url.parse().expect("url"));
+    wait_for_rpc(&provider).await.expect("anvil RPC");
+    let config = DeployConfig::default();
+    let deployment = deploy_all(provider.clone(), &config).await.expect("deploy");
+    let pool = LockingPool::new(deployment.locking_pool, provider.clone());
+    let joiner = TestValidator {
+        name: "slashed".into(),
+        consensus_key: test_key("consensus/slashed"),
+        operator_key: test_key("operator/slashed"),
+        power: 0,
+    };
+    let owner = PrivateKeySigner::from_bytes(&keccak256("slash test owner")).expect("owner key");
+    let amount = config.min_lock * U256::from(2);
+    let url = anvil.url.as_str();
+    prepare_owners(
+        url,
+        DEV_KEY.parse().expect("dev key"),
+        &deployment,
+        &[(owner.address(), amount)],
+        default_owner_funding(),
+    )
+    .await
+    .expect("whitelist and fund the owner");
+    let lock = SequencerLock::new(owner, joiner.consensus_key.verifying_key(), amount);
+    let locked = lock_sequencers(url, &deployment, &[lock])
+        .await
+        .expect("lock");
+    assert_eq!(locked[0].sequencer_id, 1);
+    // A fresh wallet provider: the first one caches the admin's nonce from before prepare_owners.
+    let provider = ProviderBuilder::new()
+        .wallet(signer)
+        .connect_http(anvil.url.parse().expect("url"));
+    let gov = Governance::new(deployment.governance, provider.clone());
+    let slashed = config.min_lock / U256::from(2);
+    let receipt = gov
+        .execute(
+            deployment.locking_pool,
+            LockingPool::slashCall {
+                sequencerId: U256::from(1),
+                amount: slashed,
+            }
+            .abi_encode()
+            .into(),
+        )
+        .send()
+        .await
+        .expect("send slash")
+        .get_receipt()
+        .await
+        .expect("receipt");
+    assert!(receipt.status(), "slash reverted");
+
+    let mut w = Fresh::new(&anvil, &deployment);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let slash_event = loop {
+        let found = w
+            .observations
+            .lock()
+            .expect("lock")
+            .values()
+            .find(|e| matches!(e.payload, Some(Payload::Slashed(_))))
+            .cloned();
+        if let Some(e) = found {
+            break e;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "Slashed not observed within 30 s"
+        );
+        mine(&provider, 1).await;
+        w.poll().await;
+    };
+    assert_eq!(
+        U256::from(slash_event.nonce),
+        pool.eventNonce().call().await.expect("eventNonce")
+    );
+    match &slash_event.payload {
+        Some(Payload::Slashed(s)) => {
+            assert_eq!(s.sequencer_id, 1);
+            assert_eq!(s.amount, slashed.to_string());
+            assert_eq!(s.total_locked, (amount - slashed).to_string());
+        }
+        other => panic!("expected a Slashed event, got {other:?}"),
+    }
+    let observed = w.observations.lock().expect("lock").clone();
+    let nonces: Vec<u64> = observed.keys().copied().collect();
+    assert_eq!(
+        nonces,
+        (1..=slash_event.nonce).collect::<Vec<_>>(),
+        "no gaps"
+    );
+
+    let chain_dir = tempfile::tempdir().expect("tempdir");
+    let (d, idx) = attested_by_every_validator(chain_dir.path(), &observed, joiner);
+    let power = whole_tokens;
+    assert_eq!(d.validators[idx].power, power(amount - slashed));
+    assert_ne!(
+        power(amount - slashed),
+        power(amount),
+        "the slash is visible"
+    );
     drop(anvil);
 }
