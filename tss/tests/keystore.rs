@@ -275,6 +275,9 @@ fn no_share_or_nonce_in_plaintext_and_deletion_erases() {
 }
 
 const CRASH_DIR: &str = "SEQPOOL_TSS_CRASH_DIR";
+/// Fresh shares the child makes before it waits to be killed, so that it cannot finish the whole
+/// list before the parent has read far enough to kill it.
+const CRASH_LIMIT: &str = "SEQPOOL_TSS_CRASH_LIMIT";
 
 /// Child half of the crash test: signs every package listed in the work file, printing each
 /// share as soon as the keystore returned it. It is killed with SIGKILL at an arbitrary point.
@@ -286,14 +289,27 @@ fn crash_child_entry() {
     let dir = Path::new(&dir);
     let mut ks = Keystore::open(&dir.join("store"), &KeystoreSecret::passphrase(PASS)).unwrap();
     let work = std::fs::read_to_string(dir.join("packages.hex")).unwrap();
+    let limit: usize = std::env::var(CRASH_LIMIT)
+        .ok()
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(usize::MAX);
+    let mut fresh = 0;
     for (i, line) in work.lines().enumerate() {
+        if fresh == limit {
+            // Block until the parent kills this process (it never writes to our stdin).
+            let mut sink = String::new();
+            let _ = std::io::stdin().read_line(&mut sink);
+        }
         let bytes = hex::decode(line).unwrap();
         let (key_id, _, package) = messages::signing_package_from_pb(
             &pb::SigningPackage::decode(bytes.as_slice()).unwrap(),
         )
         .unwrap();
         match ks.sign(key_id, &package) {
-            Ok(share) => println!("signed {i} {}", hex::encode(share.serialize())),
+            Ok(share) => {
+                fresh += 1;
+                println!("signed {i} {}", hex::encode(share.serialize()))
+            }
             Err(TssError::ReusedCommitment(_)) => println!("refused {i}"),
             Err(e) => panic!("child failed: {e}"),
         }
@@ -355,6 +371,8 @@ fn sigkill_mid_signing_never_reuses_or_loses() {
                 "--test-threads=1",
             ])
             .env(CRASH_DIR, dir.path())
+            .env(CRASH_LIMIT, (kill_after + 40).to_string())
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -364,7 +382,16 @@ fn sigkill_mid_signing_never_reuses_or_loses() {
         let mut killed = false;
         for line in BufReader::new(stdout).lines() {
             let line = line.unwrap();
-            let mut parts = line.split_whitespace();
+            // libtest prints "test crash_child_entry ... " on the line the child's first output
+            // continues, so look for the marker anywhere in the line.
+            let Some(start) = ["signed ", "refused "]
+                .iter()
+                .filter_map(|marker| line.find(marker))
+                .min()
+            else {
+                continue;
+            };
+            let mut parts = line[start..].split_whitespace();
             match (parts.next(), parts.next(), parts.next()) {
                 (Some("signed"), Some(i), Some(share)) => {
                     let i: usize = i.parse().unwrap();
@@ -386,7 +413,10 @@ fn sigkill_mid_signing_never_reuses_or_loses() {
             }
         }
         let status = child.wait().unwrap();
-        assert!(killed && !status.success(), "child should have been killed");
+        assert!(
+            killed && !status.success(),
+            "child should have been killed (killed {killed}, status {status}, fresh {fresh})"
+        );
 
         // After the crash: the keystore opens, every signed nonce stays retired, and at most one
         // nonce (retired but its share not yet printed) is missing from the count.
