@@ -250,6 +250,22 @@ fn sequencer_rewards(l1: &L1Rpc, pool: &str, ids: &[u64]) -> Vec<u128> {
         .collect()
 }
 
+/// Whether the node at CometBFT RPC `b` is within one block of the node at `a`.
+fn net_height_close(a: &str, b: &str) -> bool {
+    let height = |url: &str| -> Option<u64> {
+        let (_, body) = http_get(url, "/status");
+        let v: Value = serde_json::from_str(&body).ok()?;
+        v["result"]["sync_info"]["latest_block_height"]
+            .as_str()?
+            .parse()
+            .ok()
+    };
+    match (height(a), height(b)) {
+        (Some(x), Some(y)) => y + 1 >= x,
+        _ => false,
+    }
+}
+
 /// Block time of chain height `h` in unix milliseconds (CometBFT RPC).
 fn block_time_ms(net: &Devnet, h: u64) -> Option<i128> {
     let base = net.nodes.nodes[0].cometbft_rpc.clone();
@@ -346,6 +362,7 @@ fn dkg_key_registered_on_l1_then_a_joiner_is_reshared_in_with_the_same_key() {
     let joined_at = Instant::now();
     let joiner = add_joiner_node(&mut net);
     let consensus_address = net.nodes.nodes[joiner].consensus_address.clone();
+    let joiner_rpc = net.nodes.nodes[joiner].cometbft_rpc.clone();
     let rest0 = rests[0].clone();
     wait_for(
         &mut net,
@@ -360,6 +377,21 @@ fn dkg_key_registered_on_l1_then_a_joiner_is_reshared_in_with_the_same_key() {
                 .clone();
             let power: i64 = v["power"].as_str()?.parse().ok()?;
             (power > 0).then_some(())
+        },
+    );
+    // Register only once CometBFT has the joiner in its validator set and the joiner's node
+    // follows the chain: the reshare starts in the block after the registration and needs the
+    // joiner's extensions from its first round on.
+    let rpc0_url = net.nodes.nodes[0].cometbft_rpc.clone();
+    wait_for(
+        &mut net,
+        "the joiner voting in CometBFT",
+        Duration::from_secs(60),
+        || {
+            let (_, body) = http_get(&rpc0_url, "/validators?per_page=100");
+            let listed = body.contains(consensus_address.as_str());
+            let caught_up = net_height_close(&rpc0_url, &joiner_rpc);
+            (listed && caught_up).then_some(())
         },
     );
     let joiner_home = net.home(joiner).to_path_buf();
