@@ -1,7 +1,8 @@
 //! The relayer against a real anvil with the contracts deployed and batches signed in-test by a
 //! frost-secp256k1 group: the devnet's initial key registration, two relayers racing on one batch
 //! (one appends, the other reports already-done), a fee-bumped resend, and a relayer killed with
-//! its transaction in flight whose successor replaces it (one append, no second transaction).
+//! its transaction in flight whose successor replaces it (one append, no second transaction);
+//! a group-signed slashing relayed through Governance.executeSigned once.
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -84,6 +85,16 @@ fn fast_policy() -> SendPolicy {
     }
 }
 
+/// The group's 3-of-4 signature over `digest` (65 bytes, as x/mpc stores it), nonces from `seed`.
+fn group_signature(s: &Setup, digest: B256, seed: u64) -> Vec<u8> {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    s.group
+        .sign(digest.as_slice(), 3, &mut rng)
+        .expect("sign")
+        .serialize()
+        .expect("serialize")
+}
+
 /// The SIGNED request x/mpc would hold for batch `index` covering `blocks` L2 blocks from `start`.
 fn signed_batch(s: &Setup, index: u64, start: u64, blocks: u64) -> SigningRequest {
     let header = BatchInbox::BatchHeader {
@@ -94,13 +105,7 @@ fn signed_batch(s: &Setup, index: u64, start: u64, blocks: u64) -> SigningReques
         l2StateRoot: B256::repeat_byte(0x5e),
     };
     let digest = digest::batch_digest(s.chain_id, s.deployment.batch_inbox, &header);
-    let mut rng = rand::rngs::StdRng::seed_from_u64(100 + index);
-    let signature = s
-        .group
-        .sign(digest.as_slice(), 3, &mut rng)
-        .expect("sign")
-        .serialize()
-        .expect("serialize");
+    let signature = group_signature(s, digest, 100 + index);
     SigningRequest {
         request_id: 10 + index,
         request_type: RequestType::Batch as i32,
@@ -296,4 +301,95 @@ async fn racing_relayers_fee_bumps_and_a_restart_mid_flight() {
     let gap = signed_batch(&s, 9, first_l2 + 100, 1);
     let err = a.relay(&gap).await.expect_err("gap relayed");
     assert!(err.to_string().contains("BatchIndexGap"), "{err}");
+}
+
+/// A SLASHING request as x/mpc builds it (a governance action calling LockingPool.slash, digest
+/// of the action) signed by the group: the relayer sends it through Governance.executeSigned, the
+/// stake goes to the Governance contract, and a second relay is already done (action nonce).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slashing_is_relayed_through_governance_once() {
+    use alloy::primitives::U256;
+    use alloy::sol_types::SolValue;
+    use seqpool_l1::bindings::{DevnetToken, Governance, LockingPool};
+    use seqpool_l1::devnet::{
+        default_owner_funding, lock_sequencers, prepare_owners, SequencerLock,
+    };
+
+    let s = setup().await;
+    let owner = PrivateKeySigner::from_bytes(&B256::repeat_byte(0x51)).expect("owner key");
+    let consensus = k256::ecdsa::SigningKey::from_slice(&[0x52; 32]).expect("consensus key");
+    let stake = DeployConfig::default().min_lock * U256::from(2);
+    prepare_owners(
+        &s.anvil.url,
+        DEV_KEY.parse().expect("dev key"),
+        &s.deployment,
+        &[(owner.address(), stake)],
+        default_owner_funding(),
+    )
+    .await
+    .expect("whitelist and fund");
+    let lock = SequencerLock::new(owner, consensus.verifying_key(), stake);
+    let locked = lock_sequencers(&s.anvil.url, &s.deployment, &[lock])
+        .await
+        .expect("lock");
+    let id = locked[0].sequencer_id;
+
+    let slashed: u128 = 30_000_000_000_000_000_000;
+    let provider = ProviderBuilder::new().connect_http(s.anvil.url.parse().expect("url"));
+    let gov = Governance::new(s.deployment.governance, provider.clone());
+    let action = Governance::GovernanceAction {
+        target: s.deployment.locking_pool,
+        data: seqpool_mpc::requests::slash_calldata(id, slashed).into(),
+        nonce: gov.actionNonce().call().await.expect("actionNonce"),
+    };
+    let digest = digest::governance_action_digest(s.chain_id, s.deployment.governance, &action);
+    let signature = group_signature(&s, digest, 77);
+    let request = SigningRequest {
+        request_id: 40,
+        request_type: RequestType::Slashing as i32,
+        target: Some(L1Target {
+            contract: "Governance".into(),
+            address: s.deployment.governance.to_vec(),
+            function: "executeSigned".into(),
+        }),
+        sequence: action.nonce.to::<u64>(),
+        payload: action.abi_encode(),
+        digest: digest.to_vec(),
+        status: RequestStatus::Signed as i32,
+        key_id: 1,
+        signature,
+        ..Default::default()
+    };
+
+    let r = relayer(&s, DEV_KEYS[2], Arc::new(Metrics::default()));
+    let sent = r.relay(&request).await.expect("relay");
+    assert!(matches!(sent, Relayed::Sent { .. }), "{sent:?}");
+    let pool = LockingPool::new(s.deployment.locking_pool, provider.clone());
+    let left = pool
+        .sequencer(U256::from(id))
+        .call()
+        .await
+        .expect("sequencer")
+        .amount;
+    assert_eq!(left, stake - U256::from(slashed));
+    let token = DevnetToken::new(s.deployment.stake_token, provider);
+    let sink = token
+        .balanceOf(s.deployment.governance)
+        .call()
+        .await
+        .expect("balance");
+    assert_eq!(sink, U256::from(slashed));
+    assert_eq!(
+        r.relay(&request).await.expect("again"),
+        Relayed::AlreadyDone
+    );
+    assert_eq!(
+        pool.sequencer(U256::from(id))
+            .call()
+            .await
+            .expect("sequencer")
+            .amount,
+        left,
+        "slashed once"
+    );
 }
