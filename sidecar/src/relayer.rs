@@ -246,6 +246,17 @@ pub fn l1_call(
     Ok(Some(call))
 }
 
+/// The request types in the order the relayer sends them. SLASHING and GOVERNANCE_ACTION share
+/// Governance.actionNonce, so they form one sequence sent in nonce order (a later nonce sent first
+/// would only revert and wait for the next round).
+fn relay_order(request_type: i32) -> i32 {
+    if request_type == RequestType::Slashing as i32 {
+        RequestType::GovernanceAction as i32
+    } else {
+        request_type
+    }
+}
+
 /// The contract's custom error in `revert` data, decoded against every seqpool contract (a
 /// governance action bubbles up its target's error).
 pub fn decode_revert(data: &[u8]) -> String {
@@ -604,7 +615,7 @@ pub async fn run(
                     .filter(|r| r.request_type == RequestType::Batch as i32)
                     .count();
                 metrics.set(&metrics.batches_signed, batches as u64);
-                signed.sort_by_key(|r| (r.request_type, r.sequence, r.request_id));
+                signed.sort_by_key(|r| (relay_order(r.request_type), r.sequence, r.request_id));
                 finished.retain(|id, _| signed.iter().any(|r| r.request_id == *id));
                 backoff.retain(|id, _| signed.iter().any(|r| r.request_id == *id));
                 for request in &signed {
@@ -836,6 +847,23 @@ mod tests {
             signature: signature(),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn governance_actions_and_slashings_are_sent_in_one_nonce_order() {
+        let mut requests = [
+            (RequestType::Slashing, 2),
+            (RequestType::Batch, 5),
+            (RequestType::GovernanceAction, 1),
+            (RequestType::Slashing, 0),
+        ];
+        requests.sort_by_key(|(t, seq)| (relay_order(*t as i32), *seq));
+        let nonces: Vec<u64> = requests
+            .iter()
+            .filter(|(t, _)| *t != RequestType::Batch)
+            .map(|(_, seq)| *seq)
+            .collect();
+        assert_eq!(nonces, [0, 1, 2]);
     }
 
     #[test]
