@@ -94,13 +94,12 @@ struct Appended {
     end: u64,
 }
 
-fn appended_batches(l1: &L1Rpc, inbox: &str) -> Vec<Appended> {
-    let topic = alloy::primitives::keccak256(
-        b"BatchAppended(uint64,uint64,uint64,bytes32,bytes32)".as_slice(),
-    );
+/// Every log of event `signature` that `address` emitted: (first indexed topic, data hex).
+fn event_logs(l1: &L1Rpc, address: &str, signature: &str) -> Vec<(String, String)> {
+    let topic = alloy::primitives::keccak256(signature.as_bytes());
     let logs = l1.rpc(
         "eth_getLogs",
-        json!([{"address": inbox, "fromBlock": "0x0", "toBlock": "latest",
+        json!([{"address": address, "fromBlock": "0x0", "toBlock": "latest",
                 "topics": [format!("0x{}", hex::encode(topic))]}]),
     );
     logs.as_array()
@@ -108,18 +107,29 @@ fn appended_batches(l1: &L1Rpc, inbox: &str) -> Vec<Appended> {
         .unwrap_or_default()
         .iter()
         .map(|log| {
-            let data = log["data"]
-                .as_str()
-                .unwrap_or_default()
-                .trim_start_matches("0x");
-            let word = |i: usize| hex_u64(data.get(i * 64..(i + 1) * 64).unwrap_or("0"));
-            Appended {
-                index: hex_u64(log["topics"][1].as_str().unwrap_or("0x0")),
-                start: word(0),
-                end: word(1),
-            }
+            let topic1 = log["topics"][1].as_str().unwrap_or("0x0").to_string();
+            let data = log["data"].as_str().unwrap_or_default();
+            (topic1, data.trim_start_matches("0x").to_string())
         })
         .collect()
+}
+
+fn appended_batches(l1: &L1Rpc, inbox: &str) -> Vec<Appended> {
+    event_logs(
+        l1,
+        inbox,
+        "BatchAppended(uint64,uint64,uint64,bytes32,bytes32)",
+    )
+    .iter()
+    .map(|(topic1, data)| {
+        let word = |i: usize| hex_u64(data.get(i * 64..(i + 1) * 64).unwrap_or("0"));
+        Appended {
+            index: hex_u64(topic1),
+            start: word(0),
+            end: word(1),
+        }
+    })
+    .collect()
 }
 
 /// Asserts the appended batches are contiguous from L2 block 1, each index once, and that
@@ -213,27 +223,17 @@ fn batch_signing_latency(net: &Devnet, rest: &str) -> Vec<(u64, i128)> {
 
 /// Sum of `totalReward` over LockingPool's RewardsDistributed events.
 fn rewards_distributed(l1: &L1Rpc, pool: &str) -> u128 {
-    let topic = alloy::primitives::keccak256(
-        b"RewardsDistributed(uint256,uint256,uint256,uint256,uint256)".as_slice(),
-    );
-    let logs = l1.rpc(
-        "eth_getLogs",
-        json!([{"address": pool, "fromBlock": "0x0", "toBlock": "latest",
-                "topics": [format!("0x{}", hex::encode(topic))]}]),
-    );
-    logs.as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
-        .iter()
-        .map(|log| {
-            let data = log["data"]
-                .as_str()
-                .unwrap_or_default()
-                .trim_start_matches("0x");
-            // nonce, startEpoch, endEpoch, totalReward
-            u128::from_str_radix(data.get(3 * 64 + 32..4 * 64).unwrap_or("0"), 16).unwrap_or(0)
-        })
-        .sum()
+    event_logs(
+        l1,
+        pool,
+        "RewardsDistributed(uint256,uint256,uint256,uint256,uint256)",
+    )
+    .iter()
+    // data: nonce, startEpoch, endEpoch, totalReward (the low 128 bits of the 4th word)
+    .map(|(_, data)| {
+        u128::from_str_radix(data.get(3 * 64 + 32..4 * 64).unwrap_or("0"), 16).unwrap_or(0)
+    })
+    .sum()
 }
 
 /// LockingPool.sequencer(id).reward of each id (wei).
