@@ -330,6 +330,18 @@ fn a_bad_round2_share_is_proven_by_complaint_and_the_dkg_restarts_without_its_se
         failed.blame[0].reason
     );
     assert_eq!(failed.blame[0].validator, net.members[3].validator);
+    // A proven fault is penalised through staking like an invalid signature share.
+    let state = net.state();
+    assert_eq!(
+        seqpool_mpc::signing::share_faults(&state, &net.members[3].validator).expect("faults"),
+        1
+    );
+    for honest in &net.members[..3] {
+        assert_eq!(
+            seqpool_mpc::signing::share_faults(&state, &honest.validator).expect("faults"),
+            0
+        );
+    }
     let restart = &sessions[1];
     assert_eq!(restart.attempt, 1);
     assert_eq!(restart.members.len(), 3);
@@ -357,6 +369,12 @@ fn an_offline_member_times_out_and_the_dkg_restarts_without_it() {
     assert_eq!(failed.blame.len(), 1);
     assert_eq!(failed.blame[0].identifier, absent);
     assert_eq!(failed.blame[0].reason, "missed round 1");
+    // Missing a round is not a proven fault: liveness jailing covers a node that is down.
+    let absent_validator = &net.members[2].validator;
+    assert_eq!(
+        seqpool_mpc::signing::share_faults(&net.state(), absent_validator).expect("faults"),
+        0
+    );
     // The session waited exactly its round timeout.
     assert_eq!(
         failed.round_deadline_height,

@@ -478,6 +478,9 @@ pub fn apply_votes<S: StateWrite>(
                             .attr("validator", validator.clone())
                             .attr("reason", reason.clone()),
                     );
+                    // A proven fault costs the same as an invalid signature share; a missed
+                    // round does not (liveness jailing covers a node that is down).
+                    events.extend(crate::signing::penalise(state, ctx, &validator)?);
                     session.blame.push(Blame {
                         identifier: culprit.clone(),
                         validator,

@@ -513,8 +513,9 @@ fn aggregate_shares<S: StateRead + ?Sized>(
     }
 }
 
-/// Records an invalid share against `validator` and jails it after `max_share_faults`.
-fn penalise<S: StateWrite>(
+/// Records a proven MPC fault (an invalid signature share, or a keygen payload the chain proved
+/// bad) against `validator` and jails it after `max_share_faults`.
+pub(crate) fn penalise<S: StateWrite>(
     state: &mut S,
     ctx: &BlockContext,
     validator: &str,
