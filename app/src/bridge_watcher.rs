@@ -1,7 +1,8 @@
 //! The L1 watcher: follows the LockingPool's logs at a finality depth and hands the events to the
 //! consensus actor (through [`Observations`]) for this node's vote extensions. It also follows
-//! BatchInbox and GroupKeyRegistry (and the pool's RewardsDistributed) for the receipts of
-//! group-signed payloads ([`ReceiptObservations`]), which x/mpc records as LANDED / registered.
+//! BatchInbox, GroupKeyRegistry and Governance (and the pool's RewardsDistributed) for the
+//! receipts of group-signed payloads ([`ReceiptObservations`]), which x/mpc records as LANDED /
+//! registered.
 //!
 //! Only blocks at `latest - confirmations` (or the node's `finalized` block) are read, so an event
 //! that a reorg removes is never observed. The cursor (next L1 block to read, plus the observed
@@ -18,11 +19,12 @@ use alloy::sol_types::SolEventInterface;
 use seqpool_bridge::{l1_receipt, L1Receipt};
 use seqpool_bridge::{L1Event, Payload};
 use seqpool_l1::bindings::BatchInbox::BatchInboxEvents;
+use seqpool_l1::bindings::Governance::GovernanceEvents;
 use seqpool_l1::bindings::GroupKeyRegistry::GroupKeyRegistryEvents;
 use seqpool_l1::bindings::LockingPool::LockingPoolEvents;
 use seqpool_proto::bridge::v1::{
-    BatchAppended, GroupKeyRotated, GroupKeySet, LockBoundChanged, Locked, OtherEvent, Relocked,
-    RewardsDistributed, SignerChange, Slashed, UnlockInit, WhitelistChanged,
+    ActionExecuted, BatchAppended, GroupKeyRotated, GroupKeySet, LockBoundChanged, Locked,
+    OtherEvent, Relocked, RewardsDistributed, SignerChange, Slashed, UnlockInit, WhitelistChanged,
 };
 use serde::{Deserialize, Serialize};
 
@@ -48,6 +50,8 @@ pub struct WatcherConfig {
     pub batch_inbox: Option<Address>,
     /// Followed for GroupKeySet / GroupKeyRotated receipts (`None` = not watched).
     pub group_key_registry: Option<Address>,
+    /// Followed for the ActionExecuted receipts of group-signed actions (`None` = not watched).
+    pub governance: Option<Address>,
     /// Blocks below the head an event must be to be observed (when not using `finalized`).
     pub confirmations: u64,
     /// Read up to the node's `finalized` block instead of `latest - confirmations`.
@@ -224,8 +228,9 @@ fn word(v: U256) -> Vec<u8> {
     v.to_be_bytes::<32>().to_vec()
 }
 
-/// The receipt form of a BatchInbox, GroupKeyRegistry or LockingPool.RewardsDistributed log;
-/// `None` for any other log (or one from an address that is not `config`'s).
+/// The receipt form of a BatchInbox, GroupKeyRegistry, LockingPool.RewardsDistributed or
+/// group-signed Governance.ActionExecuted log; `None` for any other log (an admin call's
+/// ActionExecuted, or a log from an address that is not `config`'s).
 pub fn to_receipt(log: &Log, config: &WatcherConfig) -> Result<Option<L1Receipt>, WatchError> {
     let (Some(tx_hash), Some(log_index), Some(block_number)) =
         (log.transaction_hash, log.log_index, log.block_number)
@@ -264,6 +269,17 @@ pub fn to_receipt(log: &Log, config: &WatcherConfig) -> Result<Option<L1Receipt>
                 })
             }
             #[allow(unreachable_patterns)]
+            _ => return Ok(None),
+        }
+    } else if Some(address) == config.governance {
+        match GovernanceEvents::decode_log(&log.inner).map(|d| d.data) {
+            Ok(GovernanceEvents::ActionExecuted(e)) if e.groupSigned => {
+                Payload::ActionExecuted(ActionExecuted {
+                    target: e.target.to_vec(),
+                    selector: e.selector.to_vec(),
+                    action_nonce: id64(e.actionNonce, "action nonce", &id)?,
+                })
+            }
             _ => return Ok(None),
         }
     } else if address == config.locking_pool {
@@ -403,6 +419,7 @@ pub async fn poll_once<P: Provider>(
         Some(config.locking_pool),
         config.batch_inbox,
         config.group_key_registry,
+        config.governance,
     ]
     .into_iter()
     .flatten()
@@ -550,11 +567,13 @@ pub fn spawn_from_config(
     };
     let batch_inbox = optional("l1_batch_inbox", &config.l1_batch_inbox)?;
     let group_key_registry = optional("l1_group_key_registry", &config.l1_group_key_registry)?;
+    let governance = optional("l1_governance", &config.l1_governance)?;
     let provider = alloy::providers::ProviderBuilder::new().connect_http(url);
     let watcher = WatcherConfig {
         locking_pool,
         batch_inbox,
         group_key_registry,
+        governance,
         confirmations: config.l1_confirmations,
         use_finalized_tag: config.l1_use_finalized,
         start_block: config.l1_start_block,

@@ -23,6 +23,9 @@ pub struct AppConfig {
     /// attests the receipts of group-signed payloads ("" = not watched).
     pub l1_batch_inbox: String,
     pub l1_group_key_registry: String,
+    /// Governance on L1 (0x...): the watcher attests the ActionExecuted receipts of group-signed
+    /// actions (SLASHING, GOVERNANCE_ACTION) ("" = not watched).
+    pub l1_governance: String,
     /// Blocks below the L1 head an event must be before this node attests it.
     pub l1_confirmations: u64,
     /// Follow the L1 node's `finalized` block instead of `l1_confirmations`.
@@ -49,6 +52,7 @@ impl Default for AppConfig {
             l1_locking_pool: String::new(),
             l1_batch_inbox: String::new(),
             l1_group_key_registry: String::new(),
+            l1_governance: String::new(),
             l1_confirmations: 2,
             l1_use_finalized: false,
             l1_start_block: 0,

@@ -31,6 +31,7 @@ fn watcher_config(deployment: &Deployment, dir: &std::path::Path) -> WatcherConf
         locking_pool: deployment.locking_pool,
         batch_inbox: Some(deployment.batch_inbox),
         group_key_registry: Some(deployment.group_key_registry),
+        governance: Some(deployment.governance),
         confirmations: CONFIRMATIONS,
         use_finalized_tag: false,
         start_block: 0,
@@ -378,39 +379,75 @@ async fn watcher_reads_the_new_branch_after_a_reorg_deeper_than_its_depth() {
     drop(anvil);
 }
 
+/// An anvil with the contracts deployed and a 3-of-4 FROST group key (dealt from `seed`)
+/// registered by the admin through Governance.
+struct GroupOnL1 {
+    anvil: Anvil,
+    provider: alloy::providers::DynProvider,
+    chain_id: u64,
+    deployment: Deployment,
+    group: seqpool_l1::frost_sig::DealtGroup,
+    key: seqpool_l1::frost_sig::AffinePoint,
+    rng: rand::rngs::StdRng,
+}
+
+impl GroupOnL1 {
+    async fn start(seed: u64) -> Self {
+        use rand::SeedableRng;
+        use seqpool_l1::frost_sig::{group_key_affine, DealtGroup};
+        let anvil = Anvil::start().expect("anvil");
+        let signer: PrivateKeySigner = DEV_KEY.parse().expect("dev key");
+        let provider = ProviderBuilder::new()
+            .wallet(signer)
+            .connect_http(anvil.url.parse().expect("url"));
+        let chain_id = wait_for_rpc(&provider).await.expect("anvil RPC");
+        let deployment = deploy_all(provider.clone(), &DeployConfig::default())
+            .await
+            .expect("deploy");
+        let provider = provider.erased();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        let group = DealtGroup::deal(4, 3, &mut rng).expect("deal");
+        let key = group_key_affine(group.verifying_key()).expect("usable key");
+        seqpool_l1::devnet::register_initial_group_key(
+            &provider,
+            &deployment,
+            U256::from_be_bytes(key.x),
+            U256::from_be_bytes(key.y),
+        )
+        .await
+        .expect("setInitialKey through Governance");
+        Self {
+            anvil,
+            provider,
+            chain_id,
+            deployment,
+            group,
+            key,
+            rng,
+        }
+    }
+}
+
 /// The receipts of group-signed payloads: the watcher reports GroupKeySet and BatchAppended at the
 /// confirmation depth (not before), with the content the chain matches against its requests, and
 /// keeps them in its cursor across a restart until the chain has recorded them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watcher_reports_key_and_batch_receipts_at_confirmation_depth() {
     use alloy::primitives::B256;
-    use rand::SeedableRng;
     use seqpool_bridge::l1_receipt::Payload as Receipt;
     use seqpool_l1::bindings::BatchInbox;
-    use seqpool_l1::frost_sig::{group_key_affine, signature_affine, DealtGroup};
-
-    let anvil = Anvil::start().expect("anvil");
-    let signer: PrivateKeySigner = DEV_KEY.parse().expect("dev key");
-    let provider = ProviderBuilder::new()
-        .wallet(signer)
-        .connect_http(anvil.url.parse().expect("url"));
-    let chain_id = wait_for_rpc(&provider).await.expect("anvil RPC");
-    let deployment = deploy_all(provider.clone(), &DeployConfig::default())
-        .await
-        .expect("deploy");
+    use seqpool_l1::frost_sig::signature_affine;
 
     // The admin registers a 3-of-4 group key; the group signs batch 0 and it is appended.
-    let mut rng = rand::rngs::StdRng::seed_from_u64(3);
-    let group = DealtGroup::deal(4, 3, &mut rng).expect("deal");
-    let key = group_key_affine(group.verifying_key()).expect("usable key");
-    seqpool_l1::devnet::register_initial_group_key(
-        &provider,
-        &deployment,
-        U256::from_be_bytes(key.x),
-        U256::from_be_bytes(key.y),
-    )
-    .await
-    .expect("setInitialKey through Governance");
+    let GroupOnL1 {
+        anvil,
+        provider,
+        chain_id,
+        deployment,
+        group,
+        key,
+        mut rng,
+    } = GroupOnL1::start(3).await;
     let header = BatchInbox::BatchHeader {
         batchIndex: 0,
         l2StartBlock: deployment.first_l2_block,
@@ -472,6 +509,132 @@ async fn watcher_reports_key_and_batch_receipts_at_confirmation_depth() {
     // The cursor keeps them for a restart.
     let reloaded = Cursor::load(&w.watcher.cursor_path, 0).expect("reload");
     assert_eq!(reloaded.receipts, seen);
+    drop(anvil);
+}
+
+/// A group-signed Governance.executeSigned on a real anvil (x/mpc's slash action: its calldata
+/// and digest): the watcher reports its ActionExecuted at the confirmation depth with the target,
+/// selector and action nonce, and drops the admin calls' ActionExecuted (deployment, key
+/// registration). x/mpc matches the receipt to the SIGNED request and lands it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watcher_reports_a_group_signed_action_and_x_mpc_lands_its_request() {
+    use seqpool_bridge::l1_receipt::Payload as Receipt;
+    use seqpool_l1::frost_sig::signature_affine;
+    use seqpool_mpc::state::{MpcRead, MpcWrite};
+    use seqpool_mpc::{requests, L1Contracts, RequestStatus};
+
+    let GroupOnL1 {
+        anvil,
+        provider,
+        chain_id,
+        deployment,
+        group,
+        mut rng,
+        ..
+    } = GroupOnL1::start(5).await;
+
+    // x/mpc's request for the slashing action, in a chain state with the deployment's contracts.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let storage = seqpool_store::Storage::open(dir.path()).expect("store");
+    let mut state = seqpool_store::StateDelta::new(storage.latest_snapshot());
+    let mut params = state.mpc_params().expect("params");
+    params.l1 = Some(L1Contracts {
+        chain_id,
+        batch_inbox: deployment.batch_inbox.to_vec(),
+        locking_pool: deployment.locking_pool.to_vec(),
+        group_key_registry: deployment.group_key_registry.to_vec(),
+        governance: deployment.governance.to_vec(),
+    });
+    state.put_mpc_params(&params);
+    let data = requests::slash_calldata(1, 5);
+    let ctx = seqpool_component::BlockContext {
+        chain_id: "test".into(),
+        height: 1,
+        time_unix_nanos: 0,
+    };
+    let (mut request, _) = requests::create_governance_action(
+        &mut state,
+        &ctx,
+        deployment.locking_pool.into_array(),
+        &data,
+        "admin",
+    )
+    .expect("request");
+    let action = Governance::GovernanceAction {
+        target: deployment.locking_pool,
+        data: data.clone().into(),
+        nonce: U256::from(request.sequence),
+    };
+    let digest =
+        seqpool_l1::digest::governance_action_digest(chain_id, deployment.governance, &action);
+    assert_eq!(
+        request.digest,
+        digest.to_vec(),
+        "x/mpc signs the contract's digest"
+    );
+    let sig = group.sign(digest.as_slice(), 3, &mut rng).expect("sign");
+    request.set_status(RequestStatus::Signed);
+    state.put_signing_request(&request);
+
+    let governance = Governance::new(deployment.governance, provider.clone());
+    let sent = governance
+        .executeSigned(action, signature_affine(&sig).expect("affine").into())
+        .send()
+        .await
+        .expect("executeSigned sent")
+        .get_receipt()
+        .await
+        .expect("executeSigned mined");
+    assert!(sent.status(), "executeSigned reverted");
+
+    let mut w = Fresh::new(&anvil, &deployment);
+    w.poll().await;
+    let actions = |w: &Fresh| -> Vec<seqpool_bridge::L1Receipt> {
+        w.receipts
+            .lock()
+            .expect("lock")
+            .values()
+            .filter(|r| matches!(r.payload, Some(Receipt::ActionExecuted(_))))
+            .cloned()
+            .collect()
+    };
+    assert!(
+        actions(&w).is_empty(),
+        "reported above the confirmation depth"
+    );
+    mine(&provider, CONFIRMATIONS).await;
+    w.poll().await;
+    let seen = actions(&w);
+    assert_eq!(seen.len(), 1, "only the group-signed action: {seen:?}");
+    let receipt = &seen[0];
+    let Some(Receipt::ActionExecuted(e)) = &receipt.payload else {
+        unreachable!("filtered above");
+    };
+    assert_eq!(
+        (&e.target[..], &e.selector[..], e.action_nonce),
+        (deployment.locking_pool.as_slice(), &data[..4], 0)
+    );
+    assert_eq!(receipt.tx_hash, sent.transaction_hash.to_vec());
+    seqpool_bridge::attest::check_vote(
+        &BridgeVote {
+            receipts: seen.clone(),
+            ..Default::default()
+        },
+        8,
+    )
+    .expect("well-formed section");
+
+    assert_eq!(
+        seqpool_mpc::receipts::status(&state, receipt).expect("status"),
+        seqpool_mpc::receipts::ReceiptStatus::Pending
+    );
+    seqpool_mpc::receipts::apply(&mut state, receipt, 9).expect("apply");
+    let landed = state
+        .signing_request(request.request_id)
+        .expect("read")
+        .expect("request");
+    assert_eq!(landed.status(), RequestStatus::Landed);
+    assert_eq!(landed.l1_tx_hash, sent.transaction_hash.to_vec());
     drop(anvil);
 }
 

@@ -651,19 +651,21 @@ fn a_request_fails_after_max_attempts_without_enough_signers() {
     assert_signed_at(&net, again, h + 1);
 }
 
-#[test]
-fn the_admin_asks_for_a_governance_action_and_the_group_signs_it() {
-    let mut net = net(4, 2, |_| {});
-    warm_up(&mut net);
+/// The admin's MsgRequestGovernanceAction (`data` on `target`) in a block; returns the msg and
+/// the block's height.
+fn request_governance_action(
+    net: &mut Net,
+    target: [u8; 20],
+    data: &[u8],
+) -> (seqpool_mpc::MsgRequestGovernanceAction, u64) {
     let admin = net.d.admin_address();
     let acc = seqpool_auth::AuthRead::account(&snapshot(&net.d), &admin)
         .expect("read")
         .expect("admin account");
-    let data = requests::slash_calldata(3, 1_000);
     let msg = seqpool_mpc::MsgRequestGovernanceAction {
         authority: admin,
-        target: vec![0x2c; 20],
-        data: data.clone(),
+        target: target.to_vec(),
+        data: data.to_vec(),
     };
     let tx = Bytes::from(sign_tx(
         &net.d.admin_key,
@@ -676,8 +678,17 @@ fn the_admin_asks_for_a_governance_action_and_the_group_signs_it() {
     let out = net.d.produce_block(vec![tx]).expect("block h");
     let result = out.tx_results.last().expect("result");
     assert_eq!(result.code.value(), 0, "{}", result.log);
+    (msg, out.height)
+}
+
+#[test]
+fn the_admin_asks_for_a_governance_action_and_the_group_signs_it() {
+    let mut net = net(4, 2, |_| {});
+    warm_up(&mut net);
+    let data = requests::slash_calldata(3, 1_000);
+    let (msg, height) = request_governance_action(&mut net, [0x2c; 20], &data);
     net.d.produce_block(vec![]).expect("block h+1");
-    let r = assert_signed_at(&net, 1, out.height + 1);
+    let r = assert_signed_at(&net, 1, height + 1);
     assert_eq!(r.request_type(), seqpool_mpc::RequestType::GovernanceAction);
     assert_eq!(
         r.digest,
@@ -965,6 +976,83 @@ fn attested_batch_receipt_lands_the_signed_request() {
     assert_eq!(request(&net.d, id).landed_height, landed_at, "applied once");
 }
 
+/// Governance.ActionExecuted of a group-signed action, attested by more than 2/3 of the power,
+/// lands the SIGNED request with that action nonce - but only when the event's target and
+/// selector are the ones the request signed; an attested receipt that matches nothing changes no
+/// request (its `mpc_receipt_unmatched` event is checked in x/mpc's unit test).
+#[test]
+fn attested_action_receipt_lands_the_governance_request() {
+    use seqpool_bridge::l1_receipt::Payload as Receipt;
+    use seqpool_bridge::{BridgeVote, L1Receipt};
+    use seqpool_proto::bridge::v1::ActionExecuted;
+
+    let mut net = net(4, 1, |_| {});
+    warm_up(&mut net);
+    let pool = [0x2c; 20];
+    let data = requests::slash_calldata(3, 1_000);
+    let (_, height) = request_governance_action(&mut net, pool, &data);
+    net.d.produce_block(vec![]).expect("block h+1");
+    let r = assert_signed_at(&net, 1, height + 1);
+    assert_eq!(r.sequence, 0, "the first action nonce");
+
+    let executed = |target: [u8; 20], selector: &[u8], tx: u8| L1Receipt {
+        tx_hash: vec![tx; 32],
+        log_index: 0,
+        block_number: 60 + u64::from(tx),
+        payload: Some(Receipt::ActionExecuted(ActionExecuted {
+            target: target.to_vec(),
+            selector: selector.to_vec(),
+            action_nonce: 0,
+        })),
+    };
+    let other_target = executed([0x1b; 20], &data[..4], 1);
+    let other_selector = executed(pool, &[0xde, 0xad, 0xbe, 0xef], 2);
+    let real = executed(pool, &data[..4], 3);
+    let report_all = |d: &mut Driver, r: &L1Receipt| {
+        for i in 0..4 {
+            d.bridge_votes.insert(
+                i,
+                BridgeVote {
+                    receipts: vec![r.clone()],
+                    ..Default::default()
+                },
+            );
+        }
+    };
+    for wrong in [&other_target, &other_selector] {
+        assert_eq!(
+            seqpool_mpc::receipts::status(&snapshot(&net.d), wrong).expect("status"),
+            seqpool_mpc::receipts::ReceiptStatus::Unmatched
+        );
+        report_all(&mut net.d, wrong);
+        net.d.produce_block(vec![]).expect("block with the votes");
+        net.d.produce_block(vec![]).expect("block applying them");
+        assert_eq!(request(&net.d, 1).status(), RequestStatus::Signed);
+    }
+    // The same path with the real receipt lands it (so the ones above were attested and refused).
+    assert_eq!(
+        seqpool_mpc::receipts::status(&snapshot(&net.d), &real).expect("status"),
+        seqpool_mpc::receipts::ReceiptStatus::Pending
+    );
+    report_all(&mut net.d, &real);
+    net.d.produce_block(vec![]).expect("block with the votes");
+    let out = net.d.produce_block(vec![]).expect("block applying them");
+    let r = request(&net.d, 1);
+    assert_eq!(r.status(), RequestStatus::Landed, "{r:?}");
+    assert_eq!((r.l1_tx_hash.clone(), r.l1_block), (vec![3; 32], 63));
+    assert!(r.landed_height > height && r.landed_height <= out.height);
+    // The relayer's poll of SIGNED requests no longer lists it.
+    let signed = seqpool_mpc::query::requests(
+        &snapshot(&net.d),
+        &seqpool_proto::mpc::v1::QueryRequestsRequest {
+            status: RequestStatus::Signed as i32,
+            ..Default::default()
+        },
+    )
+    .expect("query");
+    assert!(signed.requests.is_empty(), "{:?}", signed.requests);
+}
+
 /// The whole loop of a batch (H3): signed on chain -> read over the node's real gRPC by the
 /// sidecar's relayer loop -> appended to BatchInbox on a real anvil -> seen by seqpoold's L1 watcher
 /// at its depth -> attested in the bridge section -> LANDED on chain with the L1 transaction.
@@ -1078,6 +1166,7 @@ fn signed_batch_is_relayed_to_l1_and_its_receipt_lands_it() {
         locking_pool: deployment.locking_pool,
         batch_inbox: Some(deployment.batch_inbox),
         group_key_registry: Some(deployment.group_key_registry),
+        governance: Some(deployment.governance),
         confirmations: 2,
         use_finalized_tag: false,
         start_block: 0,

@@ -153,6 +153,7 @@ pub fn configure_node(home: &Path, args: &L1Args, entry: &L1Entry) -> Result<()>
     app.l1_locking_pool = entry.contracts.locking_pool.to_string();
     app.l1_batch_inbox = entry.contracts.batch_inbox.to_string();
     app.l1_group_key_registry = entry.contracts.group_key_registry.to_string();
+    app.l1_governance = entry.contracts.governance.to_string();
     app.l1_confirmations = args.l1_confirmations;
     app.l1_start_block = entry.contracts.deployed_at_block;
     app.l1_poll_interval_ms = args.l1_poll_interval_ms;

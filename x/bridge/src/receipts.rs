@@ -1,5 +1,5 @@
 //! L1 receipts of group-signed payloads (BatchAppended, GroupKeySet/GroupKeyRotated,
-//! RewardsDistributed) in the bridge section: checked like events, and taken as attested when
+//! RewardsDistributed, Governance.ActionExecuted) in the bridge section: checked like events, and taken as attested when
 //! validators with more than 2/3 of the power list the byte-identical receipt in one extended
 //! commit. There is no nonce sequence: the module that consumes a receipt (x/mpc) makes applying
 //! it twice a no-op, and validators stop listing it once their state shows it recorded.
@@ -54,14 +54,24 @@ fn check_payload(payload: &Payload) -> Result<(), String> {
             ("new_py", &k.new_py),
         ],
         Payload::RewardsDistributed(_) => vec![],
+        Payload::ActionExecuted(a) => {
+            check_len("target", &a.target, 20)?;
+            check_len("selector", &a.selector, 4)?;
+            vec![]
+        }
     };
     for (name, bytes) in words {
-        if bytes.len() != 32 {
-            return Err(format!(
-                "bridge section: receipt field {name} has {} bytes, expected 32",
-                bytes.len()
-            ));
-        }
+        check_len(name, bytes, 32)?;
+    }
+    Ok(())
+}
+
+fn check_len(name: &str, bytes: &[u8], expected: usize) -> Result<(), String> {
+    if bytes.len() != expected {
+        return Err(format!(
+            "bridge section: receipt field {name} has {} bytes, expected {expected}",
+            bytes.len()
+        ));
     }
     Ok(())
 }
@@ -107,7 +117,7 @@ pub fn attested_receipts(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use seqpool_proto::bridge::v1::{BatchAppended, GroupKeySet};
+    use seqpool_proto::bridge::v1::{ActionExecuted, BatchAppended, GroupKeySet};
 
     fn batch(index: u64, block: u64) -> L1Receipt {
         L1Receipt {
@@ -184,5 +194,17 @@ mod tests {
             ..Default::default()
         };
         assert!(check_receipts(&vote(&[bad_key]), 4).is_err());
+        let action = |target: usize, selector: usize| L1Receipt {
+            tx_hash: vec![0; 32],
+            payload: Some(Payload::ActionExecuted(ActionExecuted {
+                target: vec![1; target],
+                selector: vec![2; selector],
+                action_nonce: 3,
+            })),
+            ..Default::default()
+        };
+        assert!(check_receipts(&vote(&[action(20, 4)]), 4).is_ok());
+        assert!(check_receipts(&vote(&[action(32, 4)]), 4).is_err());
+        assert!(check_receipts(&vote(&[action(20, 32)]), 4).is_err());
     }
 }

@@ -88,23 +88,8 @@ pub fn requests(
     let requests = if want == RequestStatus::Unspecified {
         state.signing_requests(req.from_id, max)?
     } else {
-        // Scan in id order and filter; open statuses could use the index, but a status query is
-        // an operator's tool, not a hot path.
-        let mut out = Vec::new();
-        let mut from = req.from_id;
-        loop {
-            let page = state.signing_requests(from, 256)?;
-            let Some(last) = page.last().map(|r| r.request_id) else {
-                break;
-            };
-            out.extend(page.into_iter().filter(|r| r.status() == want));
-            if out.len() >= max {
-                out.truncate(max);
-                break;
-            }
-            from = last + 1;
-        }
-        out
+        // The status index: only the requests in `want` are read (the relayer polls SIGNED).
+        state.signing_requests_with_status(want, req.from_id, max)?
     };
     Ok(QueryRequestsResponse { requests })
 }

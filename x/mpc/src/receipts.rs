@@ -1,6 +1,8 @@
 //! L1 receipts attested through the bridge (x/bridge `receipts`): a BatchAppended,
-//! RewardsDistributed or GroupKeyRotated event marks its SIGNED request LANDED (matched by type
-//! and sequence, and only when the event's content equals the request's), and a GroupKeySet or
+//! RewardsDistributed, GroupKeyRotated or (group-signed) Governance.ActionExecuted event marks its
+//! SIGNED request LANDED (matched by type and sequence - an ActionExecuted by action nonce, which
+//! SLASHING and GOVERNANCE_ACTION share - and only when the event's content equals the request's:
+//! for an action its target and selector), and a GroupKeySet or
 //! GroupKeyRotated event marks the keys with that group key `registered_on_l1`.
 //!
 //! Applying a receipt twice changes nothing, so the bridge needs no record of applied receipts;
@@ -8,7 +10,7 @@
 use seqpool_component::{Event, StateRead, StateWrite, StoreError};
 use seqpool_proto::bridge::v1::{l1_receipt::Payload, L1Receipt};
 
-use crate::requests::{batch_request, rotation_payload, word_u64};
+use crate::requests::{batch_request, governance_call, rotation_payload, word_u64};
 use crate::state::{MpcRead, MpcWrite};
 use crate::{GroupKey, RequestStatus, RequestType, SigningRequest};
 
@@ -21,19 +23,6 @@ pub enum ReceiptStatus {
     Recorded,
     /// Nothing in state matches (content differs, or no such request).
     Unmatched,
-}
-
-/// Requests of `kind` with `sequence` (scan; reward and rotation receipts are rare).
-fn requests_of<S: StateRead + ?Sized>(
-    state: &S,
-    kind: RequestType,
-    sequence: u64,
-) -> Result<Vec<SigningRequest>, StoreError> {
-    Ok(state
-        .signing_requests(0, usize::MAX)?
-        .into_iter()
-        .filter(|r| r.request_type == kind as i32 && r.sequence == sequence)
-        .collect())
 }
 
 /// The request a receipt lands, if the receipt's content equals it.
@@ -59,16 +48,32 @@ fn matching_request<S: StateRead + ?Sized>(
                 word_u64(e.end_epoch),
             ]
             .concat();
-            requests_of(state, RequestType::RewardDistribution, e.sequence)?
-                .into_iter()
-                .find(|r| r.payload.starts_with(&head))
+            state
+                .request_by_sequence(RequestType::RewardDistribution, e.sequence)?
+                .filter(|r| r.payload.starts_with(&head))
         }
         Payload::GroupKeyRotated(e) => {
             let signed_at = e.key_nonce.saturating_sub(1);
             let payload = rotation_payload(&e.new_px, &e.new_py);
-            requests_of(state, RequestType::RotateGroupKey, signed_at)?
-                .into_iter()
-                .find(|r| r.payload == payload)
+            state
+                .request_by_sequence(RequestType::RotateGroupKey, signed_at)?
+                .filter(|r| r.payload == payload)
+        }
+        Payload::ActionExecuted(e) => {
+            // SLASHING and GOVERNANCE_ACTION share Governance.actionNonce: at most one of them
+            // has this nonce.
+            let mut found = None;
+            for kind in [RequestType::Slashing, RequestType::GovernanceAction] {
+                if let Some(r) = state.request_by_sequence(kind, e.action_nonce)? {
+                    found = Some(r);
+                    break;
+                }
+            }
+            found.filter(|r| {
+                governance_call(&r.payload).is_some_and(|(target, selector)| {
+                    target.as_slice() == e.target && selector.as_slice() == e.selector
+                })
+            })
         }
         Payload::GroupKeySet(_) => None,
     })
@@ -366,6 +371,10 @@ mod tests {
             status: RequestStatus::Signed as i32,
             ..Default::default()
         });
+        state.put_u64(
+            crate::state_key::request_by_sequence(RequestType::RotateGroupKey as i32, 1),
+            9,
+        );
         let rotated = L1Receipt {
             tx_hash: vec![2; 32],
             payload: Some(Payload::GroupKeyRotated(GroupKeyRotated {
@@ -404,5 +413,81 @@ mod tests {
             status(&state, &rotated).expect("status"),
             ReceiptStatus::Recorded
         );
+    }
+
+    #[test]
+    fn action_receipt_lands_the_request_with_its_nonce_target_and_selector() {
+        use crate::requests::{governance_payload, slash_calldata};
+        use seqpool_proto::bridge::v1::ActionExecuted;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let storage = Storage::open(dir.path()).expect("open");
+        let mut state = StateDelta::new(storage.latest_snapshot());
+        let data = slash_calldata(7, 50);
+        // Nonce 0: a slashing; nonce 1: a governance action.
+        for (id, kind, nonce) in [
+            (3, RequestType::Slashing, 0u64),
+            (4, RequestType::GovernanceAction, 1),
+        ] {
+            state.put_signing_request(&SigningRequest {
+                request_id: id,
+                request_type: kind as i32,
+                sequence: nonce,
+                payload: governance_payload(&[2; 20], &data, nonce),
+                status: RequestStatus::Signed as i32,
+                ..Default::default()
+            });
+            state.put_u64(
+                crate::state_key::request_by_sequence(kind as i32, nonce),
+                id,
+            );
+        }
+        let executed = |nonce: u64, target: u8, selector: &[u8]| L1Receipt {
+            tx_hash: vec![nonce as u8 + 1; 32],
+            block_number: 40 + nonce,
+            payload: Some(Payload::ActionExecuted(ActionExecuted {
+                target: vec![target; 20],
+                selector: selector.to_vec(),
+                action_nonce: nonce,
+            })),
+            ..Default::default()
+        };
+        let selector = &data[..4];
+        for wrong in [
+            executed(0, 9, selector),
+            executed(0, 2, &[0xde, 0xad, 0xbe, 0xef]),
+            executed(2, 2, selector),
+        ] {
+            assert_eq!(
+                status(&state, &wrong).expect("status"),
+                ReceiptStatus::Unmatched
+            );
+            let events = apply(&mut state, &wrong, 5).expect("apply");
+            assert_eq!(events.len(), 1);
+            assert_eq!(events[0].kind, "mpc_receipt_unmatched");
+        }
+        for id in [3, 4] {
+            assert_eq!(
+                state.signing_request(id).expect("get").map(|r| r.status()),
+                Some(RequestStatus::Signed)
+            );
+        }
+        for (id, nonce) in [(3, 0), (4, 1)] {
+            let receipt = executed(nonce, 2, selector);
+            assert_eq!(
+                status(&state, &receipt).expect("status"),
+                ReceiptStatus::Pending
+            );
+            apply(&mut state, &receipt, 6).expect("apply");
+            let landed = state.signing_request(id).expect("get").expect("request");
+            assert_eq!(landed.status(), RequestStatus::Landed);
+            assert_eq!(
+                (landed.l1_tx_hash, landed.l1_block, landed.landed_height),
+                (vec![nonce as u8 + 1; 32], 40 + nonce, 6)
+            );
+            assert_eq!(
+                status(&state, &receipt).expect("status"),
+                ReceiptStatus::Recorded
+            );
+        }
     }
 }

@@ -200,6 +200,20 @@ pub fn governance_payload(target: &[u8; 20], data: &[u8], nonce: u64) -> Vec<u8>
     out
 }
 
+/// The target and function selector of a [`governance_payload`] (what Governance.ActionExecuted
+/// reports); `None` if `payload` is not one.
+pub fn governance_call(payload: &[u8]) -> Option<([u8; 20], [u8; 4])> {
+    let word = |i: usize| payload.get(i * 32..(i + 1) * 32);
+    let target: [u8; 20] = word(1)?.get(12..)?.try_into().ok()?;
+    let selector: [u8; 4] = payload.get(5 * 32..5 * 32 + 4)?.try_into().ok()?;
+    // At least a selector's worth of data (the contract reads data[:4]).
+    let len = word(4)?;
+    if len[..24].iter().any(|b| *b != 0) || u64::from_be_bytes(len[24..].try_into().ok()?) < 4 {
+        return None;
+    }
+    Some((target, selector))
+}
+
 /// The digest Governance.actionDigest(action) computes.
 pub fn governance_digest(
     chain_id: u64,
@@ -309,6 +323,13 @@ fn store_request<S: StateWrite>(
         ..Default::default()
     };
     state.put_signing_request(&request);
+    if new.request_type != RequestType::Batch {
+        // Reward sequences and key/action nonces come from counters: one request each.
+        state.put_u64(
+            state_key::request_by_sequence(request.request_type, request.sequence),
+            request_id,
+        );
+    }
     let event = Event::new("mpc_request_created")
         .attr("request_id", request_id.to_string())
         .attr("type", request.request_type().as_str_name())
@@ -573,6 +594,8 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use seqpool_producer::ProducerRead;
+    use seqpool_proto::bridge::v1::{l1_receipt, ActionExecuted, BatchAppended, L1Receipt};
+    use seqpool_proto::mpc::v1::QueryRequestsRequest;
     use seqpool_proto::producer::v1::{RewardSettlement, SequencerBlocks};
     use seqpool_staking::{StakingRead, StakingWrite, Validator};
     use seqpool_store::{StateDelta, Storage};
@@ -583,6 +606,18 @@ mod tests {
             height,
             time_unix_nanos: 0,
         }
+    }
+
+    fn set_l1<S: StateWrite>(state: &mut S) {
+        let mut params = state.mpc_params().unwrap();
+        params.l1 = Some(L1Contracts {
+            chain_id: 5,
+            batch_inbox: vec![1; 20],
+            locking_pool: vec![2; 20],
+            group_key_registry: vec![3; 20],
+            governance: vec![4; 20],
+        });
+        state.put_mpc_params(&params);
     }
 
     /// Settlements and slashing requests become requests once L1 is configured, each once.
@@ -629,15 +664,7 @@ mod tests {
             .is_empty());
         assert_eq!(state.pending_settlements().unwrap().len(), 1);
 
-        let mut params = state.mpc_params().unwrap();
-        params.l1 = Some(L1Contracts {
-            chain_id: 5,
-            batch_inbox: vec![1; 20],
-            locking_pool: vec![2; 20],
-            group_key_registry: vec![3; 20],
-            governance: vec![4; 20],
-        });
-        state.put_mpc_params(&params);
+        set_l1(&mut state);
         let events = collect_module_requests(&mut state, &ctx(3)).unwrap();
         assert_eq!(events.len(), 2, "{events:?}");
         assert!(state.pending_settlements().unwrap().is_empty());
@@ -669,6 +696,19 @@ mod tests {
     }
 
     #[test]
+    fn governance_call_reads_target_and_selector_back() {
+        let data = slash_calldata(7, 50);
+        let p = governance_payload(&[9; 20], &data, 3);
+        let selector: [u8; 4] = data[..4].try_into().unwrap();
+        assert_eq!(governance_call(&p), Some(([9; 20], selector)));
+        assert_eq!(
+            governance_call(&governance_payload(&[9; 20], &[1, 2], 3)),
+            None
+        );
+        assert_eq!(governance_call(&p[..32 * 5]), None);
+    }
+
+    #[test]
     fn governance_payload_pads_data() {
         let p = governance_payload(&[1; 20], &[0xaa; 33], 7);
         assert_eq!(p.len(), 32 * 5 + 64);
@@ -690,5 +730,156 @@ mod tests {
         assert_eq!(p[32 * 5 - 1], 160);
         // 160 + 96 = 256 = 0x0100.
         assert_eq!(&p[32 * 6 - 2..32 * 6], &[1, 0]);
+    }
+
+    fn header(index: u64, start: u64, root: u8) -> BatchHeader {
+        BatchHeader {
+            batch_index: index,
+            l2_start_block: start,
+            l2_end_block: start + 3,
+            l2_blocks_root: vec![root; 32],
+            l2_state_root: vec![root + 1; 32],
+        }
+    }
+
+    /// Every status query (whole and paged by one) equals a filtered scan of every request, and
+    /// the open-request ids equal the PENDING and SIGNING ones.
+    fn assert_index_equals_scan(state: &impl StateRead, step: &str) {
+        let all = state.signing_requests(0, usize::MAX).unwrap();
+        for status in crate::state::ALL_STATUSES.into_iter().skip(1) {
+            let scan: Vec<SigningRequest> = all
+                .iter()
+                .filter(|r| r.status() == status)
+                .cloned()
+                .collect();
+            let ask = |from_id: u64, limit: u32| {
+                crate::query::requests(
+                    state,
+                    &QueryRequestsRequest {
+                        status: status as i32,
+                        from_id,
+                        limit,
+                    },
+                )
+                .unwrap()
+                .requests
+            };
+            assert_eq!(ask(0, 0), scan, "{step}: {status:?}");
+            // Paged one by one from each returned id + 1.
+            let mut paged = Vec::new();
+            let mut from = 0;
+            while let Some(r) = ask(from, 1).pop() {
+                from = r.request_id + 1;
+                paged.push(r);
+            }
+            assert_eq!(paged, scan, "{step}: {status:?} paged");
+        }
+        let open: Vec<u64> = all
+            .iter()
+            .filter(|r| matches!(r.status(), RequestStatus::Pending | RequestStatus::Signing))
+            .map(|r| r.request_id)
+            .collect();
+        assert_eq!(state.open_request_ids().unwrap(), open, "{step}: open");
+    }
+
+    fn set_status(state: &mut impl MpcWrite, id: u64, status: RequestStatus) {
+        let mut r = state.signing_request(id).unwrap().unwrap();
+        r.set_status(status);
+        state.put_signing_request(&r);
+    }
+
+    #[test]
+    fn status_index_equals_a_full_scan_through_every_transition() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::open(dir.path()).unwrap();
+        let mut state = StateDelta::new(storage.latest_snapshot());
+        set_l1(&mut state);
+        let (b0, _) = create_batch(&mut state, &ctx(1), &header(0, 1, 0x10), "op").unwrap();
+        let (b1, _) = create_batch(&mut state, &ctx(1), &header(1, 5, 0x20), "op").unwrap();
+        let selector = [0xaa, 0xbb, 0xcc, 0xdd];
+        let (action, _) =
+            create_governance_action(&mut state, &ctx(1), [9; 20], &selector, "admin").unwrap();
+        assert_index_equals_scan(&state, "created");
+        set_status(&mut state, b0.request_id, RequestStatus::Signing);
+        set_status(&mut state, b1.request_id, RequestStatus::Signing);
+        assert_index_equals_scan(&state, "signing");
+
+        // Committed: later moves find the old entry in the store, not in the block's delta.
+        let prepared = storage.prepare(state.changes(), 1).unwrap();
+        storage.commit(prepared).unwrap();
+        let mut state = StateDelta::new(storage.latest_snapshot());
+        assert_index_equals_scan(&state, "committed");
+
+        set_status(&mut state, b0.request_id, RequestStatus::Signed);
+        set_status(&mut state, b1.request_id, RequestStatus::Failed);
+        set_status(&mut state, action.request_id, RequestStatus::Signing);
+        // Back to PENDING between attempts, then SIGNED.
+        set_status(&mut state, action.request_id, RequestStatus::Pending);
+        set_status(&mut state, action.request_id, RequestStatus::Signed);
+        assert_index_equals_scan(&state, "signed and failed");
+
+        // The failed batch is submitted again under the same index.
+        let (again, _) = create_batch(&mut state, &ctx(2), &header(1, 5, 0x30), "op").unwrap();
+        assert_index_equals_scan(&state, "resubmitted");
+
+        // L1 receipts land the signed batch and the action.
+        let landed_batch = L1Receipt {
+            tx_hash: vec![7; 32],
+            block_number: 30,
+            payload: Some(l1_receipt::Payload::BatchAppended(BatchAppended {
+                batch_index: 0,
+                l2_start_block: 1,
+                l2_end_block: 4,
+                l2_blocks_root: vec![0x10; 32],
+                l2_state_root: vec![0x11; 32],
+            })),
+            ..Default::default()
+        };
+        let landed_action = L1Receipt {
+            tx_hash: vec![8; 32],
+            block_number: 31,
+            payload: Some(l1_receipt::Payload::ActionExecuted(ActionExecuted {
+                target: vec![9; 20],
+                selector: selector.to_vec(),
+                action_nonce: 0,
+            })),
+            ..Default::default()
+        };
+        assert_eq!(
+            action.payload,
+            governance_payload(&[9; 20], &selector, 0),
+            "the action signs nonce 0"
+        );
+        crate::receipts::apply(&mut state, &landed_batch, 3).unwrap();
+        crate::receipts::apply(&mut state, &landed_action, 3).unwrap();
+        for id in [b0.request_id, action.request_id] {
+            assert_eq!(
+                state.signing_request(id).unwrap().unwrap().status(),
+                RequestStatus::Landed
+            );
+        }
+        set_status(&mut state, again.request_id, RequestStatus::Signing);
+        set_status(&mut state, again.request_id, RequestStatus::Signed);
+        assert_index_equals_scan(&state, "landed");
+
+        let prepared = storage.prepare(state.changes(), 2).unwrap();
+        storage.commit(prepared).unwrap();
+        let state = StateDelta::new(storage.latest_snapshot());
+        assert_index_equals_scan(&state, "committed again");
+        let signed = |state: &StateDelta<_>| {
+            crate::query::requests(
+                state,
+                &QueryRequestsRequest {
+                    status: RequestStatus::Signed as i32,
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+            .requests
+            .into_iter()
+            .map(|r| r.request_id)
+            .collect::<Vec<_>>()
+        };
+        assert_eq!(signed(&state), vec![again.request_id]);
     }
 }

@@ -2,7 +2,20 @@
 use seqpool_component::{StateRead, StateReadProto, StateWrite, StateWriteProto, StoreError};
 
 use crate::params::default_params;
-use crate::{state_key, GroupKey, KeygenSession, Member, Params, SigningAttempt, SigningRequest};
+use crate::{
+    state_key, GroupKey, KeygenSession, Member, Params, RequestStatus, RequestType, SigningAttempt,
+    SigningRequest,
+};
+
+/// Every request status, for clearing the status index when the stored request is unreadable.
+pub(crate) const ALL_STATUSES: [RequestStatus; 6] = [
+    RequestStatus::Unspecified,
+    RequestStatus::Pending,
+    RequestStatus::Signing,
+    RequestStatus::Signed,
+    RequestStatus::Landed,
+    RequestStatus::Failed,
+];
 
 fn id_suffix(key: &[u8], prefix: &[u8]) -> Option<u64> {
     key.get(prefix.len()..prefix.len() + 8)
@@ -82,24 +95,77 @@ pub trait MpcRead: StateRead {
         from_id: u64,
         limit: usize,
     ) -> Result<Vec<SigningRequest>, StoreError> {
-        Ok(self
-            .prefix_proto::<SigningRequest>(state_key::REQUESTS_PREFIX)?
+        // Decode only the requests returned.
+        self.prefix_raw(state_key::REQUESTS_PREFIX)?
             .into_iter()
             .filter(|(k, _)| {
                 id_suffix(k, state_key::REQUESTS_PREFIX).is_some_and(|id| id >= from_id)
             })
             .take(limit)
-            .map(|(_, r)| r)
+            .map(|(key, bytes)| {
+                prost::Message::decode(bytes.as_slice()).map_err(|e: prost::DecodeError| {
+                    StoreError::Corrupt {
+                        key: String::from_utf8_lossy(&key).into_owned(),
+                        reason: e.to_string(),
+                    }
+                })
+            })
+            .collect()
+    }
+
+    /// Ids of the requests in `status`, ascending (the status index; no request is read).
+    fn request_ids_with_status(&self, status: RequestStatus) -> Result<Vec<u64>, StoreError> {
+        let prefix = state_key::requests_by_status_prefix(status as i32);
+        Ok(self
+            .prefix_raw(&prefix)?
+            .into_iter()
+            .filter_map(|(k, _)| id_suffix(&k, &prefix))
             .collect())
+    }
+
+    /// Requests in `status` from `from_id` on, at most `limit`, in id order.
+    fn signing_requests_with_status(
+        &self,
+        status: RequestStatus,
+        from_id: u64,
+        limit: usize,
+    ) -> Result<Vec<SigningRequest>, StoreError> {
+        let mut out = Vec::new();
+        for id in self.request_ids_with_status(status)? {
+            if out.len() >= limit {
+                break;
+            }
+            if id < from_id {
+                continue;
+            }
+            if let Some(request) = self.signing_request(id)? {
+                out.push(request);
+            }
+        }
+        Ok(out)
     }
 
     /// Ids of requests that are pending or signing, ascending.
     fn open_request_ids(&self) -> Result<Vec<u64>, StoreError> {
-        Ok(self
-            .prefix_raw(state_key::OPEN_REQUESTS_PREFIX)?
-            .into_iter()
-            .filter_map(|(k, _)| id_suffix(&k, state_key::OPEN_REQUESTS_PREFIX))
-            .collect())
+        let mut ids = self.request_ids_with_status(RequestStatus::Pending)?;
+        ids.extend(self.request_ids_with_status(RequestStatus::Signing)?);
+        ids.sort_unstable();
+        Ok(ids)
+    }
+
+    /// The request of an L1 type with replay `sequence` (not BATCH: see `requests::batch_request`).
+    fn request_by_sequence(
+        &self,
+        request_type: RequestType,
+        sequence: u64,
+    ) -> Result<Option<SigningRequest>, StoreError> {
+        match self.get_u64(&state_key::request_by_sequence(
+            request_type as i32,
+            sequence,
+        ))? {
+            Some(id) => self.signing_request(id),
+            None => Ok(None),
+        }
     }
 
     fn signing_attempts(&self, request_id: u64) -> Result<Vec<SigningAttempt>, StoreError> {
@@ -142,20 +208,25 @@ pub trait MpcWrite: StateWrite {
         self.put_proto(state_key::keygen_session(session.session_id), session);
     }
 
-    /// Stores the request and keeps the open-request index in step with its status.
+    /// Stores the request and keeps the status index in step with its status. Every status change
+    /// goes through here.
     fn put_signing_request(&mut self, request: &SigningRequest) {
-        use crate::RequestStatus;
-        let open = matches!(
-            request.status(),
-            RequestStatus::Pending | RequestStatus::Signing
-        );
-        if open {
-            // The store refuses empty values.
-            self.put_raw(state_key::open_request(request.request_id), vec![1]);
-        } else {
-            self.delete(state_key::open_request(request.request_id));
+        let id = request.request_id;
+        let status = request.status;
+        // The stored status, to move the index entry; unreadable -> clear every other status
+        // (a delete of an absent key changes no state).
+        let previous: Option<Vec<i32>> = match self.signing_request(id) {
+            Ok(Some(old)) => Some(vec![old.status]),
+            Ok(None) => Some(Vec::new()),
+            Err(_) => None,
+        };
+        let stale = previous.unwrap_or_else(|| ALL_STATUSES.iter().map(|s| *s as i32).collect());
+        for old in stale.into_iter().filter(|old| *old != status) {
+            self.delete(state_key::request_by_status(old, id));
         }
-        self.put_proto(state_key::request(request.request_id), request);
+        // The store refuses empty values.
+        self.put_raw(state_key::request_by_status(status, id), vec![1]);
+        self.put_proto(state_key::request(id), request);
     }
 
     fn put_signing_attempt(&mut self, attempt: &SigningAttempt) {

@@ -46,11 +46,29 @@ pub fn attempts_prefix(request_id: u64) -> Vec<u8> {
 pub fn attempt(request_id: u64, attempt: u32) -> Vec<u8> {
     [attempts_prefix(request_id), attempt.to_be_bytes().to_vec()].concat()
 }
-/// Index of the requests an attempt is open for: request ids by status, so a block touches only
-/// the live ones.
-pub const OPEN_REQUESTS_PREFIX: &[u8] = b"mpc/open_request/";
-pub fn open_request(request_id: u64) -> Vec<u8> {
-    [OPEN_REQUESTS_PREFIX, &request_id.to_be_bytes()].concat()
+/// Request ids by status (`<status u32><id>`, value 1), kept in step by
+/// `MpcWrite::put_signing_request`: a block touches only the open (PENDING, SIGNING) requests and
+/// `Query/Requests?status=` reads only the requests in that status, in id order.
+pub const REQUESTS_BY_STATUS_PREFIX: &[u8] = b"mpc/requests_by_status/";
+pub fn requests_by_status_prefix(status: i32) -> Vec<u8> {
+    [REQUESTS_BY_STATUS_PREFIX, &(status as u32).to_be_bytes()].concat()
+}
+pub fn request_by_status(status: i32, request_id: u64) -> Vec<u8> {
+    [
+        requests_by_status_prefix(status),
+        request_id.to_be_bytes().to_vec(),
+    ]
+    .concat()
+}
+/// The request of an L1 type with a replay sequence (reward sequence, key nonce, action nonce;
+/// value: request id), so a receipt finds its request without a scan. Batches have [`batch`].
+pub fn request_by_sequence(request_type: i32, sequence: u64) -> Vec<u8> {
+    [
+        b"mpc/request_by_sequence/".as_slice(),
+        &(request_type as u32).to_be_bytes(),
+        &sequence.to_be_bytes(),
+    ]
+    .concat()
 }
 /// Batch requests by batch index (the value is the request id).
 pub const BATCHES_PREFIX: &[u8] = b"mpc/batch/";
