@@ -10,9 +10,11 @@
 //! Keys in the index are escaped (00 -> 00 FF) and terminated by 00 00, which keeps the LevelDB
 //! order equal to the raw key order and lets a raw prefix map to an escaped prefix.
 
-use jmt::storage::{NibblePath, Node, NodeKey};
+use jmt::storage::{LeafNode, NibblePath, Node, NodeKey};
+use jmt::{KeyHash, ValueHash};
 use sha2::{Digest, Sha256};
 
+use crate::tree::{ChildRef, Internal, NodePath, TreeNode};
 use crate::{RootHash, StoreError, Version};
 
 pub const LATEST_MARKER: &[u8] = b"mlatest";
@@ -125,7 +127,21 @@ fn node_checksum(db_key: &[u8], body: &[u8]) -> [u8; CHECKSUM_LEN] {
 
 /// A node record carries a checksum over its key and body: a decodable but damaged node would
 /// otherwise reach jmt, which asserts on malformed nodes instead of returning an error.
+#[cfg(test)]
 pub fn encode_node(db_key: &[u8], node: &Node) -> Result<Vec<u8>, StoreError> {
+    encode_tree_node(db_key, &from_jmt(node)?)
+}
+
+pub fn decode_node(db_key: &[u8], record: &[u8]) -> Result<Node, StoreError> {
+    let node = decode_tree_node(db_key, record)?;
+    to_jmt(&node).map_err(|reason| StoreError::Corrupt {
+        key: show(db_key),
+        reason: format!("undecodable tree node: {reason}"),
+    })
+}
+
+/// The record (checksum || body) of a node in our form.
+pub fn encode_tree_node(db_key: &[u8], node: &TreeNode) -> Result<Vec<u8>, StoreError> {
     let mut out = vec![0; CHECKSUM_LEN];
     encode_node_body(node_key_version(db_key)?, node, &mut out)?;
     let checksum = node_checksum(db_key, &out[CHECKSUM_LEN..]);
@@ -133,7 +149,7 @@ pub fn encode_node(db_key: &[u8], node: &Node) -> Result<Vec<u8>, StoreError> {
     Ok(out)
 }
 
-pub fn decode_node(db_key: &[u8], record: &[u8]) -> Result<Node, StoreError> {
+pub fn decode_tree_node(db_key: &[u8], record: &[u8]) -> Result<TreeNode, StoreError> {
     let corrupt = |reason: String| StoreError::Corrupt {
         key: show(db_key),
         reason,
@@ -152,41 +168,65 @@ pub fn decode_node(db_key: &[u8], record: &[u8]) -> Result<Node, StoreError> {
         .map_err(|reason| corrupt(format!("undecodable tree node: {reason}")))
 }
 
+/// The LevelDB key of the node at `path` and `version` (same bytes as [`node_key`]).
+pub fn tree_node_key(version: Version, path: &NodePath) -> Vec<u8> {
+    let packed = path.packed();
+    let mut out = Vec::with_capacity(10 + packed.len());
+    out.push(NODE_PREFIX);
+    out.extend_from_slice(&version.to_be_bytes());
+    out.push(path.depth);
+    out.extend_from_slice(packed);
+    out
+}
+
 // Node bodies. jmt's borsh form spends ~50 bytes per child and a tag per empty slot; internal nodes
 // (most of a version's bytes) are stored instead as
 //   1 || child bitmap (2, BE; bit i = nibble i) || per child in nibble order:
 //        hash (32) || varint(node version - child version) || varint(leaf count << 1 | internal)
 // Null is `0` and a leaf `2` || key hash || value hash (jmt's borsh form, already compact). jmt's
-// node types can only be built through borsh from outside the crate, so decoding writes the borsh
-// form and lets borsh build the node; the tests round-trip real jmt nodes.
+// node types can only be built through borsh from outside the crate, so [`to_jmt`] writes the
+// borsh form and lets borsh build the node; the tests round-trip real jmt nodes.
 const NULL_TAG: u8 = 0;
 const INTERNAL_TAG: u8 = 1;
 const LEAF_TAG: u8 = 2;
 
-fn encode_node_body(version: Version, node: &Node, out: &mut Vec<u8>) -> Result<(), StoreError> {
-    let Node::Internal(internal) = node else {
-        // Null and leaves: borsh is already minimal (tag, or tag and two hashes).
-        return borsh::to_writer(out, node)
-            .map_err(|e| StoreError::Tree(format!("encode node: {e}")));
+fn encode_node_body(
+    version: Version,
+    node: &TreeNode,
+    out: &mut Vec<u8>,
+) -> Result<(), StoreError> {
+    let internal = match node {
+        TreeNode::Null => {
+            out.push(NULL_TAG);
+            return Ok(());
+        }
+        TreeNode::Leaf {
+            key_hash,
+            value_hash,
+        } => {
+            out.reserve(65);
+            out.push(LEAF_TAG);
+            out.extend_from_slice(key_hash);
+            out.extend_from_slice(value_hash);
+            return Ok(());
+        }
+        TreeNode::Internal(internal) => internal,
     };
-    let mut bitmap = 0u16;
-    for (nibble, _) in internal.children_sorted() {
-        bitmap |= 1 << u8::from(nibble);
-    }
-    out.reserve(3 + 36 * bitmap.count_ones() as usize);
+    out.reserve(3 + 36 * internal.children.len());
     out.push(INTERNAL_TAG);
-    out.extend_from_slice(&bitmap.to_be_bytes());
-    for (_, child) in internal.children_sorted() {
+    out.extend_from_slice(&internal.bitmap.to_be_bytes());
+    for child in &internal.children {
         let gap = version.checked_sub(child.version).ok_or_else(|| {
             StoreError::Tree(format!(
                 "child of version {} under a node of version {version}",
                 child.version
             ))
         })?;
-        let kind = (child.leaf_count() as u64)
+        let kind = child
+            .leaf_count
             .checked_mul(2)
             .ok_or_else(|| StoreError::Tree("leaf count overflows".into()))?
-            | u64::from(!child.is_leaf());
+            | u64::from(!child.is_leaf);
         out.extend_from_slice(&child.hash);
         put_varint(out, gap);
         put_varint(out, kind);
@@ -194,30 +234,31 @@ fn encode_node_body(version: Version, node: &Node, out: &mut Vec<u8>) -> Result<
     Ok(())
 }
 
-fn decode_node_body(version: Version, body: &[u8]) -> Result<Node, String> {
-    let Some((&tag, rest)) = body.split_first() else {
+fn decode_node_body(version: Version, body: &[u8]) -> Result<TreeNode, String> {
+    let Some((&tag, mut input)) = body.split_first() else {
         return Err("empty body".into());
     };
-    if tag != INTERNAL_TAG {
-        if tag != NULL_TAG && tag != LEAF_TAG {
-            return Err(format!("unknown node tag {tag}"));
+    match tag {
+        NULL_TAG if input.is_empty() => return Ok(TreeNode::Null),
+        LEAF_TAG if input.len() == 64 => {
+            let key_hash = take::<32>(&mut input)?;
+            let value_hash = take::<32>(&mut input)?;
+            return Ok(TreeNode::Leaf {
+                key_hash,
+                value_hash,
+            });
         }
-        return borsh::from_slice(body).map_err(|e| e.to_string());
+        NULL_TAG | LEAF_TAG => return Err(format!("node tag {tag} with {} bytes", input.len())),
+        INTERNAL_TAG => {}
+        _ => return Err(format!("unknown node tag {tag}")),
     }
-    let mut input = rest;
     let bitmap = u16::from_be_bytes(take::<2>(&mut input)?);
     if bitmap == 0 {
         return Err("internal node without children".into());
     }
-    // borsh form: Node tag, 16 x Option<Child>, num_children (u64), leaf_count (u64).
-    let mut out = Vec::with_capacity(1 + 16 + 16 * 49 + 16);
-    out.push(INTERNAL_TAG);
+    let mut children = Vec::with_capacity(bitmap.count_ones() as usize);
     let mut leaf_count = 0u64;
-    for nibble in 0..16 {
-        if bitmap & (1 << nibble) == 0 {
-            out.push(0);
-            continue;
-        }
+    for _ in 0..bitmap.count_ones() {
         let hash = take::<32>(&mut input)?;
         let child_version = version
             .checked_sub(take_varint(&mut input)?)
@@ -230,22 +271,97 @@ fn decode_node_body(version: Version, body: &[u8]) -> Result<Node, String> {
         leaf_count = leaf_count
             .checked_add(leaves)
             .ok_or("leaf count overflows")?;
-        out.push(1);
-        out.extend_from_slice(&hash);
-        out.extend_from_slice(&child_version.to_le_bytes());
-        if internal {
-            out.push(1);
-            out.extend_from_slice(&leaves.to_le_bytes());
-        } else {
-            out.push(0);
-        }
+        children.push(ChildRef {
+            hash,
+            version: child_version,
+            leaf_count: leaves,
+            is_leaf: !internal,
+        });
     }
     if !input.is_empty() {
         return Err(format!("{} trailing bytes", input.len()));
     }
-    out.extend_from_slice(&u64::from(bitmap.count_ones()).to_le_bytes());
-    out.extend_from_slice(&leaf_count.to_le_bytes());
+    // jmt asserts that a lone child is not a leaf (it would sit in the parent instead).
+    if children.len() == 1 && children[0].is_leaf {
+        return Err("internal node with a single leaf child".into());
+    }
+    Ok(TreeNode::Internal(Internal { bitmap, children }))
+}
+
+/// jmt's node for a node in our form.
+pub fn to_jmt(node: &TreeNode) -> Result<Node, String> {
+    let internal = match node {
+        TreeNode::Null => return Ok(Node::Null),
+        TreeNode::Leaf {
+            key_hash,
+            value_hash,
+        } => {
+            return Ok(Node::Leaf(LeafNode::new(
+                KeyHash(*key_hash),
+                ValueHash(*value_hash),
+            )))
+        }
+        TreeNode::Internal(internal) => internal,
+    };
+    // borsh form: Node tag, 16 x Option<Child>, num_children (u64), leaf_count (u64).
+    let mut out = Vec::with_capacity(1 + 16 + 16 * 49 + 16);
+    out.push(INTERNAL_TAG);
+    let mut slots = internal.iter().peekable();
+    for nibble in 0..16u8 {
+        let Some((_, child)) = slots.next_if(|(n, _)| *n == nibble) else {
+            out.push(0);
+            continue;
+        };
+        out.push(1);
+        out.extend_from_slice(&child.hash);
+        out.extend_from_slice(&child.version.to_le_bytes());
+        if child.is_leaf {
+            out.push(0);
+        } else {
+            out.push(1);
+            out.extend_from_slice(&child.leaf_count.to_le_bytes());
+        }
+    }
+    out.extend_from_slice(&u64::from(internal.bitmap.count_ones()).to_le_bytes());
+    out.extend_from_slice(&internal.leaf_count().to_le_bytes());
     borsh::from_slice(&out).map_err(|e| e.to_string())
+}
+
+/// Our form of a jmt node.
+pub fn from_jmt(node: &Node) -> Result<TreeNode, StoreError> {
+    match node {
+        Node::Null => Ok(TreeNode::Null),
+        Node::Leaf(_) => {
+            // jmt hides the value hash; its borsh form is tag || key hash || value hash.
+            let bytes =
+                borsh::to_vec(node).map_err(|e| StoreError::Tree(format!("encode leaf: {e}")))?;
+            let bytes: [u8; 65] = bytes
+                .try_into()
+                .map_err(|_| StoreError::Tree("leaf of unexpected size".into()))?;
+            let mut key_hash = [0u8; 32];
+            let mut value_hash = [0u8; 32];
+            key_hash.copy_from_slice(&bytes[1..33]);
+            value_hash.copy_from_slice(&bytes[33..]);
+            Ok(TreeNode::Leaf {
+                key_hash,
+                value_hash,
+            })
+        }
+        Node::Internal(internal) => {
+            let mut bitmap = 0u16;
+            let mut children = Vec::new();
+            for (nibble, child) in internal.children_sorted() {
+                bitmap |= 1 << u8::from(nibble);
+                children.push(ChildRef {
+                    hash: child.hash,
+                    version: child.version,
+                    leaf_count: child.leaf_count() as u64,
+                    is_leaf: child.is_leaf(),
+                });
+            }
+            Ok(TreeNode::Internal(Internal { bitmap, children }))
+        }
+    }
 }
 
 fn take<const N: usize>(input: &mut &[u8]) -> Result<[u8; N], String> {

@@ -16,6 +16,7 @@ mod delta;
 mod error;
 mod keys;
 mod storage;
+mod tree;
 mod wal;
 
 pub use delta::StateDelta;
