@@ -5,7 +5,8 @@
 //!   above the agreed head, and a stall report); [`vote::tally`] agrees on blocks and stalls that
 //!   more than 2/3 of the voting power report identically, so no single validator moves either.
 //! - Re-election: an agreed stall moves the rest of the epoch to the next candidate by stake and
-//!   records a fault; `max_faults` within `fault_window_epochs` jail the validator (x/staking flag).
+//!   records a fault; `max_faults` within `fault_window_epochs` jail the validator (x/staking flag)
+//!   and clear its faults, so that it comes back from MsgUnjail with none.
 //! - Records: blocks per sequencer per epoch, blocks by an unscheduled producer, and at each epoch
 //!   end a [`RewardSettlement`] queued for signing.
 
@@ -321,7 +322,7 @@ pub fn on_epoch_boundary<S: StateWrite>(
 /// Applies an agreed stall report if it is current: the reported producer is the one scheduled for
 /// the next L2 height, the agreed head is the reported height, and the head has not moved for
 /// `stall_timeout_ms` of block time. Moves the rest of the epoch to the next candidate by stake,
-/// records the fault and jails after `max_faults` faults within the window.
+/// records the fault and jails after `max_faults` faults within the window (clearing them).
 pub fn apply_stall<S: StateWrite>(
     state: &mut S,
     ctx: &BlockContext,
@@ -380,13 +381,17 @@ pub fn apply_stall<S: StateWrite>(
     let window_start = epoch.saturating_sub(params.fault_window_epochs.saturating_sub(1));
     record.faults.retain(|f| f.epoch >= window_start);
     let faults = record.faults.len() as u64;
-    state.put_proto(state_key::faults(&stall.producer), &record);
     events.push(
         Event::new("producer_fault")
             .attr("validator", stall.producer.clone())
             .attr("faults_in_window", faults.to_string()),
     );
-    if faults >= params.max_faults {
+    if faults < params.max_faults {
+        state.put_proto(state_key::faults(&stall.producer), &record);
+    } else {
+        // The count starts again at the jail (as x/mpc's share faults and x/staking's liveness
+        // window do): otherwise, after MsgUnjail, the first new stall would jail it again at once.
+        state.delete(state_key::faults(&stall.producer));
         if let Some(v) = state.validator(&stall.producer)?.filter(|v| !v.jailed) {
             if params.slash_stall_bps > 0 {
                 let request = jail::request_slashing(
@@ -413,6 +418,8 @@ mod tests {
     use seqpool_staking::StakingWrite;
     use seqpool_store::{StateDelta, Storage};
 
+    type TestState = StateDelta<seqpool_store::Snapshot>;
+
     struct NoHooks;
     impl<S: StateWrite> EpochHooks<S> for NoHooks {
         fn epoch_boundary(
@@ -434,11 +441,47 @@ mod tests {
         }
     }
 
+    /// Agrees L2 blocks `from..=to` at block time `time_ms`.
+    fn agree_blocks(state: &mut TestState, from: u64, to: u64, time_ms: i128) {
+        for n in from..=to {
+            let block = L2Block {
+                number: n,
+                hash: vec![0; 32],
+                coinbase: vec![0; 20],
+            };
+            seqpool_epochs::advance_head(state, &ctx(3, time_ms), block, &mut NoHooks)
+                .expect("head");
+        }
+    }
+
+    /// Schedules all of `epoch` (L2 heights from `from`) to `producer`.
+    fn schedule_to(state: &mut TestState, epoch: u64, from: u64, producer: &str) {
+        let mut schedule = state.schedule(epoch).expect("read").unwrap_or(Schedule {
+            epoch,
+            ..Default::default()
+        });
+        schedule.assignments = vec![Assignment {
+            from_l2_height: from,
+            producer: producer.to_string(),
+            replaces: String::new(),
+            chain_height: 0,
+        }];
+        state.put_proto(state_key::schedule(epoch), &schedule);
+    }
+
     /// Stalls the same producer in epoch 0 and again in epoch 1; returns whether it ended jailed
     /// and its fault count.
     fn two_stalls(fault_window_epochs: u64) -> (bool, usize) {
         let dir = tempfile::tempdir().expect("tempdir");
         let storage = Storage::open(dir.path()).expect("open");
+        let (state, stalled) = two_stalls_state(&storage, fault_window_epochs);
+        let v = state.validator(&stalled).expect("read").expect("x");
+        (v.jailed, state.faults(&stalled).expect("read").faults.len())
+    }
+
+    /// The state after [`two_stalls`] (epoch 1 is over at L2 height 5, block time 20 s), and the
+    /// stalled producer.
+    fn two_stalls_state(storage: &Storage, fault_window_epochs: u64) -> (TestState, String) {
         let mut state = StateDelta::new(storage.latest_snapshot());
         seqpool_epochs::init_genesis(
             &mut state,
@@ -453,6 +496,7 @@ mod tests {
         for i in 0..4 {
             state.put_validator(&Validator {
                 consensus_address: format!("{i:040X}"),
+                operator: format!("operator{i}"),
                 power: 10,
                 ..Default::default()
             });
@@ -484,24 +528,9 @@ mod tests {
             state.assignment_at(1).expect("read").expect("x").1.producer,
             stalled
         );
-        for n in 1..=5 {
-            let block = L2Block {
-                number: n,
-                hash: vec![0; 32],
-                coinbase: vec![0; 20],
-            };
-            seqpool_epochs::advance_head(&mut state, &ctx(3, 10_000), block, &mut NoHooks)
-                .expect("head");
-        }
+        agree_blocks(&mut state, 1, 5, 10_000);
         // Epoch 1 scheduled to the same producer, which stalls again.
-        let mut schedule = state.schedule(1).expect("read").expect("decided");
-        schedule.assignments = vec![Assignment {
-            from_l2_height: 6,
-            producer: stalled.clone(),
-            replaces: String::new(),
-            chain_height: 0,
-        }];
-        state.put_proto(state_key::schedule(1), &schedule);
+        schedule_to(&mut state, 1, 6, &stalled);
         // Before the timeout of block time, the report is not current yet.
         apply_stall(&mut state, &ctx(4, 10_500), &report(1, 5)).expect("stall");
         assert_eq!(state.faults(&stalled).expect("read").faults.len(), 1);
@@ -521,13 +550,51 @@ mod tests {
         } else {
             assert!(requests.is_empty());
         }
-        (v.jailed, state.faults(&stalled).expect("read").faults.len())
+        (state, stalled)
     }
 
     #[test]
     fn max_faults_within_the_window_jail() {
-        assert_eq!(two_stalls(10), (true, 2));
+        // Jailed, and its faults are cleared with the jail.
+        assert_eq!(two_stalls(10), (true, 0));
         // A window of one epoch forgets the epoch-0 fault.
         assert_eq!(two_stalls(1), (false, 1));
+    }
+
+    /// After MsgUnjail a producer starts with no faults: one new stall (of `max_faults` 2) within
+    /// the window of the old ones does not jail it again.
+    #[test]
+    fn an_unjailed_producer_starts_without_faults() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let storage = Storage::open(dir.path()).expect("open");
+        let (mut state, stalled) = two_stalls_state(&storage, 10);
+        let v = state.validator(&stalled).expect("read").expect("x");
+        assert!(v.jailed);
+        let unjail = seqpool_staking::MsgUnjail {
+            validator: stalled.clone(),
+            operator: v.operator.clone(),
+        };
+        let msg_ctx = seqpool_component::MsgContext {
+            block: ctx(v.jailed_until_height, 21_000),
+            signer: v.operator.clone(),
+        };
+        jail::unjail(&mut state, &msg_ctx, &unjail).expect("unjail after the cool-down");
+
+        // Epoch 2 (L2 heights 11..=15) is its again, and it stalls once.
+        agree_blocks(&mut state, 6, 10, 22_000);
+        schedule_to(&mut state, 2, 11, &stalled);
+        let stall = StallReport {
+            epoch: 2,
+            producer: stalled.clone(),
+            since_l2_height: 10,
+        };
+        let events = apply_stall(&mut state, &ctx(20, 30_000), &stall).expect("stall");
+        assert!(events.iter().any(|e| e.kind == "producer_reelected"));
+        let v = state.validator(&stalled).expect("read").expect("x");
+        assert!(
+            !v.jailed,
+            "jailed again by its first stall after the unjail"
+        );
+        assert_eq!(state.faults(&stalled).expect("read").faults.len(), 1);
     }
 }
