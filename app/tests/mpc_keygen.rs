@@ -5,8 +5,12 @@ use frost_secp256k1::keys::{IdentifierList, KeyPackage, PublicKeyPackage};
 use rand::rngs::OsRng;
 use seqpool_bridge::{BridgeVote, L1Event, Payload};
 use seqpool_component::{StateRead, StateReadProto};
+use seqpool_mpc::keygen::{self, Exclusion};
 use seqpool_mpc::state::MpcRead;
-use seqpool_mpc::{GroupKey, KeyStatus, KeygenSession, Member, RequestType, SessionStatus};
+use seqpool_mpc::{
+    GroupKey, KeyStatus, KeygenSession, L1Contracts, Member, RequestStatus, RequestType,
+    SessionStatus,
+};
 use seqpool_proto::bridge::v1::Locked;
 use seqpool_tss::{KeyId, MemberSecret};
 use seqpoold::driver::{test_key, Driver, TestValidator};
@@ -15,6 +19,9 @@ use seqpoold::mpc::keygen::KeygenFault;
 
 /// Blocks a keygen round may take in these tests (timeouts are exercised on purpose).
 const ROUND_TIMEOUT: u64 = 3;
+/// First readmission cool-down in these tests (doubles per consecutive failure, up to the cap).
+const READMIT_AFTER: u64 = 8;
+const READMIT_MAX: u64 = 64;
 
 pub struct Net {
     pub d: Driver,
@@ -66,6 +73,8 @@ pub fn network_with(
         g.staking.validators.retain(|v| !standby.contains(&v.name));
         if let Some(p) = g.mpc.params.as_mut() {
             p.keygen_round_timeout_blocks = ROUND_TIMEOUT;
+            p.readmit_after_blocks = READMIT_AFTER;
+            p.readmit_max_blocks = READMIT_MAX;
         }
         g.mpc.keys = genesis_keys;
         customize(g);
@@ -86,6 +95,20 @@ pub fn network_with(
         d,
         members,
         _dir: dir,
+    }
+}
+
+/// Genesis change: L1 contracts in the mpc params, so the admin can ask for governance actions
+/// (something for the group to sign).
+pub fn with_l1(g: &mut AppGenesis) {
+    if let Some(p) = g.mpc.params.as_mut() {
+        p.l1 = Some(L1Contracts {
+            chain_id: 31_337,
+            batch_inbox: vec![0x1b; 20],
+            locking_pool: vec![0x2c; 20],
+            group_key_registry: vec![0x3d; 20],
+            governance: vec![0x4e; 20],
+        });
     }
 }
 
@@ -166,6 +189,17 @@ impl Net {
         );
     }
 
+    /// Produces blocks until a key other than `old` is active (at most `limit`); returns it.
+    pub fn run_until_replaced(&mut self, limit: u64, old: &GroupKey) -> GroupKey {
+        self.run_until(limit, "a new key active", |net| {
+            net.state()
+                .active_key_id()
+                .expect("read")
+                .is_some_and(|id| id != old.key_id)
+        });
+        self.key_with(KeyStatus::Active).expect("active")
+    }
+
     pub fn sessions(&self) -> Vec<KeygenSession> {
         self.state().keygen_sessions().expect("sessions")
     }
@@ -220,10 +254,85 @@ impl Net {
         }
     }
 
+    /// The exclusion record of member `i`, if any.
+    pub fn exclusion(&self, i: usize) -> Option<Exclusion> {
+        keygen::exclusions(&self.state())
+            .expect("exclusions")
+            .remove(&self.members[i].identifier)
+    }
+
+    /// Asks the group (admin tx) for a governance action and produces blocks until it is
+    /// signed; returns the key that signed it. Needs `params.l1` ([`with_l1`]).
+    pub fn sign_something(&mut self) -> u64 {
+        let admin = self.d.admin_address();
+        let account = seqpool_auth::AuthRead::account(&self.state(), &admin)
+            .expect("read")
+            .expect("admin account");
+        let msg = seqpool_mpc::MsgRequestGovernanceAction {
+            authority: admin,
+            target: vec![0x2c; 20],
+            data: seqpool_mpc::requests::slash_calldata(1, 1),
+        };
+        let tx = seqpoold::tx::sign_tx(
+            &self.d.admin_key,
+            &self.d.chain_id,
+            account.account_number,
+            account.sequence,
+            vec![cosmrs::Any {
+                type_url: <seqpool_mpc::MsgRequestGovernanceAction as prost::Name>::type_url(),
+                value: prost::Message::encode_to_vec(&msg),
+            }],
+            "",
+        );
+        let out = self.d.produce_block(vec![tx.into()]).expect("block");
+        let result = out.tx_results.last().expect("tx result");
+        assert_eq!(result.code.value(), 0, "{}", result.log);
+        let id = self
+            .state()
+            .signing_requests(1, usize::MAX)
+            .expect("requests")
+            .last()
+            .expect("request")
+            .request_id;
+        self.run_until(6, "governance action signed", |net| {
+            net.state()
+                .signing_request(id)
+                .expect("read")
+                .expect("request")
+                .status()
+                == RequestStatus::Signed
+        });
+        self.state()
+            .signing_request(id)
+            .expect("read")
+            .expect("request")
+            .key_id
+    }
+
     fn state_next_bridge_nonce(&self) -> u64 {
         use seqpool_bridge::BridgeRead;
         self.state().next_nonce().expect("nonce")
     }
+}
+
+/// State keys that only `key_id` uses: its members' nonce commitments and commitment counters
+/// (prefix scans over every member) and its KEY_TEST index.
+fn key_bookkeeping(net: &Net, key_id: u64) -> Vec<Vec<u8>> {
+    use seqpool_mpc::state_key;
+    let state = net.state();
+    let mut keys: Vec<Vec<u8>> = [
+        state_key::commitments_prefix(key_id, &[]),
+        state_key::next_commitment_index(key_id, &[]),
+    ]
+    .iter()
+    .flat_map(|prefix| state.prefix_raw(prefix).expect("scan"))
+    .map(|(k, _)| k)
+    .collect();
+    let test_index = state_key::key_test(key_id);
+    if state.get_raw(&test_index).expect("read").is_some() {
+        keys.push(test_index);
+    }
+    keys
 }
 
 fn assert_every_member_holds(net: &mut Net, key: &GroupKey, nodes: &[usize]) {
@@ -354,8 +463,11 @@ fn a_bad_round2_share_is_proven_by_complaint_and_the_dkg_restarts_without_its_se
 }
 
 #[test]
-fn an_offline_member_times_out_and_the_dkg_restarts_without_it() {
+fn a_member_that_goes_offline_times_out_and_the_dkg_restarts_without_it() {
     let mut net = network(4, 0, false, 4);
+    // The DKG starts once every member has voted; member 2 sends its round-1 commitment in
+    // the votes of that block and is gone from then on.
+    net.run_until(4, "DKG open", |net| !net.sessions().is_empty());
     net.d.offline.insert(2);
     let absent = net.members[2].identifier.clone();
     net.run_until(20, "pending key after the timeout", |net| {
@@ -368,20 +480,50 @@ fn an_offline_member_times_out_and_the_dkg_restarts_without_it() {
     assert!(failed.failure.contains("timed out"), "{}", failed.failure);
     assert_eq!(failed.blame.len(), 1);
     assert_eq!(failed.blame[0].identifier, absent);
-    assert_eq!(failed.blame[0].reason, "missed round 1");
+    assert_eq!(failed.blame[0].reason, "missed round 2");
     // Missing a round is not a proven fault: liveness jailing covers a node that is down.
     let absent_validator = &net.members[2].validator;
     assert_eq!(
         seqpool_mpc::signing::share_faults(&net.state(), absent_validator).expect("faults"),
         0
     );
-    // The session waited exactly its round timeout.
+    // Round 2 started one block after the session and waited exactly its round timeout.
     assert_eq!(
         failed.round_deadline_height,
-        failed.started_height + ROUND_TIMEOUT
+        failed.started_height + 1 + ROUND_TIMEOUT
     );
     assert_eq!(sessions[1].members.len(), 3);
     assert!(sessions[1].members.iter().all(|m| m.identifier != absent));
+    let left_out = net.exclusion(2).expect("exclusion record");
+    assert_eq!(left_out.strikes, 1);
+    assert_eq!(
+        left_out.readmit_height,
+        failed.round_deadline_height + READMIT_AFTER
+    );
+    // Back online, it is taken in again after its cool-down: a reshare of the 3-member key
+    // to all 4, same group key.
+    net.d.offline.remove(&2);
+    net.run_until(8, "key of 3 active", |net| {
+        net.key_with(KeyStatus::Active).is_some()
+    });
+    let first = net.key_with(KeyStatus::Active).expect("active key of 3");
+    assert_eq!(first.members.len(), 3);
+    net.run_until(30, "reshared to 4", |net| {
+        net.key_with(KeyStatus::Active)
+            .is_some_and(|k| k.members.len() == 4)
+    });
+    let all = net.key_with(KeyStatus::Active).expect("active");
+    assert_eq!(all.group_key, first.group_key);
+    assert_eq!(all.reshared_from, first.key_id);
+    assert!(
+        net.sessions().last().expect("session").started_height >= left_out.readmit_height,
+        "not before the cool-down"
+    );
+    assert_eq!(
+        net.exclusion(2),
+        None,
+        "forgiven once it delivered a session"
+    );
 }
 
 #[test]
@@ -394,6 +536,10 @@ fn a_fifth_validator_joins_and_the_key_is_reshared_to_five_with_the_same_group_k
         net.sessions().is_empty(),
         "no session while the roster matches the key"
     );
+    // The members register nonce commitments for the key they hold.
+    net.run_until(3, "commitments of the genesis key", |net| {
+        !key_bookkeeping(net, old.key_id).is_empty()
+    });
     net.join(4, 5);
     let start = net.d.height;
     net.run_until(20, "reshared key", |net| {
@@ -439,6 +585,10 @@ fn a_fifth_validator_joins_and_the_key_is_reshared_to_five_with_the_same_group_k
             "node {i} deleted the retired share"
         );
     }
+    // The chain deleted the retired key's commitments, counters and KEY_TEST index in the
+    // block that retired it; the new key has its own.
+    assert_eq!(key_bookkeeping(&net, old.key_id), Vec::<Vec<u8>>::new());
+    assert!(!key_bookkeeping(&net, key.key_id).is_empty());
     assert_every_member_holds(&mut net, &key, &[0, 1, 2, 3, 4]);
     // The roster matches the key again: no further session.
     let sessions = net.sessions().len();
@@ -560,13 +710,7 @@ fn a_jailed_member_is_reshared_out_and_deletes_its_retired_share() {
     let old = net.key_with(KeyStatus::Active).expect("genesis key");
     net.d.offline.insert(3);
     let leaver = net.members[3].identifier.clone();
-    net.run_until(30, "reshared key active", |net| {
-        net.state()
-            .active_key_id()
-            .expect("read")
-            .is_some_and(|id| id != old.key_id)
-    });
-    let key = net.key_with(KeyStatus::Active).expect("active");
+    let key = net.run_until_replaced(30, &old);
     assert_eq!(key.group_key, old.group_key);
     assert_eq!(key.members.len(), 3);
     assert_eq!(key.threshold, 3);
@@ -587,5 +731,138 @@ fn a_jailed_member_is_reshared_out_and_deletes_its_retired_share() {
             None,
             "node {i} deleted the retired share"
         );
+    }
+}
+
+/// Sessions that include member `i`.
+fn sessions_with(net: &Net, i: usize) -> Vec<KeygenSession> {
+    let id = &net.members[i].identifier;
+    net.sessions()
+        .into_iter()
+        .filter(|s| s.members.iter().any(|m| m.identifier == *id))
+        .collect()
+}
+
+#[test]
+fn a_joiner_is_taken_in_only_once_its_node_votes() {
+    let mut net = network(4, 1, true, 5);
+    net.block();
+    // The joiner's power arrives from L1, but its node does not vote (not started yet, or
+    // CometBFT not caught up): no session that could only time out.
+    net.d.offline.insert(4);
+    net.join(4, 5);
+    for _ in 0..8 {
+        net.block();
+    }
+    let joiner = seqpool_staking::StakingRead::validator(&net.state(), &net.members[4].validator)
+        .expect("read")
+        .expect("joiner");
+    assert!(
+        joiner.power > 0 && !joiner.jailed,
+        "the joiner is in the active set"
+    );
+    assert_eq!(net.sessions(), Vec::new(), "no session before it votes");
+    net.d.offline.remove(&4);
+    net.run_until(8, "reshared key", |net| {
+        net.key_with(KeyStatus::Pending).is_some()
+    });
+    let sessions = net.sessions();
+    assert_eq!(sessions.len(), 1, "{sessions:#?}");
+    assert_eq!(sessions[0].status(), SessionStatus::Done);
+    assert!(sessions[0].blame.is_empty());
+    assert_eq!(sessions[0].members.len(), 5);
+}
+
+#[test]
+fn a_joiner_that_misses_round_2_is_excluded_and_taken_in_after_its_cool_down() {
+    let mut net = network_with(4, 1, true, 5, with_l1);
+    net.block();
+    let old = net.key_with(KeyStatus::Active).expect("genesis key");
+    net.join(4, 5);
+    // The joiner votes, so the reshare takes it in; then its node drops out before it sends its
+    // confirmation (round 2).
+    net.run_until(8, "reshare open", |net| !net.sessions().is_empty());
+    net.d.offline.insert(4);
+    net.run_until(ROUND_TIMEOUT + 2, "reshare failed", |net| {
+        net.sessions()[0].status() == SessionStatus::Failed
+    });
+    let failed = net.sessions().remove(0);
+    assert_eq!(failed.blame.len(), 1, "{:?}", failed.blame);
+    assert_eq!(failed.blame[0].identifier, net.members[4].identifier);
+    assert_eq!(failed.blame[0].reason, "missed round 2");
+    let left_out = net.exclusion(4).expect("exclusion record");
+    assert_eq!(left_out.strikes, 1);
+    assert_eq!(left_out.readmit_height, net.d.height + READMIT_AFTER);
+    // Without the joiner the roster is the key's: no session; the old key keeps signing.
+    assert_eq!(net.sign_something(), old.key_id);
+    assert_eq!(net.sessions().len(), 1);
+    // The joiner is back before its cool-down ends: still no session until then.
+    net.d.offline.remove(&4);
+    while net.d.height + 1 < left_out.readmit_height {
+        net.block();
+        assert_eq!(net.sessions().len(), 1, "no session during the cool-down");
+    }
+    assert_eq!(net.state().active_key_id().expect("read"), Some(old.key_id));
+    // Then a reshare includes it: n + 1 members, the same group key.
+    let key = net.run_until_replaced(12, &old);
+    assert_eq!(key.members.len(), 5);
+    assert_eq!(key.threshold, 4);
+    assert_eq!(key.group_key, old.group_key);
+    assert_eq!(key.reshared_from, old.key_id);
+    let retry = net.sessions().pop().expect("session");
+    assert!(retry.started_height >= left_out.readmit_height);
+    assert_eq!(retry.attempt, 1);
+    assert_eq!(
+        net.exclusion(4),
+        None,
+        "forgiven once it delivered a session"
+    );
+    net.block();
+    assert_every_member_holds(&mut net, &key, &[0, 1, 2, 3, 4]);
+    assert_eq!(net.sign_something(), key.key_id);
+}
+
+#[test]
+fn a_member_that_keeps_missing_is_excluded_again_for_longer_and_signing_goes_on() {
+    let mut net = network_with(4, 1, true, 5, with_l1);
+    net.block();
+    let old = net.key_with(KeyStatus::Active).expect("genesis key");
+    // The joiner's node votes (it is online) but never sends a keygen payload.
+    net.d.mpc_node(4).expect("node").keygen.fault = Some(KeygenFault::Silent);
+    net.join(4, 5);
+    let mut readmit = 0;
+    for strike in 1..=3u32 {
+        net.run_until(READMIT_MAX, "a session with the joiner", |net| {
+            sessions_with(net, 4).len() == strike as usize
+        });
+        let session = sessions_with(&net, 4).pop().expect("session");
+        assert!(
+            session.started_height >= readmit,
+            "not before the cool-down"
+        );
+        net.run_until(ROUND_TIMEOUT + 2, "the session fails", |net| {
+            sessions_with(net, 4).pop().expect("session").status() == SessionStatus::Failed
+        });
+        let left_out = net.exclusion(4).expect("exclusion record");
+        assert_eq!(left_out.strikes, strike);
+        let wait = READMIT_AFTER << (strike - 1);
+        assert_eq!(
+            left_out.readmit_height,
+            net.d.height + wait,
+            "strike {strike}"
+        );
+        readmit = left_out.readmit_height;
+        // The group signs with the active key throughout.
+        assert_eq!(net.sign_something(), old.key_id);
+    }
+    assert_eq!(net.state().active_key_id().expect("read"), Some(old.key_id));
+    assert!(net.key_with(KeyStatus::Pending).is_none());
+    // Only the joiner was ever blamed; every session failed on it alone.
+    for s in net.sessions() {
+        assert_eq!(s.status(), SessionStatus::Failed);
+        assert!(s
+            .blame
+            .iter()
+            .all(|b| b.identifier == net.members[4].identifier));
     }
 }

@@ -6,8 +6,9 @@
 //! In-progress DKG secrets (the round-1 polynomial, the decrypted shares) and a reshare's
 //! combined share before the key reaches state live in memory only: a node restarted mid-session
 //! cannot continue it, so the round times out and the session restarts without this member (it
-//! is back at the next change of the active set). Payloads this node produced are kept (and
-//! re-sent at every height) until they are in state, so one lost extension costs one block.
+//! is taken in again after its cool-down, `readmit_after_blocks`, once it votes). Payloads this
+//! node produced are kept (and re-sent at every height) until they are in state, so one lost
+//! extension costs one block.
 use std::collections::BTreeMap;
 
 use frost_secp256k1::keys::{KeyPackage, PublicKeyPackage};
@@ -34,6 +35,9 @@ pub enum KeygenFault {
     BadDkgShare,
     /// In a reshare's deal round, the sub-share for the first recipient does not decrypt.
     BadDeal,
+    /// No keygen payload at all: the node votes (nonces, signature shares) but misses every
+    /// DKG and reshare round it is asked for.
+    Silent,
 }
 
 #[derive(Default)]
@@ -170,6 +174,9 @@ impl KeygenDuties {
             self.produced.clear();
             return Ok(None);
         };
+        if self.fault == Some(KeygenFault::Silent) {
+            return Ok(None);
+        }
         self.produced.retain(|(s, _), _| *s == session.session_id);
         let me = identity.identifier().map_err(|e| e.to_string())?;
         let my_bytes = me.serialize();
@@ -268,14 +275,7 @@ impl KeygenDuties {
             }
         }
         let envelope = p.round2(identity, &mut OsRng).map_err(|e| e.to_string())?;
-        if fault == Some(KeygenFault::BadDkgShare) {
-            return Ok(Some(corrupt_first_share::<pb::DkgRound2>(
-                &envelope,
-                pb::MessageKind::DkgRound2,
-                identity,
-            )));
-        }
-        Ok(Some(envelope))
+        Ok(Some(as_sent::<pb::DkgRound2>(envelope, fault, identity)))
     }
 
     fn dkg_confirm<S: StateRead>(
@@ -345,14 +345,7 @@ impl KeygenDuties {
             &mut OsRng,
         )
         .map_err(|e| e.to_string())?;
-        if self.fault == Some(KeygenFault::BadDeal) {
-            return Ok(Some(corrupt_first_share::<pb::ReshareDeal>(
-                &deal,
-                pb::MessageKind::ReshareDeal,
-                identity,
-            )));
-        }
-        Ok(Some(deal))
+        Ok(Some(as_sent::<pb::ReshareDeal>(deal, self.fault, identity)))
     }
 
     fn reshare_confirm<S: StateRead>(
@@ -419,15 +412,27 @@ fn complain_dkg(
         .map_err(|e| e.to_string())
 }
 
+/// A shares payload as this node sends it: as made, or with the test fault of its kind.
+fn as_sent<M: SharesMessage>(
+    envelope: pb::SignedEnvelope,
+    fault: Option<KeygenFault>,
+    identity: &MemberSecret,
+) -> pb::SignedEnvelope {
+    if fault == Some(M::FAULT) {
+        corrupt_first_share::<M>(envelope, identity)
+    } else {
+        envelope
+    }
+}
+
 /// Test fault: the first recipient's ciphertext no longer decrypts (re-signed, so the envelope
 /// is authentic and the complaint proves the sender guilty).
 fn corrupt_first_share<M: SharesMessage>(
-    envelope: &pb::SignedEnvelope,
-    kind: pb::MessageKind,
+    envelope: pb::SignedEnvelope,
     identity: &MemberSecret,
 ) -> pb::SignedEnvelope {
     let Ok(mut body) = M::decode(envelope.body.as_slice()) else {
-        return envelope.clone();
+        return envelope;
     };
     if let Some(byte) = body
         .shares_mut()
@@ -436,21 +441,28 @@ fn corrupt_first_share<M: SharesMessage>(
     {
         *byte ^= 0x01;
     }
-    envelope::seal(kind, &body, identity)
+    envelope::seal(M::KIND, &body, identity)
 }
 
 /// Messages that carry encrypted shares (for the test faults).
 trait SharesMessage: Message + Default {
+    const KIND: pb::MessageKind;
+    /// The test fault that corrupts this message.
+    const FAULT: KeygenFault;
     fn shares_mut(&mut self) -> &mut Vec<pb::EncryptedShare>;
 }
 
 impl SharesMessage for pb::DkgRound2 {
+    const KIND: pb::MessageKind = pb::MessageKind::DkgRound2;
+    const FAULT: KeygenFault = KeygenFault::BadDkgShare;
     fn shares_mut(&mut self) -> &mut Vec<pb::EncryptedShare> {
         &mut self.shares
     }
 }
 
 impl SharesMessage for pb::ReshareDeal {
+    const KIND: pb::MessageKind = pb::MessageKind::ReshareDeal;
+    const FAULT: KeygenFault = KeygenFault::BadDeal;
     fn shares_mut(&mut self) -> &mut Vec<pb::EncryptedShare> {
         &mut self.shares
     }

@@ -45,81 +45,145 @@ const MAX_PAYLOADS_PER_VOTE: usize = 4;
 
 // --- roster ------------------------------------------------------------------------------------
 
-/// Members left out of lifecycle sessions after failing one (missed round, proven fault), and
-/// the active set (identifiers) they were left out of. They stay out until the active set
-/// changes (a join, exit, jail or unjail), so a member that keeps failing cannot stall every
-/// session, and one that was only unlucky is back at the next change.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Exclusions {
-    pub basis: BTreeSet<Vec<u8>>,
-    pub excluded: BTreeSet<Vec<u8>>,
+/// A member left out of lifecycle sessions after failing one (missed round, proven fault).
+/// It is out until `readmit_height`; then it is taken in again once its vote shows it online.
+/// `strikes` counts its consecutive failures: each one doubles the cool-down (up to
+/// `readmit_max_blocks`), so a member that keeps failing costs a session ever more rarely.
+/// The record is deleted once a session it was in completes.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Exclusion {
+    pub strikes: u32,
+    pub readmit_height: u64,
 }
 
-impl Exclusions {
-    /// `[u32 n][n x 32-byte basis ids][32-byte excluded ids...]`.
+impl Exclusion {
+    /// `[u32 strikes][u64 readmit_height]`, big-endian.
     fn encode(&self) -> Vec<u8> {
-        let mut out = (self.basis.len() as u32).to_be_bytes().to_vec();
-        for id in self.basis.iter().chain(self.excluded.iter()) {
-            out.extend_from_slice(id);
-        }
-        out
+        [
+            self.strikes.to_be_bytes().as_slice(),
+            &self.readmit_height.to_be_bytes(),
+        ]
+        .concat()
     }
 
     fn decode(bytes: &[u8]) -> Option<Self> {
-        let n = u32::from_be_bytes(bytes.get(..4)?.try_into().ok()?) as usize;
-        let ids = bytes.get(4..)?;
-        if ids.len() % 32 != 0 || ids.len() / 32 < n {
+        if bytes.len() != 12 {
             return None;
         }
-        let mut chunks = ids.chunks(32).map(<[u8]>::to_vec);
-        let basis = chunks.by_ref().take(n).collect();
-        let excluded = chunks.collect();
-        Some(Self { basis, excluded })
+        Some(Self {
+            strikes: u32::from_be_bytes(bytes[..4].try_into().ok()?),
+            readmit_height: u64::from_be_bytes(bytes[4..].try_into().ok()?),
+        })
+    }
+
+    /// Whether the member is still left out at `height`.
+    pub fn cooling(&self, height: u64) -> bool {
+        height < self.readmit_height
     }
 }
 
-pub fn exclusions<S: StateRead + ?Sized>(state: &S) -> Result<Exclusions, StoreError> {
-    match state.get_raw(state_key::KEYGEN_EXCLUSIONS)? {
-        None => Ok(Exclusions::default()),
-        Some(bytes) => Exclusions::decode(&bytes).ok_or_else(|| StoreError::Corrupt {
-            key: String::from_utf8_lossy(state_key::KEYGEN_EXCLUSIONS).into_owned(),
-            reason: "bad exclusion list".into(),
-        }),
-    }
+/// The cool-down after the `strikes`-th consecutive failure: `after` doubled per further
+/// strike, at most `max`.
+pub fn cool_down(after: u64, max: u64, strikes: u32) -> u64 {
+    let doublings = strikes.saturating_sub(1).min(63);
+    after.saturating_mul(1u64 << doublings).min(max)
 }
 
-/// The members the next lifecycle session is for: the active members minus the exclusions
-/// recorded for this same active set.
-pub fn target_members<S: StateRead + ?Sized>(state: &S) -> Result<Vec<Member>, StoreError> {
-    let active = crate::members::roster(state)?;
-    let basis: BTreeSet<Vec<u8>> = active.iter().map(|m| m.identifier.clone()).collect();
-    let ex = exclusions(state)?;
-    if ex.basis != basis {
-        return Ok(active);
+fn exclusion_key(identifier: &[u8]) -> Vec<u8> {
+    [state_key::KEYGEN_EXCLUSIONS, b"/", identifier].concat()
+}
+
+fn exclusions_prefix() -> Vec<u8> {
+    [state_key::KEYGEN_EXCLUSIONS, b"/"].concat()
+}
+
+/// Every exclusion record (current or cooled down), by member identifier.
+pub fn exclusions<S: StateRead + ?Sized>(
+    state: &S,
+) -> Result<BTreeMap<Vec<u8>, Exclusion>, StoreError> {
+    let prefix = exclusions_prefix();
+    let mut out = BTreeMap::new();
+    for (key, bytes) in state.prefix_raw(&prefix)? {
+        let exclusion = Exclusion::decode(&bytes).ok_or_else(|| StoreError::Corrupt {
+            key: String::from_utf8_lossy(&key).into_owned(),
+            reason: "bad exclusion record".into(),
+        })?;
+        out.insert(key[prefix.len()..].to_vec(), exclusion);
     }
-    Ok(active
+    Ok(out)
+}
+
+/// Identifiers still left out at `height`.
+fn cooling<S: StateRead + ?Sized>(state: &S, height: u64) -> Result<BTreeSet<Vec<u8>>, StoreError> {
+    Ok(exclusions(state)?
         .into_iter()
-        .filter(|m| !ex.excluded.contains(&m.identifier))
+        .filter(|(_, e)| e.cooling(height))
+        .map(|(id, _)| id)
         .collect())
 }
 
+/// The members the next lifecycle session is for: the active members (roster) that are not
+/// cooling down after a failure, and of those not holding a share of the active key only the
+/// ones whose vote was in the last commit. A member that has not shown it is online (a joiner
+/// whose node does not vote yet, an excluded member back from its cool-down) would only make
+/// the session time out; a holder stays in without that check, or every missed vote would
+/// start a reshare.
+pub fn target_members<S: StateRead + ?Sized>(
+    state: &S,
+    height: u64,
+) -> Result<Vec<Member>, StoreError> {
+    let active = crate::members::roster(state)?;
+    let out = cooling(state, height)?;
+    let holders: BTreeSet<Vec<u8>> = state
+        .active_key()?
+        .map(|k| k.members.into_iter().map(|m| m.identifier).collect())
+        .unwrap_or_default();
+    let online = crate::signing::last_voters(state)?;
+    Ok(active
+        .into_iter()
+        .filter(|m| !out.contains(&m.identifier))
+        .filter(|m| holders.contains(&m.identifier) || online.contains(&m.identifier))
+        .collect())
+}
+
+/// Leaves `ids` out of sessions for a cool-down that doubles with every consecutive failure.
 fn exclude<S: StateWrite + ?Sized>(
     state: &mut S,
+    height: u64,
     ids: impl IntoIterator<Item = Vec<u8>>,
 ) -> Result<(), StoreError> {
-    let basis: BTreeSet<Vec<u8>> = crate::members::roster(state)?
-        .into_iter()
-        .map(|m| m.identifier)
-        .collect();
-    let mut ex = exclusions(state)?;
-    if ex.basis != basis {
-        ex = Exclusions {
-            basis,
-            excluded: BTreeSet::new(),
+    let params = state.mpc_params()?;
+    let mut records = exclusions(state)?;
+    for id in ids {
+        let strikes = records
+            .remove(&id)
+            .map_or(0, |e| e.strikes)
+            .saturating_add(1);
+        let wait = cool_down(
+            params.readmit_after_blocks,
+            params.readmit_max_blocks,
+            strikes,
+        );
+        let exclusion = Exclusion {
+            strikes,
+            readmit_height: height.saturating_add(wait),
         };
+        state.put_raw(exclusion_key(&id), exclusion.encode());
     }
-    ex.excluded.extend(ids);
-    state.put_raw(state_key::KEYGEN_EXCLUSIONS.to_vec(), ex.encode());
+    Ok(())
+}
+
+/// A session completed: its members delivered every round, so their strikes are forgiven;
+/// records of identifiers no longer registered go too (a re-registered node has a new one).
+fn forgive<S: StateWrite + ?Sized>(state: &mut S, members: &[Member]) -> Result<(), StoreError> {
+    let delivered: BTreeSet<&Vec<u8>> = members.iter().map(|m| &m.identifier).collect();
+    let registered: BTreeSet<Vec<u8>> =
+        state.members()?.into_iter().map(|m| m.identifier).collect();
+    for id in exclusions(state)?.into_keys() {
+        if delivered.contains(&id) || !registered.contains(&id) {
+            state.delete(exclusion_key(&id));
+        }
+    }
     Ok(())
 }
 
@@ -214,7 +278,7 @@ fn start_session<S: StateWrite>(
         Some(old) => {
             // Old holders that stay deal; if fewer than the old threshold stay, every old holder
             // is asked (leavers may still be online).
-            let ex = exclusions(state)?;
+            let out = cooling(state, ctx.height)?;
             let staying: Vec<Vec<u8>> = old
                 .members
                 .iter()
@@ -226,7 +290,7 @@ fn start_session<S: StateWrite>(
             } else {
                 old.members
                     .iter()
-                    .filter(|m| !ex.excluded.contains(&m.identifier))
+                    .filter(|m| !out.contains(&m.identifier))
                     .map(|m| m.identifier.clone())
                     .collect()
             }
@@ -258,6 +322,7 @@ fn start_session<S: StateWrite>(
 
 fn fail_session<S: StateWrite>(
     state: &mut S,
+    ctx: &BlockContext,
     session: &mut KeygenSession,
     reason: String,
     left_out: BTreeSet<Vec<u8>>,
@@ -267,7 +332,7 @@ fn fail_session<S: StateWrite>(
     state.put_keygen_session(session);
     state.delete(state_key::OPEN_KEYGEN_SESSION.to_vec());
     let n = left_out.len();
-    exclude(state, left_out)?;
+    exclude(state, ctx.height, left_out)?;
     Ok(session_event("mpc_keygen_failed", session)
         .attr("reason", reason)
         .attr("left_out", n.to_string()))
@@ -285,6 +350,30 @@ fn advance<S: StateWrite>(
     Ok(session_event("mpc_keygen_round", session))
 }
 
+/// The key the session's stored payloads make (from the package the chain derives itself), or
+/// why they make none.
+fn completed_key<S: StateRead + ?Sized>(
+    state: &S,
+    session: &KeygenSession,
+    height: u64,
+) -> Result<Result<GroupKey, String>, StoreError> {
+    let mut view = match verify::SessionView::load(state, session)? {
+        Ok(v) => v,
+        Err(reason) => return Ok(Err(reason)),
+    };
+    let package = match view.expected_package(state, session)? {
+        Ok(p) => p,
+        Err(reason) => return Ok(Err(reason)),
+    };
+    Ok(package::pending_key(
+        session.key_id,
+        &session.members,
+        &package,
+        height,
+        session.from_key_id,
+    ))
+}
+
 /// All confirmations are in: the key is PENDING with the package the chain derived, and its
 /// KEY_TEST request is created.
 fn complete<S: StateWrite>(
@@ -292,27 +381,22 @@ fn complete<S: StateWrite>(
     ctx: &BlockContext,
     session: &mut KeygenSession,
 ) -> Result<Vec<Event>, StoreError> {
-    let mut view = match verify::SessionView::load(state, session)? {
-        Ok(v) => v,
-        Err(reason) => return Ok(vec![fail_session(state, session, reason, BTreeSet::new())?]),
-    };
-    let package = match view.expected_package(state, session)? {
-        Ok(p) => p,
-        Err(reason) => return Ok(vec![fail_session(state, session, reason, BTreeSet::new())?]),
-    };
-    let key = match package::pending_key(
-        session.key_id,
-        &session.members,
-        &package,
-        ctx.height,
-        session.from_key_id,
-    ) {
+    let key = match completed_key(state, session, ctx.height)? {
         Ok(k) => k,
-        Err(reason) => return Ok(vec![fail_session(state, session, reason, BTreeSet::new())?]),
+        Err(reason) => {
+            return Ok(vec![fail_session(
+                state,
+                ctx,
+                session,
+                reason,
+                BTreeSet::new(),
+            )?])
+        }
     };
     session.status = SessionStatus::Done as i32;
     state.put_keygen_session(session);
     state.delete(state_key::OPEN_KEYGEN_SESSION.to_vec());
+    forgive(state, &session.members)?;
     state.put_group_key(&key);
     state.put_u64(state_key::PENDING_KEY.to_vec(), key.key_id);
     let request = crate::requests::create_key_test(state, &ctx.chain_id, ctx.height, &key)?;
@@ -355,7 +439,7 @@ fn progress<S: StateWrite>(
             delivered.len()
         );
         let blamed = session.blame.iter().map(|b| b.identifier.clone()).collect();
-        return Ok(vec![fail_session(state, session, reason, blamed)?]);
+        return Ok(vec![fail_session(state, ctx, session, reason, blamed)?]);
     }
     if missing.is_empty() && !expected.is_empty() {
         if session.round == last_rounds(kind) {
@@ -390,7 +474,7 @@ fn progress<S: StateWrite>(
         missing.len(),
         expected.len()
     );
-    Ok(vec![fail_session(state, session, reason, left_out)?])
+    Ok(vec![fail_session(state, ctx, session, reason, left_out)?])
 }
 
 fn validator_of<S: StateRead + ?Sized>(
@@ -425,6 +509,7 @@ pub fn apply_votes<S: StateWrite>(
         Err(reason) => {
             return Ok(vec![fail_session(
                 state,
+                ctx,
                 &mut session,
                 reason,
                 BTreeSet::new(),
@@ -490,6 +575,7 @@ pub fn apply_votes<S: StateWrite>(
                     if fails_session {
                         events.push(fail_session(
                             state,
+                            ctx,
                             &mut session,
                             reason,
                             BTreeSet::from([culprit]),
@@ -527,11 +613,13 @@ pub fn end_block<S: StateWrite>(
         pending.retired_height = ctx.height;
         state.put_group_key(&pending);
         state.delete(state_key::PENDING_KEY.to_vec());
+        let forgotten = forget_key(state, pending.key_id)?;
         return Ok(vec![Event::new("mpc_key_failed")
             .attr("key_id", pending.key_id.to_string())
-            .attr("reason", "key test signature failed")]);
+            .attr("reason", "key test signature failed")
+            .attr("commitments_deleted", forgotten.to_string())]);
     }
-    let target = target_members(state)?;
+    let target = target_members(state, ctx.height)?;
     if target.len() < MIN_MEMBERS {
         return Ok(Vec::new());
     }
@@ -595,10 +683,12 @@ pub fn on_key_test_signed<S: StateWrite>(
         old.status = KeyStatus::Retired as i32;
         old.retired_height = ctx.height;
         state.put_group_key(&old);
+        let forgotten = forget_key(state, old.key_id)?;
         events.push(
             Event::new("mpc_key_retired")
                 .attr("key_id", old.key_id.to_string())
-                .attr("replaced_by", key.key_id.to_string()),
+                .attr("replaced_by", key.key_id.to_string())
+                .attr("commitments_deleted", forgotten.to_string()),
         );
     }
     key.status = KeyStatus::Active as i32;
@@ -615,6 +705,14 @@ pub fn on_key_test_signed<S: StateWrite>(
     Ok(events)
 }
 
+/// A key that signs no more (RETIRED or FAILED): its members' nonce commitments and its
+/// KEY_TEST index go in the same block (the nodes delete their secret nonces with the share).
+/// The key record and its requests stay (history, queries). Returns the commitments deleted.
+fn forget_key<S: StateWrite>(state: &mut S, key_id: u64) -> Result<usize, StoreError> {
+    state.delete(state_key::key_test(key_id));
+    crate::signing::forget_key_commitments(state, key_id)
+}
+
 /// The identifier of a member, parsed.
 pub fn identifier_of(member: &Member) -> Option<Identifier> {
     Identifier::deserialize(&member.identifier).ok()
@@ -625,22 +723,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn exclusions_round_trip_and_refuse_garbage() {
-        let ex = Exclusions {
-            basis: [[1u8; 32].to_vec(), [2u8; 32].to_vec(), [3u8; 32].to_vec()].into(),
-            excluded: [[2u8; 32].to_vec()].into(),
+    fn exclusion_records_round_trip_and_refuse_garbage() {
+        let ex = Exclusion {
+            strikes: 3,
+            readmit_height: 1_234_567,
         };
-        assert_eq!(Exclusions::decode(&ex.encode()), Some(ex.clone()));
-        assert_eq!(
-            Exclusions::decode(&Exclusions::default().encode()),
-            Some(Exclusions::default())
-        );
+        assert_eq!(Exclusion::decode(&ex.encode()), Some(ex));
         let bytes = ex.encode();
-        assert_eq!(Exclusions::decode(&bytes[..bytes.len() - 1]), None);
-        assert_eq!(Exclusions::decode(&bytes[..3]), None);
-        let mut too_many = bytes.clone();
-        too_many[3] = 9;
-        assert_eq!(Exclusions::decode(&too_many), None);
+        assert_eq!(Exclusion::decode(&bytes[..11]), None);
+        assert_eq!(Exclusion::decode(&[bytes.clone(), vec![0]].concat()), None);
+        assert!(ex.cooling(1_234_566));
+        assert!(!ex.cooling(1_234_567));
+    }
+
+    #[test]
+    fn the_cool_down_doubles_per_consecutive_failure_up_to_the_cap() {
+        assert_eq!(cool_down(20, 640, 1), 20);
+        assert_eq!(cool_down(20, 640, 2), 40);
+        assert_eq!(cool_down(20, 640, 3), 80);
+        assert_eq!(cool_down(20, 640, 6), 640);
+        assert_eq!(cool_down(20, 640, 7), 640);
+        // No overflow however many strikes.
+        assert_eq!(cool_down(20, 640, u32::MAX), 640);
+        assert_eq!(cool_down(u64::MAX, u64::MAX, 5), u64::MAX);
     }
 
     #[test]

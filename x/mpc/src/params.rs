@@ -15,6 +15,8 @@ pub fn default_params() -> Params {
         l1: None,
         max_share_faults: 3,
         share_fault_jail_blocks: 100,
+        readmit_after_blocks: 20,
+        readmit_max_blocks: 640,
     }
 }
 
@@ -29,6 +31,16 @@ pub fn validate_params(p: &Params) -> Result<(), TxError> {
             "mpc params keygen_round_timeout_blocks, sign_timeout_blocks, max_sign_attempts, \
              max_batch_blocks and max_concurrent_sessions must be positive",
         ));
+    }
+    if p.readmit_after_blocks == 0
+        || p.readmit_max_blocks < p.readmit_after_blocks
+        || p.readmit_max_blocks > MAX_READMIT_BLOCKS
+    {
+        return Err(TxError::invalid_message(format!(
+            "mpc readmission: need 0 < readmit_after_blocks ({}) <= readmit_max_blocks ({}) \
+             <= {MAX_READMIT_BLOCKS}",
+            p.readmit_after_blocks, p.readmit_max_blocks
+        )));
     }
     if p.nonce_pool_low_water == 0 || p.nonce_pool_target <= p.nonce_pool_low_water {
         return Err(TxError::invalid_message(format!(
@@ -76,3 +88,28 @@ pub fn validate_params(p: &Params) -> Result<(), TxError> {
 pub const MAX_SIGN_ATTEMPTS: u32 = 1_000;
 /// Most nonce commitments one member may hold per key on chain (and send in one vote).
 pub const MAX_NONCE_POOL: u32 = 255;
+/// Longest readmission cool-down (about a week of 1 s blocks): a member left out for longer
+/// would be a validator without a share for too long.
+pub const MAX_READMIT_BLOCKS: u64 = 604_800;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_readmission_is_checked() {
+        assert!(validate_params(&default_params()).is_ok());
+        let with = |after: u64, max: u64| Params {
+            readmit_after_blocks: after,
+            readmit_max_blocks: max,
+            ..default_params()
+        };
+        assert!(validate_params(&with(20, 20)).is_ok());
+        assert!(validate_params(&with(0, 20)).is_err(), "no cool-down");
+        assert!(
+            validate_params(&with(20, 19)).is_err(),
+            "cap below the first cool-down"
+        );
+        assert!(validate_params(&with(20, MAX_READMIT_BLOCKS + 1)).is_err());
+    }
+}

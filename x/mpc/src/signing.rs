@@ -90,6 +90,34 @@ fn first_unused_commitment<S: StateRead + ?Sized>(
         .next())
 }
 
+/// Identifiers of the members whose extension was in the last applied commit: the members
+/// that have shown they are online (signers are chosen among them first, and the key lifecycle
+/// takes a member in only once it is among them).
+pub fn last_voters<S: StateRead + ?Sized>(state: &S) -> Result<BTreeSet<Vec<u8>>, StoreError> {
+    Ok(state
+        .get_raw(LAST_VOTERS)?
+        .unwrap_or_default()
+        .chunks(32)
+        .map(<[u8]>::to_vec)
+        .collect())
+}
+
+/// Deletes what only a key that signs no more (RETIRED or FAILED) used: its members' unused
+/// nonce commitments and their index counters. Returns how many commitments were deleted.
+pub(crate) fn forget_key_commitments<S: StateWrite>(
+    state: &mut S,
+    key_id: u64,
+) -> Result<usize, StoreError> {
+    // The per-member prefixes with an empty identifier cover every member of the key.
+    let commitments = state.prefix_raw(&state_key::commitments_prefix(key_id, &[]))?;
+    let counters = state.prefix_raw(&state_key::next_commitment_index(key_id, &[]))?;
+    let deleted = commitments.len();
+    for (key, _) in commitments.into_iter().chain(counters) {
+        state.delete(key);
+    }
+    Ok(deleted)
+}
+
 /// Open requests with their live attempt (status OPEN), in request id order: what the nodes
 /// answer in their votes.
 pub fn live_attempts<S: StateRead + ?Sized>(
@@ -596,12 +624,7 @@ pub fn end_block<S: StateWrite>(
     if pending.is_empty() {
         return Ok(events);
     }
-    let voters: BTreeSet<Vec<u8>> = state
-        .get_raw(LAST_VOTERS)?
-        .unwrap_or_default()
-        .chunks(32)
-        .map(<[u8]>::to_vec)
-        .collect();
+    let voters = last_voters(state)?;
     for mut request in pending {
         if live >= params.max_concurrent_sessions {
             break;
