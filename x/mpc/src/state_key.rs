@@ -108,8 +108,8 @@ pub fn next_commitment_index(key_id: u64, identifier: &[u8]) -> Vec<u8> {
 pub const OPEN_KEYGEN_SESSION: &[u8] = b"mpc/keygen_open";
 /// key_id of the key waiting for its test signature (absent when none is).
 pub const PENDING_KEY: &[u8] = b"mpc/pending_key";
-/// Members left out of key lifecycle sessions after failing one, with the active set they were
-/// left out of (see keygen::exclusions).
+/// Members left out of key lifecycle sessions after failing one: `<this>/<identifier>` =
+/// (strikes, readmit height), see keygen::Exclusion.
 pub const KEYGEN_EXCLUSIONS: &[u8] = b"mpc/keygen_exclusions";
 /// The KEY_TEST request of a key (value: request id).
 pub fn key_test(key_id: u64) -> Vec<u8> {
