@@ -587,7 +587,13 @@ fn a_fifth_validator_joins_and_the_key_is_reshared_to_five_with_the_same_group_k
     }
     // The chain deleted the retired key's commitments, counters and KEY_TEST index in the
     // block that retired it; the new key has its own.
-    assert_eq!(key_bookkeeping(&net, old.key_id), Vec::<Vec<u8>>::new());
+    let left = key_bookkeeping(&net, old.key_id);
+    assert!(
+        left.is_empty(),
+        "{} state keys of the retired key left, the first {}",
+        left.len(),
+        String::from_utf8_lossy(&left[0])
+    );
     assert!(!key_bookkeeping(&net, key.key_id).is_empty());
     assert_every_member_holds(&mut net, &key, &[0, 1, 2, 3, 4]);
     // The roster matches the key again: no further session.
