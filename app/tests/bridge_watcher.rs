@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use alloy::primitives::{keccak256, Address, U256};
-use alloy::providers::{Provider, ProviderBuilder, RootProvider};
+use alloy::providers::{DynProvider, Provider, ProviderBuilder, RootProvider};
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolCall;
 use seqpool_bridge::{BridgeVote, Payload};
@@ -77,6 +77,53 @@ impl Fresh {
         .await
         .expect("poll");
     }
+
+    /// Mines one block and polls until `done` holds for the observations (at most 30 s).
+    async fn mine_until<P: Provider>(
+        &mut self,
+        provider: &P,
+        what: &str,
+        done: impl Fn(&Observations) -> bool,
+    ) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !done(&self.observations) {
+            assert!(Instant::now() < deadline, "{what} not observed within 30 s");
+            mine(provider, 1).await;
+            self.poll().await;
+        }
+    }
+}
+
+/// An anvil with every contract deployed by the dev key (the governance admin), and a wallet
+/// provider of that key.
+struct DeployedL1 {
+    anvil: Anvil,
+    admin: PrivateKeySigner,
+    provider: DynProvider,
+    chain_id: u64,
+    config: DeployConfig,
+    deployment: Deployment,
+}
+
+impl DeployedL1 {
+    async fn start() -> Self {
+        let anvil = Anvil::start().expect("anvil");
+        let admin: PrivateKeySigner = DEV_KEY.parse().expect("dev key");
+        let provider = ProviderBuilder::new()
+            .wallet(admin.clone())
+            .connect_http(anvil.url.parse().expect("url"));
+        let chain_id = wait_for_rpc(&provider).await.expect("anvil RPC");
+        let config = DeployConfig::default();
+        let deployment = deploy_all(provider.clone(), &config).await.expect("deploy");
+        Self {
+            anvil,
+            admin,
+            provider: provider.erased(),
+            chain_id,
+            config,
+            deployment,
+        }
+    }
 }
 
 fn has_locked(observations: &Observations) -> bool {
@@ -117,15 +164,15 @@ fn whole_tokens(wei: U256) -> i64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watcher_follows_lock_at_confirmation_depth_and_ignores_reorged_events() {
-    let anvil = Anvil::start().expect("anvil");
-    let signer: PrivateKeySigner = DEV_KEY.parse().expect("dev key");
-    let deployer = signer.address();
-    let provider = ProviderBuilder::new()
-        .wallet(signer)
-        .connect_http(anvil.url.parse().expect("url"));
-    wait_for_rpc(&provider).await.expect("anvil RPC");
-    let config = DeployConfig::default();
-    let deployment = deploy_all(provider.clone(), &config).await.expect("deploy");
+    let DeployedL1 {
+        anvil,
+        admin,
+        provider,
+        config,
+        deployment,
+        ..
+    } = DeployedL1::start().await;
+    let deployer = admin.address();
     let gov = Governance::new(deployment.governance, provider.clone());
     let pool = LockingPool::new(deployment.locking_pool, provider.clone());
     let token = DevnetToken::new(deployment.stake_token, provider.clone());
@@ -236,12 +283,7 @@ async fn watcher_follows_lock_at_confirmation_depth_and_ignores_reorged_events()
         !has_locked(&w.observations),
         "observed before the confirmation depth"
     );
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !has_locked(&w.observations) {
-        assert!(Instant::now() < deadline, "lock not observed within 30 s");
-        mine(&provider, 1).await;
-        w.poll().await;
-    }
+    w.mine_until(&provider, "the lock", has_locked).await;
     let head = w.reader.get_block_number().await.expect("head");
     assert!(
         head >= lock_block + CONFIRMATIONS,
@@ -296,14 +338,14 @@ async fn watcher_follows_lock_at_confirmation_depth_and_ignores_reorged_events()
 /// the new branch, so the new branch's lock is not missed (it would be: its block was read).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watcher_reads_the_new_branch_after_a_reorg_deeper_than_its_depth() {
-    let anvil = Anvil::start().expect("anvil");
-    let signer: PrivateKeySigner = DEV_KEY.parse().expect("dev key");
-    let provider = ProviderBuilder::new()
-        .wallet(signer.clone())
-        .connect_http(anvil.url.parse().expect("url"));
-    wait_for_rpc(&provider).await.expect("anvil RPC");
-    let config = DeployConfig::default();
-    let deployment = deploy_all(provider.clone(), &config).await.expect("deploy");
+    let DeployedL1 {
+        anvil,
+        admin: signer,
+        provider,
+        config,
+        deployment,
+        ..
+    } = DeployedL1::start().await;
     // The deployer is also the owner of the lock: whitelisted, funded, minted, approved.
     let amount = config.min_lock;
     prepare_owners(
@@ -359,15 +401,8 @@ async fn watcher_reads_the_new_branch_after_a_reorg_deeper_than_its_depth() {
         Some(fork),
         "the lock is in the fork block"
     );
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !has_locked(&w.observations) {
-        assert!(
-            Instant::now() < deadline,
-            "the new branch's lock was missed"
-        );
-        mine(&provider, 1).await;
-        w.poll().await;
-    }
+    w.mine_until(&provider, "the new branch's lock", has_locked)
+        .await;
     let observed = w.observations.lock().expect("lock").clone();
     let lock = observed
         .values()
@@ -383,7 +418,7 @@ async fn watcher_reads_the_new_branch_after_a_reorg_deeper_than_its_depth() {
 /// registered by the admin through Governance.
 struct GroupOnL1 {
     anvil: Anvil,
-    provider: alloy::providers::DynProvider,
+    provider: DynProvider,
     chain_id: u64,
     deployment: Deployment,
     group: seqpool_l1::frost_sig::DealtGroup,
@@ -395,16 +430,13 @@ impl GroupOnL1 {
     async fn start(seed: u64) -> Self {
         use rand::SeedableRng;
         use seqpool_l1::frost_sig::{group_key_affine, DealtGroup};
-        let anvil = Anvil::start().expect("anvil");
-        let signer: PrivateKeySigner = DEV_KEY.parse().expect("dev key");
-        let provider = ProviderBuilder::new()
-            .wallet(signer)
-            .connect_http(anvil.url.parse().expect("url"));
-        let chain_id = wait_for_rpc(&provider).await.expect("anvil RPC");
-        let deployment = deploy_all(provider.clone(), &DeployConfig::default())
-            .await
-            .expect("deploy");
-        let provider = provider.erased();
+        let DeployedL1 {
+            anvil,
+            provider,
+            chain_id,
+            deployment,
+            ..
+        } = DeployedL1::start().await;
         let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
         let group = DealtGroup::deal(4, 3, &mut rng).expect("deal");
         let key = group_key_affine(group.verifying_key()).expect("usable key");
@@ -644,14 +676,14 @@ async fn watcher_reports_a_group_signed_action_and_x_mpc_lands_its_request() {
 /// lowers the sequencer's power.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watcher_decodes_a_slash_and_the_chain_lowers_the_power() {
-    let anvil = Anvil::start().expect("anvil");
-    let signer: PrivateKeySigner = DEV_KEY.parse().expect("dev key");
-    let provider = ProviderBuilder::new()
-        .wallet(signer.clone())
-        .connect_http(anvil.url.parse().expect("url"));
-    wait_for_rpc(&provider).await.expect("anvil RPC");
-    let config = DeployConfig::default();
-    let deployment = deploy_all(provider.clone(), &config).await.expect("deploy");
+    let DeployedL1 {
+        anvil,
+        admin: signer,
+        provider,
+        config,
+        deployment,
+        ..
+    } = DeployedL1::start().await;
     let pool = LockingPool::new(deployment.locking_pool, provider.clone());
     let joiner = TestValidator {
         name: "slashed".into(),
@@ -701,25 +733,17 @@ async fn watcher_decodes_a_slash_and_the_chain_lowers_the_power() {
     assert!(receipt.status(), "slash reverted");
 
     let mut w = Fresh::new(&anvil, &deployment);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let slash_event = loop {
-        let found = w
-            .observations
+    let slashed_event = |observations: &Observations| {
+        observations
             .lock()
             .expect("lock")
             .values()
             .find(|e| matches!(e.payload, Some(Payload::Slashed(_))))
-            .cloned();
-        if let Some(e) = found {
-            break e;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "Slashed not observed within 30 s"
-        );
-        mine(&provider, 1).await;
-        w.poll().await;
+            .cloned()
     };
+    w.mine_until(&provider, "Slashed", |o| slashed_event(o).is_some())
+        .await;
+    let slash_event = slashed_event(&w.observations).expect("observed");
     assert_eq!(
         U256::from(slash_event.nonce),
         pool.eventNonce().call().await.expect("eventNonce")
