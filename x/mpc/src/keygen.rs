@@ -146,14 +146,16 @@ pub fn target_members<S: StateRead + ?Sized>(
         .collect())
 }
 
-/// Leaves `ids` out of sessions for a cool-down that doubles with every consecutive failure.
+/// Leaves `ids` out of sessions for a cool-down that doubles with every consecutive failure;
+/// one `mpc_keygen_excluded` event each (so operators see who is out and until when).
 fn exclude<S: StateWrite + ?Sized>(
     state: &mut S,
     height: u64,
     ids: impl IntoIterator<Item = Vec<u8>>,
-) -> Result<(), StoreError> {
+) -> Result<Vec<Event>, StoreError> {
     let params = state.mpc_params()?;
     let mut records = exclusions(state)?;
+    let mut events = Vec::new();
     for id in ids {
         let strikes = records
             .remove(&id)
@@ -169,8 +171,19 @@ fn exclude<S: StateWrite + ?Sized>(
             readmit_height: height.saturating_add(wait),
         };
         state.put_raw(exclusion_key(&id), exclusion.encode());
+        let validator = state
+            .member_by_identifier(&id)?
+            .map(|m| m.validator)
+            .unwrap_or_default();
+        events.push(
+            Event::new("mpc_keygen_excluded")
+                .attr("identifier", hex::encode(&id))
+                .attr("validator", validator)
+                .attr("strikes", strikes.to_string())
+                .attr("readmit_height", exclusion.readmit_height.to_string()),
+        );
     }
-    Ok(())
+    Ok(events)
 }
 
 /// A session completed: its members delivered every round, so their strikes are forgiven;
@@ -326,16 +339,17 @@ fn fail_session<S: StateWrite>(
     session: &mut KeygenSession,
     reason: String,
     left_out: BTreeSet<Vec<u8>>,
-) -> Result<Event, StoreError> {
+) -> Result<Vec<Event>, StoreError> {
     session.status = SessionStatus::Failed as i32;
     session.failure = reason.clone();
     state.put_keygen_session(session);
     state.delete(state_key::OPEN_KEYGEN_SESSION.to_vec());
     let n = left_out.len();
-    exclude(state, ctx.height, left_out)?;
-    Ok(session_event("mpc_keygen_failed", session)
+    let mut events = vec![session_event("mpc_keygen_failed", session)
         .attr("reason", reason)
-        .attr("left_out", n.to_string()))
+        .attr("left_out", n.to_string())];
+    events.extend(exclude(state, ctx.height, left_out)?);
+    Ok(events)
 }
 
 fn advance<S: StateWrite>(
@@ -383,15 +397,7 @@ fn complete<S: StateWrite>(
 ) -> Result<Vec<Event>, StoreError> {
     let key = match completed_key(state, session, ctx.height)? {
         Ok(k) => k,
-        Err(reason) => {
-            return Ok(vec![fail_session(
-                state,
-                ctx,
-                session,
-                reason,
-                BTreeSet::new(),
-            )?])
-        }
+        Err(reason) => return fail_session(state, ctx, session, reason, BTreeSet::new()),
     };
     session.status = SessionStatus::Done as i32;
     state.put_keygen_session(session);
@@ -439,7 +445,7 @@ fn progress<S: StateWrite>(
             delivered.len()
         );
         let blamed = session.blame.iter().map(|b| b.identifier.clone()).collect();
-        return Ok(vec![fail_session(state, ctx, session, reason, blamed)?]);
+        return fail_session(state, ctx, session, reason, blamed);
     }
     if missing.is_empty() && !expected.is_empty() {
         if session.round == last_rounds(kind) {
@@ -474,7 +480,7 @@ fn progress<S: StateWrite>(
         missing.len(),
         expected.len()
     );
-    Ok(vec![fail_session(state, ctx, session, reason, left_out)?])
+    fail_session(state, ctx, session, reason, left_out)
 }
 
 fn validator_of<S: StateRead + ?Sized>(
@@ -506,15 +512,7 @@ pub fn apply_votes<S: StateWrite>(
     let mut events = Vec::new();
     let mut view = match verify::SessionView::load(state, &session)? {
         Ok(v) => v,
-        Err(reason) => {
-            return Ok(vec![fail_session(
-                state,
-                ctx,
-                &mut session,
-                reason,
-                BTreeSet::new(),
-            )?])
-        }
+        Err(reason) => return fail_session(state, ctx, &mut session, reason, BTreeSet::new()),
     };
     for vote in votes {
         if session.status() != SessionStatus::Open {
@@ -573,7 +571,7 @@ pub fn apply_votes<S: StateWrite>(
                         height: ctx.height,
                     });
                     if fails_session {
-                        events.push(fail_session(
+                        events.extend(fail_session(
                             state,
                             ctx,
                             &mut session,
