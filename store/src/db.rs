@@ -498,6 +498,12 @@ pub(crate) fn open(
         // fresh log per open keeps the torn tail at the end, where the reader drops it; the commit
         // log replays whatever it held.
         reuse_logs: false,
+        // The same holds for the MANIFEST: a kill while an edit is appended tears it, and a reused
+        // manifest gets the next session's edits after the torn record, which its reader (it stops
+        // at the first bad record) never sees again: the tables they added are deleted as obsolete
+        // on the open after, with the versions in them (tests/leveldb_manifest.rs). A new manifest
+        // per open (CURRENT switched by a rename) keeps a torn edit last.
+        reuse_manifest: false,
         ..Options::default()
     };
     let mut db =

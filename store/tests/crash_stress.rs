@@ -166,10 +166,11 @@ enum KillAt {
 }
 
 impl KillAt {
-    /// Every eighth round is long: past a 32 MiB memtable (a flush to a level-0 table in the
-    /// middle of a run) and several checkpoints. The others are short or kill during startup.
+    /// One round in 16 is long: past a 32 MiB memtable (~70 versions: a flush to a level-0 table
+    /// in the middle of a run) and several checkpoints. The others are short or kill during
+    /// startup.
     fn pick(rng: &mut Rng, round: u64) -> Self {
-        if round % 8 == 3 {
+        if round % 16 == 3 {
             return Self::AfterCommits(100 + rng.below(40), Duration::from_millis(rng.below(30)));
         }
         match rng.below(4) {
@@ -315,7 +316,7 @@ impl Model {
 /// that the kills landed among memtable flushes and compactions, not only among log appends.
 #[derive(Default, Debug)]
 struct LevelDbWork {
-    /// Opens that found a LevelDB log to recover (each writes its memtable as a level-0 table).
+    /// LevelDB logs recovered by an open (each non-empty one is written as a level-0 table).
     recoveries: u64,
     /// Level-0 tables written outside recovery: a full memtable flushed in the middle of a run.
     memtable_flushes: u64,
@@ -327,11 +328,20 @@ impl LevelDbWork {
         let Ok(log) = std::fs::read_to_string(dir.join("LOG")) else {
             return;
         };
-        let count = |what: &str| log.lines().filter(|l| l.contains(what)).count() as u64;
-        let recoveries = count("Recovering log file");
-        self.recoveries += recoveries;
-        self.memtable_flushes += count("Start write of L0 table").saturating_sub(recoveries);
-        self.compactions += count("Compaction finished") + count("Moved num=");
+        // An open logs "Recovering log file" and then writes that log's table; any other
+        // level-0 table is a full memtable.
+        let mut recovering = false;
+        for line in log.lines() {
+            if line.contains("Recovering log file") {
+                self.recoveries += 1;
+                recovering = true;
+            } else if line.contains("Start write of L0 table") {
+                self.memtable_flushes += u64::from(!recovering);
+                recovering = false;
+            } else if line.contains("Compaction finished") || line.contains("Moved num=") {
+                self.compactions += 1;
+            }
+        }
     }
 }
 
@@ -352,6 +362,8 @@ struct Run {
     kills: u64,
     reopens: u64,
     leveldb: LevelDbWork,
+    /// Per session (child or parent reopen): LevelDB's info log and the files it left.
+    history: Vec<String>,
 }
 
 impl Run {
@@ -367,6 +379,7 @@ impl Run {
             kills: 0,
             reopens: 0,
             leveldb: LevelDbWork::default(),
+            history: Vec::new(),
         }
     }
 
@@ -376,6 +389,11 @@ impl Run {
         let reports = run_child(dir, self.seed, kill_at);
         self.kills += 1;
         self.leveldb.tally(dir);
+        let (first, last) = (reports.first(), reports.last());
+        self.record_session(
+            dir,
+            &format!("kill {} at {kill_at:?}: {first:?} .. {last:?}", self.kills),
+        );
         for report in reports {
             match report {
                 Report::Opened(latest) => {
@@ -402,6 +420,24 @@ impl Run {
                 }
             }
         }
+    }
+
+    fn record_session(&mut self, dir: &Path, what: &str) {
+        let log = std::fs::read_to_string(dir.join("LOG")).unwrap_or_default();
+        let mut files: Vec<String> = std::fs::read_dir(dir)
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .map(|e| {
+                        let len = e.metadata().map_or(0, |m| m.len());
+                        format!("{}:{len}", e.file_name().to_string_lossy())
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        files.sort();
+        self.history
+            .push(format!("=== {what}\n{log}files: {}\n", files.join(" ")));
     }
 
     /// Reopens the store (replaying its commit log) and checks every version since the last
@@ -448,6 +484,10 @@ impl Run {
         self.checked = latest;
         drop(storage);
         self.leveldb.tally(dir);
+        self.record_session(
+            dir,
+            &format!("parent reopen {}: latest {latest}", self.reopens),
+        );
     }
 
     fn check_version(&mut self, storage: &Storage, version: u64) {
@@ -508,13 +548,28 @@ impl Run {
 fn stress(seed: u64, rounds: u64) -> Run {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut run = Run::new(seed);
-    for round in 0..rounds {
-        run.round(dir.path());
-        if round + 1 == rounds || run.plan.below(3) != 0 {
-            run.reopen_and_check(dir.path());
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        for round in 0..rounds {
+            run.round(dir.path());
+            if round + 1 == rounds || run.plan.below(3) != 0 {
+                run.reopen_and_check(dir.path());
+            }
         }
+        run.check_latest_root_from_scratch(dir.path());
+    }));
+    if let Err(panic) = outcome {
+        // Keep the evidence: the store as the failed check found it, and every session's LevelDB
+        // info log with the files it left.
+        let kept = dir.keep();
+        let history = kept.with_extension("history.txt");
+        let _ = std::fs::write(&history, run.history.join("\n"));
+        eprintln!(
+            "store kept at {}, LevelDB sessions in {}",
+            kept.display(),
+            history.display()
+        );
+        std::panic::resume_unwind(panic);
     }
-    run.check_latest_root_from_scratch(dir.path());
     run
 }
 
@@ -533,7 +588,7 @@ fn report(run: &Run, started: Instant) {
 #[test]
 fn sigkill_at_random_moments_loses_no_commit() {
     let started = Instant::now();
-    let run = stress(0x5E9_0001, 12);
+    let run = stress(0x5E9_0001, 14);
     report(&run, started);
     // The kills must have had the work they are meant to interrupt.
     assert!(run.leveldb.memtable_flushes > 0, "{:?}", run.leveldb);
