@@ -20,6 +20,9 @@ fi
 echo "== mpc: signing latency through the driver (n = 10, 50, 100)"
 cargo test --release -p seqpoold --test mpc_signing -- --ignored --nocapture signing_latency
 
+echo "== mpc: the relayer's SIGNED poll through the status index vs a scan"
+cargo test --release -p seqpoold --test mpc_signing -- --ignored --nocapture signed_poll_cost
+
 echo "== mpc: reshare duration after a join (n = 4 and 50, driver)"
 cargo test --release -p seqpoold --test mpc_keygen -- --ignored --nocapture reshare_duration
 

@@ -1275,3 +1275,79 @@ fn the_submitter_finds_a_failed_batch_to_propose_again() {
     assert_eq!(found, Some((0, 1, 4)));
     let _ = stop_tx.send(true);
 }
+
+/// Cost of the relayer's poll (`Query/Requests`, status SIGNED) on a store holding `n` LANDED
+/// batch requests and 10 SIGNED ones: through the status index vs a scan of every request
+/// (the query before the index). Thread CPU time per query, robust to other processes' load.
+/// `cargo test --release -p seqpoold --test mpc_signing -- --ignored --nocapture signed_poll_cost`
+#[test]
+#[ignore]
+fn signed_poll_cost() {
+    use seqpool_mpc::state::MpcWrite;
+    use seqpool_proto::mpc::v1::QueryRequestsRequest;
+    use seqpool_store::{StateDelta, Storage};
+    for n in [1_000u64, 10_000, 100_000] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let storage = Storage::open(dir.path()).expect("store");
+        let mut version = 0;
+        for chunk in (0..n + 10).collect::<Vec<_>>().chunks(10_000) {
+            let mut state = StateDelta::new(storage.latest_snapshot());
+            for &i in chunk {
+                let signed = i >= n;
+                state.put_signing_request(&SigningRequest {
+                    request_id: i + 1,
+                    request_type: seqpool_mpc::RequestType::Batch as i32,
+                    sequence: i,
+                    payload: vec![7; 160],
+                    digest: vec![9; 32],
+                    body: Some(seqpool_proto::mpc::v1::signing_request::Body::Batch(
+                        header(i, 1 + 4 * i, 4 + 4 * i),
+                    )),
+                    status: if signed {
+                        RequestStatus::Signed
+                    } else {
+                        RequestStatus::Landed
+                    } as i32,
+                    signature: vec![5; 65],
+                    l1_tx_hash: if signed { vec![] } else { vec![3; 32] },
+                    ..Default::default()
+                });
+            }
+            version += 1;
+            let prepared = storage.prepare(state.changes(), version).expect("prepare");
+            storage.commit(prepared).expect("commit");
+        }
+        let snapshot = storage.latest_snapshot();
+        let ask = QueryRequestsRequest {
+            status: RequestStatus::Signed as i32,
+            ..Default::default()
+        };
+        let runs = 20;
+        let time = |f: &dyn Fn() -> usize| {
+            assert_eq!(f(), 10, "10 SIGNED requests");
+            let c0 = cpu_time::ThreadTime::now();
+            for _ in 0..runs {
+                assert_eq!(f(), 10);
+            }
+            c0.elapsed().as_secs_f64() * 1e3 / f64::from(runs)
+        };
+        let indexed = time(&|| {
+            seqpool_mpc::query::requests(&snapshot, &ask)
+                .expect("query")
+                .requests
+                .len()
+        });
+        let scan = time(&|| {
+            snapshot
+                .signing_requests(0, usize::MAX)
+                .expect("scan")
+                .into_iter()
+                .filter(|r| r.status() == RequestStatus::Signed)
+                .count()
+        });
+        println!(
+            "signed poll with {n} LANDED + 10 SIGNED requests: status index {indexed:.3} ms, \
+             scan of every request {scan:.3} ms thread CPU per query (mean of {runs})"
+        );
+    }
+}
