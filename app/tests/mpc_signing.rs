@@ -620,6 +620,37 @@ fn several_requests_sign_in_parallel_with_distinct_nonces() {
     }
 }
 
+/// The status queries (what the relayer polls) equal a filtered scan of every request, for every
+/// status, on node 0's committed state: the status index followed the signing path's transitions.
+fn assert_status_index_matches_a_scan(d: &Driver) {
+    use seqpool_proto::mpc::v1::QueryRequestsRequest;
+    let state = snapshot(d);
+    let all = state.signing_requests(0, usize::MAX).expect("scan");
+    for status in [
+        RequestStatus::Pending,
+        RequestStatus::Signing,
+        RequestStatus::Signed,
+        RequestStatus::Landed,
+        RequestStatus::Failed,
+    ] {
+        let indexed = seqpool_mpc::query::requests(
+            &state,
+            &QueryRequestsRequest {
+                status: status as i32,
+                ..Default::default()
+            },
+        )
+        .expect("query")
+        .requests;
+        let scanned: Vec<SigningRequest> = all
+            .iter()
+            .filter(|r| r.status() == status)
+            .cloned()
+            .collect();
+        assert_eq!(indexed, scanned, "{status:?}");
+    }
+}
+
 #[test]
 fn a_request_fails_after_max_attempts_without_enough_signers() {
     let mut net = net(4, 4, |p| p.max_sign_attempts = 2);
@@ -649,6 +680,14 @@ fn a_request_fails_after_max_attempts_without_enough_signers() {
     assert_ne!(again, id);
     net.d.produce_block(vec![]).expect("block");
     assert_signed_at(&net, again, h + 1);
+    // FAILED, then a resubmission SIGNED: the index followed both.
+    assert_eq!(
+        snapshot(&net.d)
+            .request_ids_with_status(RequestStatus::Failed)
+            .expect("index"),
+        vec![id]
+    );
+    assert_status_index_matches_a_scan(&net.d);
 }
 
 /// The admin's MsgRequestGovernanceAction (`data` on `target`) in a block; returns the msg and
@@ -974,6 +1013,7 @@ fn attested_batch_receipt_lands_the_signed_request() {
         net.d.produce_block(vec![]).expect("block");
     }
     assert_eq!(request(&net.d, id).landed_height, landed_at, "applied once");
+    assert_status_index_matches_a_scan(&net.d);
 }
 
 /// Governance.ActionExecuted of a group-signed action, attested by more than 2/3 of the power,
@@ -1051,6 +1091,7 @@ fn attested_action_receipt_lands_the_governance_request() {
     )
     .expect("query");
     assert!(signed.requests.is_empty(), "{:?}", signed.requests);
+    assert_status_index_matches_a_scan(&net.d);
 }
 
 /// The whole loop of a batch (H3): signed on chain -> read over the node's real gRPC by the
