@@ -249,6 +249,21 @@ fn db_err(context: &str, status: rusty_leveldb::Status) -> StoreError {
     StoreError::Db(format!("{context}: {status}"))
 }
 
+/// The latest-version marker, read through an iterator. Not `DB::get`: rusty-leveldb's table
+/// lookup answers "absent" when the lookup key equals its data block's index key, which happens
+/// to the marker (rewritten by every version, and the last write of each) when its newest entry
+/// ends a block of a table; `get` then returns an older table's marker, and the store would open
+/// at an older version (tests/leveldb_get.rs; found by tests/crash_stress.rs: "commit log holds
+/// version 239 but the database ends at 222"). The iterator merges every table by sequence number.
+fn read_marker(db: &mut DB) -> Result<Option<Vec<u8>>, StoreError> {
+    let mut iter = db.new_iter().map_err(|e| db_err("open iterator", e))?;
+    iter.seek(keys::LATEST_MARKER);
+    Ok(iter
+        .current()
+        .filter(|(k, _)| k[..] == *keys::LATEST_MARKER)
+        .map(|(_, v)| v.to_vec()))
+}
+
 /// Converts a jmt (anyhow) error back to ours: errors raised by our reader travel through jmt
 /// inside anyhow and are recovered intact; anything else is a tree error.
 fn from_jmt(err: anyhow::Error) -> StoreError {
@@ -510,7 +525,7 @@ pub(crate) fn open(
         DB::open(path, options).map_err(|e| db_err(&format!("open {}", path.display()), e))?;
     let (log, logged) = CommitLog::open(path)?;
     let replayed = replay(&mut db, logged)?;
-    let (version, root) = match db.get(keys::LATEST_MARKER) {
+    let (version, root) = match read_marker(&mut db)? {
         Some(marker) => {
             let (version, root) = keys::decode_marker(&marker)?;
             (Some(version), root)
@@ -574,7 +589,7 @@ pub(crate) fn open(
 /// Writes the logged versions that LevelDB does not have yet (a crash came between a commit and
 /// its checkpoint), in order. Returns how many it wrote.
 fn replay(db: &mut DB, logged: Vec<LoggedCommit>) -> Result<usize, StoreError> {
-    let mut latest = match db.get(keys::LATEST_MARKER) {
+    let mut latest = match read_marker(db)? {
         Some(marker) => Some(keys::decode_marker(&marker)?.0),
         None => None,
     };
