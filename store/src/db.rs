@@ -860,32 +860,19 @@ impl Worker {
         };
         let mut view = TreeView::new(&self.db, &self.nodes, virtual_empty_root);
         let has_deletes = changes.values().any(Option::is_none);
-        let mut records = WriteBatch::default();
-        let (root, nodes, stale) = if changes.is_empty() || has_deletes {
-            // Deletes (and empty blocks) take jmt's per-key path.
-            let value_set = changes
+        let update = if changes.is_empty() || has_deletes {
+            // Deletes: jmt's per-key semantics (its result depends on the key order, here the
+            // raw key order jmt was given before).
+            let writes: Vec<(Hash32, Option<Hash32>)> = changes
                 .iter()
-                .map(|(k, v)| (KeyHash(Sha256::digest(k).into()), v.clone()));
-            let (root, batch) =
-                view.run(|view| Sha256Jmt::new(view).put_value_set(value_set, version))?;
-            let stale = batch
-                .stale_node_index_batch
-                .iter()
-                .filter_map(|index| CachedNodeKey::of(&index.node_key))
+                .map(|(k, v)| {
+                    let value_hash = v.as_ref().map(|v| Sha256::digest(v).into());
+                    (Sha256::digest(k).into(), value_hash)
+                })
                 .collect();
-            let node_batch = batch.node_batch;
-            let mut nodes = Vec::with_capacity(node_batch.nodes().len());
-            for (node_key, node) in node_batch.nodes() {
-                let db_key = keys::node_key(node_key)?;
-                let node = keys::from_jmt(node)?;
-                records.put(&db_key, &keys::encode_tree_node(&db_key, &node)?);
-                if let Some(cache_key) = CachedNodeKey::of(node_key) {
-                    nodes.push((cache_key, Arc::new(node)));
-                }
-            }
-            (root.0, nodes, stale)
+            tree::put_per_key(&mut view, version, &writes)?
         } else {
-            // Our batch updater: the nodes jmt's batch insert would write, built faster.
+            // Inserts only: one pass over the sorted key hashes (jmt's batch insert).
             let mut writes: Vec<(Hash32, Hash32)> = changes
                 .iter()
                 .filter_map(|(k, v)| {
@@ -894,22 +881,25 @@ impl Worker {
                 })
                 .collect();
             writes.sort_unstable_by_key(|w| w.0);
-            let update = tree::batch_insert(&mut view, version, &writes)?;
-            let mut nodes = Vec::with_capacity(update.nodes.len());
-            for (path, node) in update.nodes {
-                let db_key = keys::tree_node_key(version, &path);
-                records.put(&db_key, &keys::encode_tree_node(&db_key, &node)?);
-                if let Some(cache_key) = CachedNodeKey::of_path(version, &path) {
-                    nodes.push((cache_key, node));
-                }
-            }
-            let stale = update
-                .stale
-                .iter()
-                .filter_map(|(v, path)| CachedNodeKey::of_path(*v, path))
-                .collect();
-            (update.root, nodes, stale)
+            tree::batch_insert(&mut view, version, &writes)?
         };
+        let mut records = WriteBatch::default();
+        let mut nodes = Vec::with_capacity(update.nodes.len());
+        let (mut db_key, mut record) = (Vec::new(), Vec::new());
+        for (path, node) in update.nodes {
+            keys::tree_node_key_into(version, &path, &mut db_key);
+            keys::encode_tree_node_into(&db_key, &node, &mut record)?;
+            records.put(&db_key, &record);
+            if let Some(cache_key) = CachedNodeKey::of_path(version, &path) {
+                nodes.push((cache_key, node));
+            }
+        }
+        let stale = update
+            .stale
+            .iter()
+            .filter_map(|(v, path)| CachedNodeKey::of_path(*v, path))
+            .collect();
+        let root = update.root;
         drop(view);
 
         // One record per write: the key index serves reads at any version and jmt's proofs.

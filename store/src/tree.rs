@@ -10,6 +10,7 @@
 //! the path of a written key is rewritten at the new version; a leaf pushed down by a new key that
 //! shares its prefix is rewritten at the new version too.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
@@ -34,7 +35,7 @@ pub(crate) struct ChildRef {
     pub is_leaf: bool,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Internal {
     /// Bit i set = a child at nibble i.
     pub bitmap: u16,
@@ -50,6 +51,34 @@ impl Internal {
         }
         let index = (self.bitmap & (bit - 1)).count_ones() as usize;
         self.children.get(index)
+    }
+
+    fn child_mut(&mut self, nibble: u8) -> Option<&mut ChildRef> {
+        let bit = 1u16 << nibble;
+        if self.bitmap & bit == 0 {
+            return None;
+        }
+        let index = (self.bitmap & (bit - 1)).count_ones() as usize;
+        self.children.get_mut(index)
+    }
+
+    /// Sets (or with `None` removes) the child at `nibble`.
+    fn set(&mut self, nibble: u8, child: Option<ChildRef>) {
+        let bit = 1u16 << nibble;
+        let index = (self.bitmap & (bit - 1)).count_ones() as usize;
+        let present = self.bitmap & bit != 0;
+        match (child, present) {
+            (Some(child), true) => self.children[index] = child,
+            (Some(child), false) => {
+                self.children.insert(index, child);
+                self.bitmap |= bit;
+            }
+            (None, true) => {
+                self.children.remove(index);
+                self.bitmap &= !bit;
+            }
+            (None, false) => {}
+        }
     }
 
     pub fn leaf_count(&self) -> u64 {
@@ -116,9 +145,9 @@ pub(crate) enum TreeNode {
     Internal(Internal),
 }
 
-#[cfg(test)]
 impl TreeNode {
-    pub fn hash(&self) -> Hash32 {
+    /// The node's hash (internal nodes: from the hashes their children pointers hold).
+    pub fn hash_of(&self) -> Hash32 {
         match self {
             TreeNode::Null => PLACEHOLDER,
             TreeNode::Leaf {
@@ -155,6 +184,17 @@ impl NodePath {
             bytes,
             depth: depth as u8,
         }
+    }
+
+    /// This path extended by one nibble.
+    fn set_nibble(&mut self, nibble: u8) {
+        let depth = usize::from(self.depth);
+        if depth.is_multiple_of(2) {
+            self.bytes[depth / 2] = nibble << 4;
+        } else {
+            self.bytes[depth / 2] |= nibble;
+        }
+        self.depth += 1;
     }
 
     /// The nibbles packed two per byte (an odd count leaves the last low half zero).
@@ -399,6 +439,315 @@ impl<S: NodeSource> Updater<'_, S> {
             .nodes
             .push((path, Arc::new(TreeNode::Internal(internal))));
         child
+    }
+}
+
+/// Applies `writes` (key hash, value hash or `None` = delete) one key after the other, in the
+/// given order, at `version` over the tree of `version - 1` (or an empty tree at version 0),
+/// writing exactly what jmt's `put_value_set(writes, version)` writes, deletes included. jmt's
+/// result depends on the order (a collapse before or after an insert below the same node leaves
+/// the surviving leaf at a different version), so this follows its per-key algorithm: a node
+/// written earlier in the same block and replaced again is dropped, not marked stale. Internal
+/// node hashes are computed once at the end instead of after every key.
+pub(crate) fn put_per_key(
+    source: &mut impl NodeSource,
+    version: Version,
+    writes: &[(Hash32, Option<Hash32>)],
+) -> Result<TreeUpdate, StoreError> {
+    let mut block = PerKey {
+        source,
+        version,
+        new: BTreeMap::new(),
+        stale: BTreeSet::new(),
+    };
+    let mut root_version = match version.checked_sub(1) {
+        Some(base) => base,
+        None => {
+            // jmt starts version 0 from a null root of its own, in its new nodes.
+            block.new.insert(NodePath::ROOT, TreeNode::Null);
+            0
+        }
+    };
+    for (key, value) in writes {
+        match block.put(root_version, key, 0, value.as_ref())? {
+            Put::Updated(_) => root_version = version,
+            Put::Unchanged => {}
+            Put::Removed => {
+                root_version = version;
+                block.new.insert(NodePath::ROOT, TreeNode::Null);
+            }
+        }
+    }
+    if root_version == version && !block.new.contains_key(&NodePath::ROOT) {
+        // A delete reaching the null root of this block drops that node (as jmt does); jmt then
+        // writes a null root again when it closes the version.
+        block.new.insert(NodePath::ROOT, TreeNode::Null);
+    }
+    if version > 0 && block.new.is_empty() && block.stale.is_empty() {
+        // jmt writes the unchanged root again at the new version.
+        let root = block.read(root_version, &NodePath::ROOT)?;
+        block.new.insert(NodePath::ROOT, (*root).clone());
+        root_version = version;
+    }
+    let root = if root_version == version {
+        block.finish_hash(&NodePath::ROOT)?
+    } else {
+        block.read(root_version, &NodePath::ROOT)?.hash_of()
+    };
+    Ok(TreeUpdate {
+        root,
+        nodes: block
+            .new
+            .into_iter()
+            .map(|(path, node)| (path, Arc::new(node)))
+            .collect(),
+        stale: block.stale.into_iter().collect(),
+    })
+}
+
+/// The outcome of one key at one node (jmt's `PutResult`).
+enum Put {
+    /// The subtree is now this node (at the new version).
+    Updated(ChildRef),
+    Unchanged,
+    Removed,
+}
+
+struct PerKey<'s, S> {
+    source: &'s mut S,
+    version: Version,
+    /// Nodes written at `version` so far, by path.
+    new: BTreeMap<NodePath, TreeNode>,
+    stale: BTreeSet<(Version, NodePath)>,
+}
+
+/// Marks a child whose hash is computed at the end (an internal node of the new version).
+const HASH_PENDING: Hash32 = [0; 32];
+
+impl<S: NodeSource> PerKey<'_, S> {
+    fn get(&mut self, version: Version, path: &NodePath) -> Result<Option<TreeNode>, StoreError> {
+        if version == self.version {
+            return Ok(self.new.get(path).cloned());
+        }
+        Ok(self.source.node(version, path)?.map(|n| (*n).clone()))
+    }
+
+    fn read(&mut self, version: Version, path: &NodePath) -> Result<Arc<TreeNode>, StoreError> {
+        self.get(version, path)?.map(Arc::new).ok_or_else(|| {
+            StoreError::Tree(format!(
+                "missing tree node at version {version}, path {} ({} nibbles)",
+                hex::encode(path.packed()),
+                path.depth
+            ))
+        })
+    }
+
+    /// jmt's `delete_node`: a node of this block is dropped, an older one becomes stale.
+    fn delete(&mut self, version: Version, path: &NodePath) {
+        if version != self.version || self.new.remove(path).is_none() {
+            self.stale.insert((version, *path));
+        }
+    }
+
+    fn put_new(&mut self, path: NodePath, node: TreeNode) -> Result<(), StoreError> {
+        if self.new.insert(path, node).is_some() {
+            return Err(StoreError::Tree(format!(
+                "node written twice at path {}",
+                hex::encode(path.packed())
+            )));
+        }
+        Ok(())
+    }
+
+    fn new_leaf(
+        &mut self,
+        key: &Hash32,
+        value: &Hash32,
+        depth: usize,
+    ) -> Result<ChildRef, StoreError> {
+        self.put_new(
+            NodePath::of(key, depth),
+            TreeNode::Leaf {
+                key_hash: *key,
+                value_hash: *value,
+            },
+        )?;
+        Ok(ChildRef {
+            hash: leaf_hash(key, value),
+            version: self.version,
+            leaf_count: 1,
+            is_leaf: true,
+        })
+    }
+
+    fn new_internal(&mut self, path: NodePath, internal: Internal) -> Result<ChildRef, StoreError> {
+        let leaf_count = internal.leaf_count();
+        self.put_new(path, TreeNode::Internal(internal))?;
+        Ok(ChildRef {
+            hash: HASH_PENDING,
+            version: self.version,
+            leaf_count,
+            is_leaf: false,
+        })
+    }
+
+    /// `key` at the node at `depth` on its path, committed at `node_version`.
+    fn put(
+        &mut self,
+        node_version: Version,
+        key: &Hash32,
+        depth: usize,
+        value: Option<&Hash32>,
+    ) -> Result<Put, StoreError> {
+        let path = NodePath::of(key, depth);
+        let (node, exists) = match self.get(node_version, &path)? {
+            Some(node) => (node, true),
+            None => (TreeNode::Null, false),
+        };
+        match node {
+            TreeNode::Internal(internal) => {
+                self.put_internal(node_version, path, internal, key, depth, value)
+            }
+            TreeNode::Leaf {
+                key_hash,
+                value_hash,
+            } => self.put_leaf(
+                node_version,
+                path,
+                (key_hash, value_hash),
+                key,
+                depth,
+                value,
+            ),
+            TreeNode::Null => {
+                if depth > 0 {
+                    return Err(StoreError::Tree(format!(
+                        "null node below the root at version {node_version}"
+                    )));
+                }
+                if node_version == self.version && exists {
+                    self.delete(node_version, &path);
+                }
+                match value {
+                    Some(value) => Ok(Put::Updated(self.new_leaf(key, value, 0)?)),
+                    None => Ok(Put::Unchanged),
+                }
+            }
+        }
+    }
+
+    fn put_internal(
+        &mut self,
+        node_version: Version,
+        path: NodePath,
+        mut internal: Internal,
+        key: &Hash32,
+        depth: usize,
+        value: Option<&Hash32>,
+    ) -> Result<Put, StoreError> {
+        let n = nibble(key, depth);
+        let outcome = match internal.child(n) {
+            Some(child) => self.put(child.version, key, depth + 1, value)?,
+            None => match value {
+                Some(value) => Put::Updated(self.new_leaf(key, value, depth + 1)?),
+                None => Put::Unchanged,
+            },
+        };
+        match outcome {
+            Put::Unchanged => return Ok(Put::Unchanged),
+            Put::Updated(child) => internal.set(n, Some(child)),
+            Put::Removed => internal.set(n, None),
+        }
+        self.delete(node_version, &path);
+        match internal.children.as_slice() {
+            [] => Ok(Put::Removed),
+            [only] if only.is_leaf => {
+                // A lone leaf moves up into this node's place, at the new version.
+                let (only_nibble, only) = internal
+                    .iter()
+                    .next()
+                    .map(|(nibble, child)| (nibble, *child))
+                    .ok_or_else(|| StoreError::Tree("child bitmap out of step".into()))?;
+                let mut child_path = path;
+                child_path.set_nibble(only_nibble);
+                let leaf = self.read(only.version, &child_path)?;
+                self.delete(only.version, &child_path);
+                self.put_new(path, (*leaf).clone())?;
+                Ok(Put::Updated(ChildRef {
+                    version: self.version,
+                    ..only
+                }))
+            }
+            _ => Ok(Put::Updated(self.new_internal(path, internal)?)),
+        }
+    }
+
+    fn put_leaf(
+        &mut self,
+        node_version: Version,
+        path: NodePath,
+        (leaf_key, leaf_value): (Hash32, Hash32),
+        key: &Hash32,
+        depth: usize,
+        value: Option<&Hash32>,
+    ) -> Result<Put, StoreError> {
+        if leaf_key == *key {
+            self.delete(node_version, &path);
+            return match value {
+                Some(value) => Ok(Put::Updated(self.new_leaf(key, value, depth)?)),
+                None => Ok(Put::Removed),
+            };
+        }
+        let Some(value) = value else {
+            return Ok(Put::Unchanged);
+        };
+        self.delete(node_version, &path);
+        // The first nibble (at or below `depth`) where the two keys part.
+        let fork = (depth..64)
+            .find(|&d| nibble(key, d) != nibble(&leaf_key, d))
+            .ok_or_else(|| StoreError::Tree("leaf at a foreign path".into()))?;
+        let moved = self.new_leaf(&leaf_key, &leaf_value, fork + 1)?;
+        let added = self.new_leaf(key, value, fork + 1)?;
+        let mut below = Internal::default();
+        below.set(nibble(&leaf_key, fork), Some(moved));
+        below.set(nibble(key, fork), Some(added));
+        let mut top = self.new_internal(NodePath::of(key, fork), below)?;
+        for d in (depth..fork).rev() {
+            let mut chain = Internal::default();
+            chain.set(nibble(key, d), Some(top));
+            top = self.new_internal(NodePath::of(key, d), chain)?;
+        }
+        Ok(Put::Updated(top))
+    }
+
+    /// Fills in the pending hashes below the new node at `path`; returns its hash.
+    fn finish_hash(&mut self, path: &NodePath) -> Result<Hash32, StoreError> {
+        let mut internal = match self.new.get(path) {
+            Some(TreeNode::Internal(internal)) => internal.clone(),
+            Some(node) => return Ok(node.hash_of()),
+            None => {
+                return Err(StoreError::Tree(format!(
+                    "new node missing at path {}",
+                    hex::encode(path.packed())
+                )))
+            }
+        };
+        let pending: Vec<u8> = internal
+            .iter()
+            .filter(|(_, c)| c.version == self.version && !c.is_leaf)
+            .map(|(n, _)| n)
+            .collect();
+        for n in pending {
+            let mut child_path = *path;
+            child_path.set_nibble(n);
+            let hash = self.finish_hash(&child_path)?;
+            if let Some(child) = internal.child_mut(n) {
+                child.hash = hash;
+            }
+        }
+        let hash = internal.hash();
+        self.new.insert(*path, TreeNode::Internal(internal));
+        Ok(hash)
     }
 }
 
