@@ -3,7 +3,8 @@
 //! manifest up to its first bad record and, by default (`reuse_manifest`), appends the next
 //! session's edits after it, where its reader never looks again: the tables those edits added are
 //! unknown on the open after, deleted as obsolete, and the logs they replaced are gone already.
-//! Found by `crash_stress` ("commit log holds version 239 but the database ends at 222").
+//! The store opens LevelDB with `reuse_manifest = false`. (Found reading rusty-leveldb while
+//! chasing a crash_stress failure whose cause was another one, tests/leveldb_get.rs.)
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
