@@ -342,26 +342,27 @@ impl<'a> TreeView<'a> {
 
     /// A node as jmt reads it.
     fn node(&self, key: &NodeKey) -> Result<Option<Node>, StoreError> {
-        let db_key = keys::node_key(key)?;
         let is_root = key.nibble_path().num_nibbles() == 0;
-        let Some(node) = self.load(key.version(), is_root, CachedNodeKey::of(key), &db_key)? else {
+        let db_key = || keys::node_key(key);
+        let Some(node) = self.load(key.version(), is_root, CachedNodeKey::of(key), db_key)? else {
             return Ok(None);
         };
         keys::to_jmt(&node)
             .map(Some)
             .map_err(|reason| StoreError::Corrupt {
-                key: keys::show(&db_key),
+                key: db_key().map(|k| keys::show(&k)).unwrap_or_default(),
                 reason: format!("tree node jmt cannot read: {reason}"),
             })
     }
 
-    /// A node in our form, from the cache or else LevelDB (then cached).
+    /// A node in our form, from the cache or else LevelDB (then cached). The LevelDB key is
+    /// built only on a miss.
     fn load(
         &self,
         version: Version,
         is_root: bool,
         cache_key: Option<CachedNodeKey>,
-        db_key: &[u8],
+        db_key: impl FnOnce() -> Result<Vec<u8>, StoreError>,
     ) -> Result<Option<Arc<TreeNode>>, StoreError> {
         if is_root && self.virtual_empty_root == Some(version) {
             return Ok(Some(Arc::new(TreeNode::Null)));
@@ -371,10 +372,11 @@ impl<'a> TreeView<'a> {
                 return Ok(Some(node.clone()));
             }
         }
-        let Some(record) = self.db.borrow_mut().get(db_key) else {
+        let db_key = db_key()?;
+        let Some(record) = self.db.borrow_mut().get(&db_key) else {
             return Ok(None);
         };
-        let node = Arc::new(keys::decode_tree_node(db_key, &record)?);
+        let node = Arc::new(keys::decode_tree_node(&db_key, &record)?);
         if let Some(cache_key) = cache_key {
             self.nodes.borrow_mut().insert(cache_key, node.clone());
         }
@@ -409,12 +411,11 @@ impl NodeSource for TreeView<'_> {
         version: Version,
         path: &NodePath,
     ) -> Result<Option<Arc<TreeNode>>, StoreError> {
-        let db_key = keys::tree_node_key(version, path);
         self.load(
             version,
             path.depth == 0,
             CachedNodeKey::of_path(version, path),
-            &db_key,
+            || Ok(keys::tree_node_key(version, path)),
         )
     }
 }
