@@ -87,6 +87,19 @@ pub struct Keystore {
     public_cache: BTreeMap<KeyId, PublicKeyPackage>,
 }
 
+/// Reads one record through an iterator. rusty-leveldb 4's `DB::get` can answer "absent" (or fall
+/// back to an older table's value) when the lookup key equals the index key of the data block that
+/// holds the newest entry (store/tests/leveldb_get.rs reproduces it); at open that would take an
+/// existing keystore for a new one, so every read here seeks instead.
+fn read(db: &mut DB, key: &[u8]) -> Result<Option<Vec<u8>>> {
+    let mut iter = db.new_iter().map_err(|e| storage("read", e))?;
+    iter.seek(key);
+    Ok(iter
+        .current()
+        .filter(|(found, _)| found[..] == *key)
+        .map(|(_, value)| value.to_vec()))
+}
+
 impl Keystore {
     /// Opens (or creates) the keystore at `path` with the default Argon2id parameters.
     pub fn open(path: &Path, secret: &KeystoreSecret) -> Result<Self> {
@@ -103,11 +116,11 @@ impl Keystore {
         };
         let mut db = DB::open(path, options).map_err(|e| storage("open keystore", e))?;
         let kdf_key = RecordKey::KdfHeader.encode();
-        let cipher = match db.get(&kdf_key) {
+        let cipher = match read(&mut db, &kdf_key)? {
             Some(header) => {
                 let cipher = RecordCipher::from_header(&material, &header)?;
                 let check_key = RecordKey::Check.encode();
-                let sealed = db.get(&check_key).ok_or(TssError::CorruptedRecord {
+                let sealed = read(&mut db, &check_key)?.ok_or(TssError::CorruptedRecord {
                     record: RecordKey::Check.to_string(),
                 })?;
                 cipher.check_marker(&check_key, &sealed)?;
@@ -139,7 +152,7 @@ impl Keystore {
 
     fn get_record(&mut self, key: &RecordKey) -> Result<Option<Zeroizing<Vec<u8>>>> {
         let encoded = key.encode();
-        match self.db.get(&encoded) {
+        match read(&mut self.db, &encoded)? {
             None => Ok(None),
             Some(sealed) => Ok(Some(self.cipher.open(&encoded, &sealed).map_err(|_| {
                 TssError::CorruptedRecord {
@@ -251,7 +264,7 @@ impl Keystore {
     }
 
     pub fn has_key(&mut self, key_id: KeyId) -> bool {
-        self.db.get(&RecordKey::Share(key_id).encode()).is_some()
+        read(&mut self.db, &RecordKey::Share(key_id).encode()).is_ok_and(|r| r.is_some())
     }
 
     /// Makes `count` nonce pairs for `key_id`, stores them (synced) and returns the commitments
@@ -278,7 +291,7 @@ impl Keystore {
             let commitment = SigningCommitments::from(nonce);
             let record = RecordKey::Nonce(key_id, records::commitment_digest(&commitment)?);
             let used = RecordKey::Used(key_id, records::commitment_digest(&commitment)?);
-            if self.db.get(&used.encode()).is_some() {
+            if read(&mut self.db, &used.encode())?.is_some() {
                 return Err(TssError::ReusedCommitment(record.to_string()));
             }
             let plaintext = Zeroizing::new(nonce.serialize()?);
@@ -309,7 +322,7 @@ impl Keystore {
             .ok_or(TssError::NotASigner)?;
         let digest = records::commitment_digest(mine)?;
         let used_key = RecordKey::Used(key_id, digest);
-        if self.db.get(&used_key.encode()).is_some() {
+        if read(&mut self.db, &used_key.encode())?.is_some() {
             return Err(TssError::ReusedCommitment(crate::ids::hex_encode(&digest)));
         }
         let nonce_key = RecordKey::Nonce(key_id, digest);
