@@ -1199,6 +1199,15 @@ fn signed_batch_is_relayed_to_l1_and_its_receipt_lands_it() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+    // The relayer counts the batch once its receipt is back, which can be just after the poll
+    // above saw it appended.
+    while metrics.get(&metrics.batches_relayed) == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the relayer did not count the relayed batch"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     assert_eq!(metrics.get(&metrics.batches_relayed), 1);
 
     // seqpoold's L1 watcher sees the receipt at its depth; every validator attests it.
