@@ -756,6 +756,148 @@ fn the_admin_asks_for_a_governance_action_and_the_group_signs_it() {
     );
 }
 
+/// Governance.executeSigned takes only actionNonce == its counter, so an action whose request
+/// ends FAILED is re-issued: a new request with the same nonce and digest, which the receipt
+/// index points at, is signed once the signers answer; the next action takes the next nonce.
+#[test]
+fn a_failed_governance_action_is_retried_with_its_nonce_and_signed() {
+    let mut net = net(4, 4, |p| p.max_sign_attempts = 2);
+    warm_up(&mut net);
+    // t = 3 of 4 (and more than 2/3 of the power must vote, so one validator at most is
+    // offline): attempt 1 takes the three online ones, one of them sends an invalid share and is
+    // left out of attempt 2, which then needs the offline one and times out.
+    let off = 0;
+    let corrupting = 1;
+    net.d.offline.insert(off);
+    net.d
+        .mpc_node(corrupting)
+        .expect("node")
+        .signer
+        .corrupt_shares = true;
+    net.d.produce_block(vec![]).expect("block");
+    let pool = [0x2c; 20];
+    let data = requests::slash_calldata(3, 1_000);
+    let (_, height) = request_governance_action(&mut net, pool, &data);
+    let first = request(&net.d, 1);
+    assert_eq!(
+        first.request_type(),
+        seqpool_mpc::RequestType::GovernanceAction
+    );
+    let mut failed_at = None;
+    for _ in 0..4 {
+        let out = net.d.produce_block(vec![]).expect("block");
+        if request(&net.d, 1).status() == RequestStatus::Failed {
+            failed_at = Some(out.height);
+            break;
+        }
+    }
+    let failed_at = failed_at.expect("FAILED within 4 blocks after 2 attempts of 1 block");
+    let failed = request(&net.d, 1);
+    assert_eq!(failed.attempts, 2, "{failed:?}");
+    assert!(failed.failure.contains("2 attempts"), "{}", failed.failure);
+
+    // The retry: same action nonce, payload and digest; created in the block that failed it.
+    let retry = snapshot(&net.d)
+        .request_by_sequence(seqpool_mpc::RequestType::GovernanceAction, 0)
+        .expect("read")
+        .expect("a request holds action nonce 0");
+    assert_ne!(
+        retry.request_id, failed.request_id,
+        "the receipt index points at a new request"
+    );
+    assert_eq!(
+        (
+            retry.request_type(),
+            retry.sequence,
+            &retry.digest,
+            &retry.payload,
+            &retry.target,
+            retry.created_height,
+        ),
+        (
+            seqpool_mpc::RequestType::GovernanceAction,
+            0,
+            &failed.digest,
+            &failed.payload,
+            &failed.target,
+            failed_at,
+        )
+    );
+    assert_eq!(
+        retry.digest,
+        requests::governance_digest(L1_CHAIN_ID, [0x4e; 20], &pool, &data, 0).to_vec()
+    );
+    assert!(
+        failed
+            .failure
+            .contains(&format!("retried as request {}", retry.request_id)),
+        "{}",
+        failed.failure
+    );
+    assert!(retry.created_height > height);
+
+    let attempts = snapshot(&net.d).signing_attempts(1).expect("read");
+    assert_eq!(attempts[0].culprits.len(), 1, "{attempts:?}");
+    assert_eq!(attempts[1].missing, vec![identifier(&net, off)]);
+
+    // The signers answer again: the retry is signed (its first attempt starts in the next block,
+    // the shares come in the one after).
+    net.d.offline.clear();
+    net.d
+        .mpc_node(corrupting)
+        .expect("node")
+        .signer
+        .corrupt_shares = false;
+    let mut signed = false;
+    for _ in 0..3 {
+        net.d.produce_block(vec![]).expect("block");
+        if request(&net.d, retry.request_id).status() == RequestStatus::Signed {
+            signed = true;
+            break;
+        }
+    }
+    let r = request(&net.d, retry.request_id);
+    assert!(signed, "the retry is signed within 3 blocks: {r:?}");
+    assert_valid_signature(&net, &r);
+    assert_eq!(request(&net.d, 1).status(), RequestStatus::Failed);
+    // Governance.ActionExecuted with nonce 0 lands the retry.
+    let executed = seqpool_bridge::L1Receipt {
+        tx_hash: vec![9; 32],
+        log_index: 0,
+        block_number: 70,
+        payload: Some(seqpool_bridge::l1_receipt::Payload::ActionExecuted(
+            seqpool_proto::bridge::v1::ActionExecuted {
+                target: pool.to_vec(),
+                selector: data[..4].to_vec(),
+                action_nonce: 0,
+            },
+        )),
+    };
+    assert_eq!(
+        seqpool_mpc::receipts::status(&snapshot(&net.d), &executed).expect("status"),
+        seqpool_mpc::receipts::ReceiptStatus::Pending
+    );
+    let mut delta = seqpool_store::StateDelta::new(snapshot(&net.d));
+    seqpool_mpc::receipts::apply(&mut delta, &executed, 99).expect("apply");
+    let landed = delta
+        .signing_request(retry.request_id)
+        .expect("read")
+        .expect("retry");
+    assert_eq!(landed.status(), RequestStatus::Landed, "{landed:?}");
+
+    // A later action takes the next nonce.
+    let (_, height) = request_governance_action(&mut net, pool, &data);
+    net.d.produce_block(vec![]).expect("block h+1");
+    let next_id = retry.request_id + 1;
+    let next = assert_signed_at(&net, next_id, height + 1);
+    assert_eq!(next.sequence, 1, "{next:?}");
+    assert_eq!(
+        next.digest,
+        requests::governance_digest(L1_CHAIN_ID, [0x4e; 20], &pool, &data, 1).to_vec()
+    );
+    assert_status_index_matches_a_scan(&net.d);
+}
+
 #[test]
 fn a_second_extend_vote_at_a_height_repeats_the_same_answer() {
     let mut net = net(4, 4, |_| {});

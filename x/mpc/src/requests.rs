@@ -494,6 +494,51 @@ pub fn create_governance_action<S: StateWrite>(
     )
 }
 
+/// Re-issues a SLASHING or GOVERNANCE_ACTION request that just became FAILED: a new PENDING
+/// request with the same action nonce, target, payload, body and digest, and the
+/// `request_by_sequence` index moved to it so an ActionExecuted receipt lands the retry.
+/// Governance.executeSigned accepts only actionNonce == its counter, so an action nonce that is
+/// never signed would make every later action revert; the action is re-issued until one request
+/// for it is signed. Returns the new request and its `mpc_request_created` and
+/// `mpc_request_retried` events; `None` for the other types (a failed batch is resubmitted by
+/// its submitter).
+pub fn retry_action<S: StateWrite>(
+    state: &mut S,
+    ctx: &BlockContext,
+    failed: &SigningRequest,
+) -> Result<Option<(SigningRequest, Vec<Event>)>, StoreError> {
+    let request_type = failed.request_type();
+    if !matches!(
+        request_type,
+        RequestType::Slashing | RequestType::GovernanceAction
+    ) {
+        return Ok(None);
+    }
+    // Always 32 bytes (store_request wrote it); anything else is not an action we made.
+    let Ok(digest) = <[u8; 32]>::try_from(failed.digest.as_slice()) else {
+        return Ok(None);
+    };
+    let (retry, created) = store_request(
+        state,
+        ctx,
+        NewRequest {
+            request_type,
+            target: failed.target.clone(),
+            sequence: failed.sequence,
+            payload: failed.payload.clone(),
+            digest,
+            body: failed.body.clone(),
+            requested_by: failed.requested_by.clone(),
+        },
+    )?;
+    let retried = Event::new("mpc_request_retried")
+        .attr("request_id", failed.request_id.to_string())
+        .attr("retry_request_id", retry.request_id.to_string())
+        .attr("type", request_type.as_str_name())
+        .attr("sequence", failed.sequence.to_string());
+    Ok(Some((retry, vec![created, retried])))
+}
+
 /// A SLASHING request for an x/staking slashing decision: a governance action calling
 /// LockingPool.slash(sequencerId, amount).
 pub fn create_slashing<S: StateWrite>(
@@ -693,6 +738,55 @@ mod tests {
             .unwrap()
             .is_empty());
         assert!(state.signing_request(3).unwrap().is_none());
+    }
+
+    /// A failed action is re-issued with its nonce and digest, the sequence index follows, the
+    /// nonce counter does not move, and other types are not re-issued.
+    #[test]
+    fn a_failed_action_is_retried_with_the_same_nonce() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::open(dir.path()).unwrap();
+        let mut state = StateDelta::new(storage.latest_snapshot());
+        set_l1(&mut state);
+        let selector = [0xaa, 0xbb, 0xcc, 0xdd];
+        let (action, _) =
+            create_governance_action(&mut state, &ctx(1), [9; 20], &selector, "admin").unwrap();
+        let (batch, _) = create_batch(&mut state, &ctx(1), &header(0, 1, 0x10), "op").unwrap();
+        assert!(retry_action(&mut state, &ctx(2), &batch).unwrap().is_none());
+        set_status(&mut state, action.request_id, RequestStatus::Failed);
+        let failed = state.signing_request(action.request_id).unwrap().unwrap();
+        let (retry, events) = retry_action(&mut state, &ctx(2), &failed).unwrap().unwrap();
+        assert_ne!(retry.request_id, action.request_id);
+        assert_eq!(
+            (&retry.digest, &retry.payload, &retry.target, retry.sequence),
+            (&action.digest, &action.payload, &action.target, 0)
+        );
+        assert_eq!(
+            (retry.status(), retry.created_height),
+            (RequestStatus::Pending, 2)
+        );
+        assert_eq!(events[1].kind, "mpc_request_retried");
+        assert_eq!(
+            state
+                .request_by_sequence(RequestType::GovernanceAction, 0)
+                .unwrap()
+                .map(|r| r.request_id),
+            Some(retry.request_id)
+        );
+        assert_index_equals_scan(&state, "retried");
+        let (next, _) = create_slashing(
+            &mut state,
+            &ctx(3),
+            &seqpool_proto::staking::v1::SlashingRequest {
+                id: 1,
+                validator: "AA".into(),
+                sequencer_id: 7,
+                amount: "50".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(next.sequence, 1, "the next action takes the next nonce");
     }
 
     #[test]
