@@ -2,8 +2,9 @@
 //! `batch_put_value_sets` writes (same root, same nodes at the same (version, nibble path), same
 //! stale nodes), several times faster: keys are pre-hashed and sorted, each level recurses over
 //! sub-slices, cached nodes are shared (`Arc`) instead of cloned, and every new internal node is
-//! hashed once. jmt remains the reader for proofs and the reference in the tests
-//! (`store/src/tree/tests.rs` runs random batches through both).
+//! hashed once. Blocks with deletes take [`put_per_key`] instead, which follows jmt's per-key
+//! `put_value_set` (its result depends on the key order). jmt remains the reader for proofs and
+//! the reference in the tests (`store/src/tree/tests.rs` runs random blocks through both).
 //!
 //! The tree layout this reproduces (jmt's): a node per nibble prefix shared by two or more keys
 //! (internal, up to 16 children), a leaf at the shortest prefix that is a key's alone. Every node on
