@@ -361,7 +361,19 @@ async fn slashing_is_relayed_through_governance_once() {
         ..Default::default()
     };
 
-    let r = relayer(&s, DEV_KEYS[2], Arc::new(Metrics::default()));
+    // No fee bumps here: on a loaded machine a bump 400 ms after sending can find the first tx
+    // already mined, and the relayer then reports the slash as AlreadyDone, not Sent.
+    let r = Relayer::new(
+        &s.anvil.url,
+        DEV_KEYS[2].parse().expect("relayer key"),
+        s.deployment.clone(),
+        SendPolicy {
+            bump_after: Duration::from_secs(30),
+            ..fast_policy()
+        },
+        Arc::new(Metrics::default()),
+    )
+    .expect("relayer");
     let sent = r.relay(&request).await.expect("relay");
     assert!(matches!(sent, Relayed::Sent { .. }), "{sent:?}");
     let pool = LockingPool::new(s.deployment.locking_pool, provider.clone());
