@@ -357,6 +357,9 @@ struct Run {
     roots: BTreeMap<u64, RootHash>,
     /// The highest version a child reported committed.
     reported: Option<u64>,
+    /// The highest version a child reported at open (it may be one a killed child committed
+    /// without reporting it).
+    opened: u64,
     /// The latest version the parent itself saw on reopen, and up to which versions are checked.
     checked: u64,
     kills: u64,
@@ -375,6 +378,7 @@ impl Run {
             model: Model::new(seed),
             roots: BTreeMap::new(),
             reported: None,
+            opened: 0,
             checked: 0,
             kills: 0,
             reopens: 0,
@@ -406,6 +410,7 @@ impl Run {
                         self.checked,
                         self.kills
                     );
+                    self.opened = self.opened.max(latest.unwrap_or(0));
                 }
                 Report::Committed(version, root) => {
                     assert!(
@@ -452,10 +457,15 @@ impl Run {
             "reported commit {reported} lost: latest is {latest} (kill {})",
             self.kills
         );
-        // A kill can land after a commit and before its report: at most one version more.
+        // A kill can land after a commit and before its report: at most one version more than
+        // any version known to exist (reported by a commit or an open, or seen on a reopen). A
+        // child that opens at such a version and is killed after its first commit leaves two
+        // versions beyond the last commit report (kill 9 commits 200 unreported, the parent
+        // sees 200, kill 10 opens at 200 and commits 201 unreported).
+        let known = reported.max(self.opened).max(self.checked);
         assert!(
-            latest <= reported + 1,
-            "latest {latest} > last report {reported} + 1"
+            latest <= known + 1,
+            "latest {latest} > highest known version {known} + 1 (last commit report {reported})"
         );
         assert!(latest >= self.checked, "version {} lost", self.checked);
         self.model.extend_to(latest);
