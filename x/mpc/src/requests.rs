@@ -494,14 +494,15 @@ pub fn create_governance_action<S: StateWrite>(
     )
 }
 
-/// Re-issues a SLASHING or GOVERNANCE_ACTION request that just became FAILED: a new PENDING
-/// request with the same action nonce, target, payload, body and digest, and the
-/// `request_by_sequence` index moved to it so an ActionExecuted receipt lands the retry.
-/// Governance.executeSigned accepts only actionNonce == its counter, so an action nonce that is
-/// never signed would make every later action revert; the action is re-issued until one request
-/// for it is signed. Returns the new request and its `mpc_request_created` and
-/// `mpc_request_retried` events; `None` for the other types (a failed batch is resubmitted by
-/// its submitter).
+/// Re-issues a request on an L1 counter (SLASHING, GOVERNANCE_ACTION, REWARD_DISTRIBUTION,
+/// ROTATE_GROUP_KEY) that just became FAILED: a new PENDING request with the same sequence,
+/// target, payload, body and digest, and the `request_by_sequence` index moved to it so the L1
+/// receipt lands the retry. Each of those L1 functions accepts only sequence == its counter
+/// (actionNonce, rewardSequence, keyNonce), so a sequence that is never signed would make every
+/// later request of that counter revert; it is re-issued until one request for it is signed.
+/// Returns the new request and its `mpc_request_created` and `mpc_request_retried` events;
+/// `None` for the other types (a failed batch is resubmitted by its submitter; a failed key test
+/// fails its pending key and the next key session makes a new one).
 pub fn retry_action<S: StateWrite>(
     state: &mut S,
     ctx: &BlockContext,
@@ -510,7 +511,10 @@ pub fn retry_action<S: StateWrite>(
     let request_type = failed.request_type();
     if !matches!(
         request_type,
-        RequestType::Slashing | RequestType::GovernanceAction
+        RequestType::Slashing
+            | RequestType::GovernanceAction
+            | RequestType::RewardDistribution
+            | RequestType::RotateGroupKey
     ) {
         return Ok(None);
     }
@@ -787,6 +791,60 @@ mod tests {
         )
         .unwrap();
         assert_eq!(next.sequence, 1, "the next action takes the next nonce");
+    }
+
+    /// A failed reward distribution and a failed key rotation are re-issued with their sequence,
+    /// the receipts' sequence index follows, and their counters do not move.
+    #[test]
+    fn failed_reward_and_rotation_are_retried_with_their_sequence() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::open(dir.path()).unwrap();
+        let mut state = StateDelta::new(storage.latest_snapshot());
+        set_l1(&mut state);
+        let settlement = |epoch| RewardSettlement {
+            epoch,
+            ..Default::default()
+        };
+        let key = |tag: u8| GroupKey {
+            px: vec![tag; 32],
+            py: vec![tag + 1; 32],
+            ..Default::default()
+        };
+        let (reward, _) = create_reward_distribution(&mut state, &ctx(1), &settlement(4)).unwrap();
+        let (rotation, _) = create_rotate_group_key(&mut state, &ctx(1), &key(1), "test").unwrap();
+        for (failed_id, kind) in [
+            (reward.request_id, RequestType::RewardDistribution),
+            (rotation.request_id, RequestType::RotateGroupKey),
+        ] {
+            set_status(&mut state, failed_id, RequestStatus::Failed);
+            let failed = state.signing_request(failed_id).unwrap().unwrap();
+            let (retry, events) = retry_action(&mut state, &ctx(2), &failed).unwrap().unwrap();
+            assert_eq!(
+                (
+                    retry.request_type(),
+                    retry.sequence,
+                    &retry.payload,
+                    &retry.digest
+                ),
+                (kind, 0, &failed.payload, &failed.digest),
+                "{kind:?}"
+            );
+            assert_eq!(events[1].kind, "mpc_request_retried");
+            assert_eq!(
+                state
+                    .request_by_sequence(kind, 0)
+                    .unwrap()
+                    .map(|r| r.request_id),
+                Some(retry.request_id),
+                "{kind:?}: the receipt must find the retry"
+            );
+        }
+        assert_index_equals_scan(&state, "retried");
+        let (next_reward, _) =
+            create_reward_distribution(&mut state, &ctx(3), &settlement(5)).unwrap();
+        let (next_rotation, _) =
+            create_rotate_group_key(&mut state, &ctx(3), &key(3), "test").unwrap();
+        assert_eq!((next_reward.sequence, next_rotation.sequence), (1, 1));
     }
 
     #[test]

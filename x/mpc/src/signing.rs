@@ -405,9 +405,9 @@ fn end_attempt<S: StateWrite>(
                 .attr("request_id", request.request_id.to_string())
                 .attr("height", ctx.height.to_string()),
         );
-        // An L1 action's nonce must still be signed or every later action reverts on L1: a new
-        // request for the same action, whose first attempt starts at the next end_block (the
-        // attempts pick online signers first, so no extra wait).
+        // A sequence of an L1 counter must still be signed or every later request of that counter
+        // reverts on L1: a new request for the same sequence, whose first attempt starts at the
+        // next end_block (the attempts pick online signers first, so no extra wait).
         if let Some((retry, retry_events)) = crate::requests::retry_action(state, ctx, request)? {
             request.failure += &format!("; retried as request {}", retry.request_id);
             events.extend(retry_events);
