@@ -419,6 +419,81 @@ fn dkg_of_ten_validators() {
     assert_every_member_holds(&mut net, &key, &all);
 }
 
+/// A member whose node restarts after its DKG confirmation is in state keeps its share (stored
+/// before the confirmation left): when the last confirmation arrives the key has four members
+/// that all hold it, and the restarted node's share signs.
+#[test]
+fn a_member_restarted_after_confirming_the_dkg_keeps_its_share() {
+    let mut net = network_with(4, 0, false, 4, with_l1);
+    // A node sends a round's payload in its vote of the block that opens the round. Node 0 is
+    // absent from the block that opens the confirm round, so its confirmation comes one block
+    // after the others: the key waits while node 3, whose confirmation is in state, restarts
+    // and loses its in-memory DKG.
+    net.run_until(12, "dkg shares round", |net| {
+        net.sessions()
+            .first()
+            .is_some_and(|s| s.round == keygen::DKG_ROUND_SHARES)
+    });
+    net.d.offline.insert(0);
+    net.block();
+    net.d.offline.remove(&0);
+    net.block();
+    let session = net.sessions().remove(0);
+    assert_eq!(session.status(), SessionStatus::Open);
+    let confirms =
+        keygen::round_payloads(&net.state(), session.session_id, keygen::DKG_ROUND_CONFIRM)
+            .expect("confirms");
+    assert!(confirms.contains_key(&net.members[3].identifier));
+    assert!(!confirms.contains_key(&net.members[0].identifier));
+    assert!(
+        net.keys().is_empty(),
+        "no key before every member confirmed"
+    );
+    net.d.restart_node(3).expect("restart");
+    net.run_until(ROUND_TIMEOUT, "pending key", |net| !net.keys().is_empty());
+    let key = net.keys().remove(0);
+    assert_eq!(key.members.len(), 4);
+    net.run_until(6, "active key", |net| {
+        net.state().active_key_id().expect("read") == Some(key.key_id)
+    });
+    net.block();
+    assert_every_member_holds(&mut net, &key, &[0, 1, 2, 3]);
+    assert_eq!(net.sessions().len(), 1, "no second session");
+    // With node 0 offline the three others (t = 3) must sign, the restarted node among them.
+    net.d.offline.insert(0);
+    net.block();
+    assert_eq!(net.sign_something(), key.key_id);
+}
+
+/// A share stored for a session that then failed (this node confirmed, another member did not)
+/// is deleted once state shows the session failed; the next session makes the key.
+#[test]
+fn a_share_confirmed_for_a_failed_dkg_is_deleted() {
+    let mut net = network(4, 0, false, 4);
+    net.run_until(12, "dkg shares round", |net| {
+        net.sessions()
+            .first()
+            .is_some_and(|s| s.round == keygen::DKG_ROUND_SHARES)
+    });
+    let first = net.sessions().remove(0);
+    // Node 0 goes away before the confirm round: the others confirm, the round times out and
+    // the session fails without it.
+    net.d.offline.insert(0);
+    net.block();
+    assert_eq!(net.sessions()[0].round, keygen::DKG_ROUND_CONFIRM);
+    assert!(
+        net.held(1, first.key_id).is_some(),
+        "stored at confirmation"
+    );
+    net.run_until(ROUND_TIMEOUT + 2, "session failed", |net| {
+        net.sessions()[0].status() == SessionStatus::Failed
+    });
+    net.block();
+    for i in 1..4 {
+        assert_eq!(net.held(i, first.key_id), None, "node {i} deleted it");
+    }
+}
+
 #[test]
 fn a_bad_round2_share_is_proven_by_complaint_and_the_dkg_restarts_without_its_sender() {
     let mut net = network(4, 0, false, 4);

@@ -60,6 +60,17 @@ fn keys_and_nonces_round_trip_and_survive_reopen() {
         ks.key(KeyId(2)),
         Err(TssError::UnknownKey(KeyId(2)))
     ));
+    // Key ids list the shares held, not their nonce records; a deleted key is gone from it.
+    ks.put_key(KeyId(7), &key.shares[&me], &key.public).unwrap();
+    ks.put_key(KeyId(u64::MAX), &key.shares[&me], &key.public)
+        .unwrap();
+    assert_eq!(
+        ks.key_ids().unwrap(),
+        vec![KeyId(1), KeyId(7), KeyId(u64::MAX)]
+    );
+    ks.delete_key(KeyId(7)).unwrap();
+    assert_eq!(ks.key_ids().unwrap(), vec![KeyId(1), KeyId(u64::MAX)]);
+    assert_eq!(ks.public_package(KeyId(1)).unwrap(), key.public);
 }
 
 #[test]

@@ -1,17 +1,18 @@
 //! This node's DKG and reshare duties (round payloads, decryption of its shares, confirmation),
 //! and the keystore housekeeping that follows the key lifecycle in state: a new key's share is
-//! stored once every member confirmed it (the key is PENDING in state), a RETIRED or FAILED
-//! key's share and nonces are deleted.
+//! stored in the encrypted keystore before this node's confirmation leaves, checked against the
+//! key once it reaches state (PENDING), and deleted when the key is RETIRED or FAILED or its
+//! session failed.
 //!
-//! In-progress DKG secrets (the round-1 polynomial, the decrypted shares) and a reshare's
-//! combined share before the key reaches state live in memory only: a node restarted mid-session
-//! cannot continue it, so the round times out and the session restarts without this member (it
-//! is taken in again after its cool-down, `readmit_after_blocks`, once it votes). Payloads this
+//! In-progress DKG secrets (the round-1 polynomial, the decrypted shares) live in memory only: a
+//! node restarted before it confirmed cannot continue the session, so the round times out and
+//! the session restarts without this member (it is taken in again after its cool-down,
+//! `readmit_after_blocks`, once it votes). A node restarted after it confirmed keeps its share:
+//! without that, a key could become ACTIVE with a member that holds no share of it. Payloads this
 //! node produced are kept (and re-sent at every height) until they are in state, so one lost
 //! extension costs one block.
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use frost_secp256k1::keys::{KeyPackage, PublicKeyPackage};
 use frost_secp256k1::Identifier;
 use prost::Message;
 use rand::rngs::OsRng;
@@ -19,7 +20,7 @@ use seqpool_component::StateRead;
 use seqpool_mpc::keygen::{self, roster_of, RESHARE_ROUND_DEAL};
 use seqpool_mpc::signing::public_key_package;
 use seqpool_mpc::state::MpcRead;
-use seqpool_mpc::{KeyStatus, KeygenKind, KeygenPayload, KeygenSession};
+use seqpool_mpc::{GroupKey, KeyStatus, KeygenKind, KeygenPayload, KeygenSession, SessionStatus};
 use seqpool_proto::mpc::v1::MpcVote;
 use seqpool_tss::crypto::envelope;
 use seqpool_tss::dkg::DkgParticipant;
@@ -44,8 +45,8 @@ pub enum KeygenFault {
 pub struct KeygenDuties {
     /// The DKG this node takes part in.
     dkg: Option<DkgParticipant>,
-    /// The share a reshare gave this node, until the key is in state: (key id, share, package).
-    reshared: Option<(u64, KeyPackage, PublicKeyPackage)>,
+    /// Keys in state whose stored share this node checked against the state's package.
+    verified: BTreeSet<u64>,
     /// Payloads produced, by (session, round), re-sent until state holds them.
     produced: BTreeMap<(u64, u32), KeygenPayload>,
     /// Test-only misbehaviour.
@@ -72,9 +73,10 @@ impl KeygenDuties {
         }
     }
 
-    /// Stores this node's share of a key that reached state; deletes retired and failed ones.
-    /// Run at every ExtendVote and after every commit (a node whose validator left the set no
-    /// longer extends votes, and must still delete the shares of the key it left).
+    /// Checks this node's stored share of a key that reached state against the key; deletes the
+    /// shares of retired and failed keys and of sessions that failed. Run at every ExtendVote and
+    /// after every commit (a node whose validator left the set no longer extends votes, and must
+    /// still delete the shares of the key it left).
     pub fn follow_keys<S: StateRead>(
         &mut self,
         state: &S,
@@ -85,82 +87,84 @@ impl KeygenDuties {
             .identifier()
             .map_err(|e| e.to_string())?
             .serialize();
-        for key in state.group_keys().map_err(|e| e.to_string())? {
+        let keys = state.group_keys().map_err(|e| e.to_string())?;
+        for key in &keys {
             let id = KeyId(key.key_id);
             match key.status() {
                 KeyStatus::Retired | KeyStatus::Failed if keystore.has_key(id) => {
                     keystore.delete_key(id).map_err(|e| e.to_string())?;
+                    self.verified.remove(&key.key_id);
                     tracing::info!(
                         key_id = key.key_id,
                         "mpc: deleted the share and nonces of a retired key"
                     );
                 }
                 KeyStatus::Pending | KeyStatus::Active => {
-                    if !key.members.iter().any(|m| m.identifier == me) || keystore.has_key(id) {
+                    if self.verified.contains(&key.key_id)
+                        || !key.members.iter().any(|m| m.identifier == me)
+                        || !keystore.has_key(id)
+                    {
                         continue;
                     }
-                    let (share, public) = match self.take_output(state, key.key_id)? {
-                        Some(out) => out,
-                        None => continue,
-                    };
-                    let hash = seqpool_tss::messages::public_key_package_hash(&public)
-                        .map_err(|e| e.to_string())?;
-                    if hash.as_slice() != key.public_key_package_hash.as_slice() {
+                    // Checked once per process, against what verifies this node's signature
+                    // shares: the group key and the verifying shares in state.
+                    self.verified.insert(key.key_id);
+                    if self.dkg.as_ref().is_some_and(|d| d.key_id() == id) {
+                        self.dkg = None;
+                    }
+                    let held = keystore.public_package(id).map_err(|e| e.to_string())?;
+                    let in_state = public_key_package(key)?;
+                    if held.verifying_key() != in_state.verifying_key()
+                        || held.verifying_shares() != in_state.verifying_shares()
+                    {
                         return Err(format!(
-                            "key {} in state differs from the package this node derived",
+                            "the share this node holds of key {} belongs to another package than the key in state; its signature shares will be rejected",
                             key.key_id
                         ));
                     }
-                    keystore
-                        .put_key(id, &share, &public)
-                        .map_err(|e| e.to_string())?;
-                    tracing::info!(
-                        key_id = key.key_id,
-                        "mpc: stored this node's share of a new key"
-                    );
                 }
                 _ => {}
             }
         }
-        Ok(())
+        self.forget_failed_sessions(state, &keys, keystore)
     }
 
-    /// This node's finished share of `key_id`, if it made one.
-    fn take_output<S: StateRead>(
+    /// Deletes shares stored for sessions that failed (the node confirmed, others did not). Only
+    /// what state shows failed: a node catching up holds shares of keys its state does not know
+    /// yet.
+    fn forget_failed_sessions<S: StateRead>(
         &mut self,
         state: &S,
-        key_id: u64,
-    ) -> Result<Option<(KeyPackage, PublicKeyPackage)>, String> {
-        if matches!(&self.reshared, Some((k, _, _)) if *k == key_id) {
-            return Ok(self
-                .reshared
-                .take()
-                .map(|(_, share, public)| (share, public)));
+        keys: &[GroupKey],
+        keystore: &mut Keystore,
+    ) -> Result<(), String> {
+        let open = keygen::open_session(state)
+            .map_err(|e| e.to_string())?
+            .map(|s| s.key_id);
+        let unknown: Vec<KeyId> = keystore
+            .key_ids()
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .filter(|id| Some(id.0) != open && !keys.iter().any(|k| k.key_id == id.0))
+            .collect();
+        if unknown.is_empty() {
+            return Ok(());
         }
-        let Some(dkg) = &mut self.dkg else {
-            return Ok(None);
-        };
-        if dkg.key_id() != KeyId(key_id) {
-            return Ok(None);
+        let failed: BTreeSet<u64> = state
+            .keygen_sessions()
+            .map_err(|e| e.to_string())?
+            .iter()
+            .filter(|s| s.status() == SessionStatus::Failed)
+            .map(|s| s.key_id)
+            .collect();
+        for id in unknown.into_iter().filter(|id| failed.contains(&id.0)) {
+            keystore.delete_key(id).map_err(|e| e.to_string())?;
+            tracing::info!(
+                key_id = id.0,
+                "mpc: deleted the share of a key whose session failed"
+            );
         }
-        let confirms = keygen::round_payloads(state, dkg.session_id().0, keygen::DKG_ROUND_CONFIRM)
-            .map_err(|e| e.to_string())?;
-        for payload in confirms.values() {
-            if let Some(env) = &payload.envelope {
-                match dkg.receive_confirm(env) {
-                    Ok(_) | Err(TssError::Duplicate { .. }) => {}
-                    Err(e) => return Err(e.to_string()),
-                }
-            }
-        }
-        if !dkg.is_confirmed() {
-            return Ok(None);
-        }
-        let Some(dkg) = self.dkg.take() else {
-            return Ok(None);
-        };
-        let out = dkg.into_output().map_err(|e| e.to_string())?;
-        Ok(Some((out.key_package, out.public_key_package)))
+        Ok(())
     }
 
     /// The payload this node owes the open session's current round, if any.
@@ -191,12 +195,12 @@ impl KeygenDuties {
         let envelope = match (session.kind(), session.round) {
             (KeygenKind::Dkg, 1) => self.dkg_commit(&session, &my_bytes, identity)?,
             (KeygenKind::Dkg, 2) => self.dkg_shares(state, &session, identity)?,
-            (KeygenKind::Dkg, 3) => self.dkg_confirm(state, &session, identity)?,
+            (KeygenKind::Dkg, 3) => self.dkg_confirm(state, &session, identity, keystore)?,
             (KeygenKind::Reshare, RESHARE_ROUND_DEAL) => {
                 self.reshare_deal(&session, &my_bytes, identity, keystore)?
             }
             (KeygenKind::Reshare, _) => {
-                self.reshare_confirm(state, &session, &my_bytes, identity)?
+                self.reshare_confirm(state, &session, &my_bytes, identity, keystore)?
             }
             _ => None,
         };
@@ -283,6 +287,7 @@ impl KeygenDuties {
         state: &S,
         session: &KeygenSession,
         identity: &MemberSecret,
+        keystore: &mut Keystore,
     ) -> Result<Option<pb::SignedEnvelope>, String> {
         let Some(p) = self.participant(session) else {
             return Ok(None);
@@ -302,7 +307,15 @@ impl KeygenDuties {
             }
         }
         match p.finish(identity) {
-            Ok(confirm) => Ok(Some(confirm)),
+            Ok(confirm) => {
+                // Durable before the confirmation leaves: once every member confirmed, the key
+                // can become ACTIVE, and a restart must not leave this member without its share.
+                let (share, public) = p.output().ok_or("dkg finished without output")?;
+                keystore
+                    .put_key(KeyId(session.key_id), share, public)
+                    .map_err(|e| e.to_string())?;
+                Ok(Some(confirm))
+            }
             Err(TssError::BadShares { culprits, .. }) => {
                 let accused = round2
                     .keys()
@@ -354,6 +367,7 @@ impl KeygenDuties {
         session: &KeygenSession,
         me: &[u8],
         identity: &MemberSecret,
+        keystore: &mut Keystore,
     ) -> Result<Option<pb::SignedEnvelope>, String> {
         if !Self::is_member(session, me) {
             return Ok(None);
@@ -395,7 +409,10 @@ impl KeygenDuties {
         let (share, public) = receiver.finish(&qualified).map_err(|e| e.to_string())?;
         let confirm = reshare::seal_confirmation(key_id, session_id, &qualified, &public, identity)
             .map_err(|e| e.to_string())?;
-        self.reshared = Some((session.key_id, share, public));
+        // Durable before the confirmation leaves (as in the DKG).
+        keystore
+            .put_key(KeyId(session.key_id), &share, &public)
+            .map_err(|e| e.to_string())?;
         Ok(Some(confirm))
     }
 }

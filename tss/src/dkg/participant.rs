@@ -347,6 +347,15 @@ impl DkgParticipant {
         Ok(envelope::seal(pb::MessageKind::DkgConfirm, &body, me))
     }
 
+    /// This member's key package and the public key package once part 3 ran (before the other
+    /// members confirmed them): what a node stores before its confirmation leaves, so a restart
+    /// after confirming does not lose its share.
+    pub fn output(&self) -> Option<(&KeyPackage, &PublicKeyPackage)> {
+        self.output
+            .as_ref()
+            .map(|(share, public, _)| (share, public))
+    }
+
     /// Accepts another member's confirmation; a different package names the sender.
     pub fn receive_confirm(&mut self, message: &pb::SignedEnvelope) -> Result<Identifier> {
         let (sender, body): (Identifier, pb::DkgConfirm) =

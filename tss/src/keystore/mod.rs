@@ -209,7 +209,7 @@ impl Keystore {
     }
 
     /// The public key package of `key_id`, decoded once per keystore handle.
-    fn public_package(&mut self, key_id: KeyId) -> Result<PublicKeyPackage> {
+    pub fn public_package(&mut self, key_id: KeyId) -> Result<PublicKeyPackage> {
         if let Some(public) = self.public_cache.get(&key_id) {
             return Ok(public.clone());
         }
@@ -261,6 +261,35 @@ impl Keystore {
             k256::ecdsa::SigningKey::from_slice(&plaintext[..32]).map_err(|_| corrupted())?;
         let encryption = k256::SecretKey::from_slice(&plaintext[32..]).map_err(|_| corrupted())?;
         Ok(Some(MemberSecret::new(signer, encryption)))
+    }
+
+    /// The ids of the keys this keystore holds a share of, ascending. One seek per key id, so
+    /// the nonce and used-nonce records under each key are not read.
+    pub fn key_ids(&mut self) -> Result<Vec<KeyId>> {
+        let mut iter = self.db.new_iter().map_err(|e| storage("iterate", e))?;
+        let mut seen = Vec::new();
+        let mut next = RecordKey::key_prefix(KeyId(0));
+        loop {
+            iter.seek(&next);
+            let Some((key, _)) = iter.current() else {
+                break;
+            };
+            let Some(id) = key
+                .strip_prefix(b"k/")
+                .and_then(|rest| rest.get(..8))
+                .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                .map(u64::from_be_bytes)
+            else {
+                break;
+            };
+            seen.push(KeyId(id));
+            match id.checked_add(1) {
+                Some(n) => next = RecordKey::key_prefix(KeyId(n)),
+                None => break,
+            }
+        }
+        drop(iter);
+        Ok(seen.into_iter().filter(|id| self.has_key(*id)).collect())
     }
 
     pub fn has_key(&mut self, key_id: KeyId) -> bool {
