@@ -261,6 +261,13 @@ impl Net {
             .remove(&self.members[i].identifier)
     }
 
+    /// The exclusions the members query lists.
+    pub fn listed_exclusions(&self) -> Vec<seqpool_proto::mpc::v1::KeygenExclusion> {
+        seqpool_mpc::query::members(&self.state(), &Default::default())
+            .expect("members query")
+            .exclusions
+    }
+
     /// Asks the group (admin tx) for a governance action and produces blocks until it is
     /// signed; returns the key that signed it. Needs `params.l1` ([`with_l1`]).
     pub fn sign_something(&mut self) -> u64 {
@@ -874,6 +881,23 @@ fn a_joiner_that_misses_round_2_is_excluded_and_taken_in_after_its_cool_down() {
     let left_out = net.exclusion(4).expect("exclusion record");
     assert_eq!(left_out.strikes, 1);
     assert_eq!(left_out.readmit_height, net.d.height + READMIT_AFTER);
+    // Operators see it in the members query (gRPC, REST and abci_query share it).
+    let listed = net.listed_exclusions();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(
+        (
+            listed[0].validator.as_str(),
+            &listed[0].identifier,
+            listed[0].strikes,
+            listed[0].readmit_height
+        ),
+        (
+            net.members[4].validator.as_str(),
+            &net.members[4].identifier,
+            1,
+            left_out.readmit_height
+        )
+    );
     // Without the joiner the roster is the key's: no session; the old key keeps signing.
     assert_eq!(net.sign_something(), old.key_id);
     assert_eq!(net.sessions().len(), 1);
@@ -898,6 +922,7 @@ fn a_joiner_that_misses_round_2_is_excluded_and_taken_in_after_its_cool_down() {
         None,
         "forgiven once it delivered a session"
     );
+    assert_eq!(net.listed_exclusions(), Vec::new());
     net.block();
     assert_every_member_holds(&mut net, &key, &[0, 1, 2, 3, 4]);
     assert_eq!(net.sign_something(), key.key_id);

@@ -48,8 +48,23 @@ pub fn members(
     state: &impl StateRead,
     _req: &QueryMembersRequest,
 ) -> Result<QueryMembersResponse, QueryError> {
+    let members = state.members()?;
+    let exclusions = crate::keygen::exclusions(state)?
+        .into_iter()
+        .map(|(identifier, e)| KeygenExclusion {
+            validator: members
+                .iter()
+                .find(|m| m.identifier == identifier)
+                .map(|m| m.validator.clone())
+                .unwrap_or_default(),
+            identifier,
+            strikes: e.strikes,
+            readmit_height: e.readmit_height,
+        })
+        .collect();
     Ok(QueryMembersResponse {
-        members: state.members()?,
+        members,
+        exclusions,
     })
 }
 
