@@ -17,8 +17,8 @@ use tendermint::v0_38::abci::{
 };
 use tokio::sync::{mpsc, oneshot};
 use tower::Service;
-use tower_abci::BoxError;
 
+use crate::abci_server::BoxError;
 use crate::app::{App, AppError, APP_VERSION};
 use crate::mempool::{CheckKind, MempoolState};
 

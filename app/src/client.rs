@@ -28,6 +28,8 @@ pub enum ClientError {
         code: u32,
         log: String,
     },
+    #[error("the proof of the state at height {height} does not hold: {reason}")]
+    Proof { height: u64, reason: String },
     #[error("query {path}: cannot decode the response: {reason}")]
     Decode { path: String, reason: String },
     #[error("account {0} is not registered on the chain (only the admin, validator operators and genesis accounts may send txs)")]
@@ -42,6 +44,33 @@ pub enum ClientError {
         type_name: String,
         reason: String,
     },
+}
+
+/// See [`Rpc::chain_clock`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChainClock {
+    pub catching_up: bool,
+    pub height: u64,
+    /// The latest block's header time.
+    pub block_time_unix_nanos: i128,
+    /// When the latest block was committed: its latest precommit time (None without precommits).
+    pub committed_unix_nanos: Option<i128>,
+    /// Average time between the last (up to) 20 blocks; None below height 2.
+    pub interval_nanos: Option<u128>,
+}
+
+/// The `ProofOp` type of a state proof (a JMT sparse Merkle proof, borsh-encoded).
+pub const STATE_PROOF_TYPE: &str = "jmt:v";
+
+/// A state value proven against a block header's app hash.
+#[derive(Clone, Debug, Serialize)]
+pub struct ProvenValue {
+    /// The state read is the one after this height...
+    pub height: u64,
+    /// ...which the header of height + 1 commits to with this app hash (hex).
+    pub app_hash: String,
+    /// `None`: the proof shows the key is absent.
+    pub value: Option<Vec<u8>>,
 }
 
 /// Result of `broadcast_tx_sync` (CheckTx on the node that received the tx).
@@ -124,6 +153,69 @@ impl Rpc {
             height: s.sync_info.latest_block_height.value(),
             app_hash: hex::encode_upper(s.sync_info.latest_app_hash.as_bytes()),
             catching_up: s.sync_info.catching_up,
+        })
+    }
+
+    /// How current this node's view of the chain is: whether it is still catching up, its latest
+    /// height, when that height was committed (the latest precommit's time in its commit) and the
+    /// average block interval over the last (up to) 20 blocks.
+    pub async fn chain_clock(&self) -> Result<ChainClock, ClientError> {
+        let status = self.http.status().await.map_err(|e| self.rpc_err(e))?;
+        let height = status.sync_info.latest_block_height;
+        let commit = self
+            .http
+            .commit(height)
+            .await
+            .map_err(|e| self.rpc_err(e))?;
+        let committed = commit
+            .signed_header
+            .commit
+            .signatures
+            .iter()
+            .filter_map(|sig| match sig {
+                tendermint::block::CommitSig::BlockIdFlagCommit { timestamp, .. } => {
+                    Some(timestamp.unix_timestamp_nanos())
+                }
+                _ => None,
+            })
+            .max();
+        let h = height.value();
+        let interval_nanos = if h >= 2 {
+            let from = h.saturating_sub(20).max(1);
+            let metas = self
+                .http
+                .blockchain(
+                    tendermint::block::Height::try_from(from)
+                        .map_err(|_| ClientError::BadHeight(from))?,
+                    height,
+                )
+                .await
+                .map_err(|e| self.rpc_err(e))?
+                .block_metas;
+            let times: Vec<(u64, i128)> = metas
+                .iter()
+                .map(|m| {
+                    (
+                        m.header.height.value(),
+                        m.header.time.unix_timestamp_nanos(),
+                    )
+                })
+                .collect();
+            match (times.iter().min(), times.iter().max()) {
+                (Some((h0, t0)), Some((h1, t1))) if h1 > h0 => {
+                    Some(((t1 - t0) / i128::from(h1 - h0)).max(0) as u128)
+                }
+                _ => None,
+            }
+        } else {
+            None
+        };
+        Ok(ChainClock {
+            catching_up: status.sync_info.catching_up,
+            height: h,
+            block_time_unix_nanos: status.sync_info.latest_block_time.unix_timestamp_nanos(),
+            committed_unix_nanos: committed,
+            interval_nanos,
         })
     }
 
@@ -226,6 +318,88 @@ impl Rpc {
         Resp::decode(r.value.as_slice()).map_err(|e| ClientError::Decode {
             path: path.to_string(),
             reason: e.to_string(),
+        })
+    }
+
+    /// A raw state key read with its Merkle proof, checked against the app hash in the header of
+    /// the next block (the state after height h is committed to by block h + 1). `height` None is
+    /// the latest state; the call then waits (to `timeout`) for the next block. The header itself
+    /// is taken from this node's RPC: a light client would verify it against the validator set
+    /// first (tendermint-light-client); this checks that the value is the one the header commits to.
+    pub async fn proven_state(
+        &self,
+        key: &[u8],
+        height: Option<u64>,
+        timeout: Duration,
+    ) -> Result<ProvenValue, ClientError> {
+        let module = key
+            .iter()
+            .position(|b| *b == b'/')
+            .map(|i| String::from_utf8_lossy(&key[..i]).into_owned())
+            .unwrap_or_default();
+        let path = format!("/store/{module}/key");
+        let at = match height {
+            Some(h) => Some(
+                tendermint::block::Height::try_from(h).map_err(|_| ClientError::BadHeight(h))?,
+            ),
+            None => None,
+        };
+        let r = self
+            .http
+            .abci_query(Some(path.clone()), key.to_vec(), at, true)
+            .await
+            .map_err(|e| self.rpc_err(e))?;
+        if r.code.is_err() {
+            return Err(ClientError::Query {
+                path,
+                code: r.code.value(),
+                log: r.log,
+            });
+        }
+        let h = r.height.value();
+        let proof = r
+            .proof
+            .as_ref()
+            .and_then(|p| p.ops.iter().find(|op| op.field_type == STATE_PROOF_TYPE))
+            .ok_or_else(|| ClientError::Proof {
+                height: h,
+                reason: format!("the answer carries no {STATE_PROOF_TYPE} proof"),
+            })?;
+        if proof.key != key {
+            return Err(ClientError::Proof {
+                height: h,
+                reason: "the proof is for another key".into(),
+            });
+        }
+        self.wait_for_height(h + 1, timeout).await?;
+        let app_hash = self.app_hash_after(h).await?;
+        let root: seqpool_store::RootHash = hex::decode(&app_hash)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| ClientError::Proof {
+                height: h,
+                reason: format!("app hash {app_hash} is not 32 bytes"),
+            })?;
+        // The answer cannot tell an absent key from an empty value: the proof decides which.
+        let value = (!r.value.is_empty()).then_some(r.value.clone());
+        let checked = seqpool_store::verify_proof(&root, key, value.as_deref(), &proof.data)
+            .map(|()| value.clone())
+            .or_else(|e| {
+                if r.value.is_empty() {
+                    seqpool_store::verify_proof(&root, key, Some(&[]), &proof.data)
+                        .map(|()| Some(Vec::new()))
+                } else {
+                    Err(e)
+                }
+            })
+            .map_err(|e| ClientError::Proof {
+                height: h,
+                reason: e.to_string(),
+            })?;
+        Ok(ProvenValue {
+            height: h,
+            app_hash,
+            value: checked,
         })
     }
 

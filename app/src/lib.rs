@@ -1,6 +1,7 @@
 //! seqpoold: the seqpool node (ABCI 2.0 application on tower-abci, gRPC/REST queries) and its CLI.
 
 pub mod abci;
+pub mod abci_server;
 pub mod app;
 pub mod bridge;
 pub mod bridge_watcher;

@@ -7,6 +7,7 @@ use seqpool_store::Storage;
 use tokio::sync::watch;
 
 use crate::abci::{Consensus, Info, Mempool, Snapshots};
+use crate::abci_server::AbciServer;
 use crate::app::App;
 use crate::config::AppConfig;
 use crate::mempool::MempoolState;
@@ -83,13 +84,12 @@ pub async fn run(home: &Path, mpc: &crate::mpc::identity::SecretSource) -> anyho
         },
     )?;
     let consensus = Consensus::spawn(app);
-    let server = tower_abci::v038::Server::builder()
-        .consensus(consensus)
-        .mempool(Mempool::new(mempool_state))
-        .info(Info::new(storage.clone()))
-        .snapshot(Snapshots)
-        .finish()
-        .context("incomplete ABCI server")?;
+    let server = AbciServer {
+        consensus,
+        mempool: Mempool::new(mempool_state),
+        info: Info::new(storage.clone()),
+        snapshot: Snapshots,
+    };
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let stopped = move || {
@@ -118,7 +118,7 @@ pub async fn run(home: &Path, mpc: &crate::mpc::identity::SecretSource) -> anyho
     ));
     let abci_addr = config.abci_listen.clone();
     tracing::info!(addr = %abci_addr, "ABCI listening");
-    let abci = tokio::spawn(async move { server.listen_tcp(abci_addr).await });
+    let abci = tokio::spawn(async move { server.listen_tcp(&abci_addr).await });
 
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {

@@ -137,19 +137,48 @@ pub fn error_code(e: &QueryError) -> u32 {
     }
 }
 
-/// abci_query: the gRPC method paths with proto-encoded requests, and `/store/key` for a raw key
-/// (with a Merkle proof when `prove` is set).
+/// The state namespaces a raw read may name: `/store/<module>/key` reads a key that starts with
+/// `<module>/`, as the Cosmos SDK's multistore paths do (our one tree holds every module's keys).
+pub const STORE_MODULES: &[&str] = &[
+    "app", "admin", "auth", "staking", "epochs", "producer", "bridge", "mpc",
+];
+
+/// The state key a raw read names, or why the path does not name one. `/store/key` reads any key.
+fn store_key<'a>(path: &str, data: &'a [u8]) -> Option<Result<&'a [u8], QueryError>> {
+    let rest = path.strip_prefix("/store/")?;
+    if rest == "key" {
+        return Some(Ok(data));
+    }
+    let module = rest.strip_suffix("/key")?;
+    Some(if !STORE_MODULES.contains(&module) {
+        Err(QueryError::NotFound(format!(
+            "unknown store {module:?} (known: {})",
+            STORE_MODULES.join(", ")
+        )))
+    } else if !data.starts_with(format!("{module}/").as_bytes()) {
+        Err(QueryError::InvalidArgument(format!(
+            "key {:?} is not in store {module:?} (its keys start with \"{module}/\")",
+            String::from_utf8_lossy(data)
+        )))
+    } else {
+        Ok(data)
+    })
+}
+
+/// abci_query: the gRPC method paths with proto-encoded requests, and `/store/<module>/key` (or
+/// `/store/key`) for a raw state key, with a Merkle proof of the value (or of its absence) under
+/// the app hash of the height when `prove` is set. A typed query has no proof: asked for one, it
+/// answers an error code rather than a value a light client would take for proven.
 pub fn abci_query(storage: &Storage, req: &request::Query) -> response::Query {
     let height = req.height.value();
     let result = snapshot_at(storage, height).and_then(|snapshot| {
         let h = snapshot.version().unwrap_or(0);
-        if req.path == "/store/key" {
+        if let Some(key) = store_key(&req.path, &req.data) {
+            let key = key?;
             let (value, proof) = if req.prove {
-                storage
-                    .get_with_proof(&req.data, h)
-                    .map_err(QueryError::Store)?
+                storage.get_with_proof(key, h).map_err(QueryError::Store)?
             } else {
-                (snapshot.get_raw(&req.data)?, Vec::new())
+                (snapshot.get_raw(key)?, Vec::new())
             };
             return Ok((h, value.unwrap_or_default(), proof));
         }
@@ -157,18 +186,13 @@ pub fn abci_query(storage: &Storage, req: &request::Query) -> response::Query {
             .iter()
             .find(|(p, _)| *p == req.path)
             .map(|(_, h)| *h)
-            .ok_or_else(|| {
-                QueryError::InvalidArgument(format!("unknown query path {:?}", req.path))
-            });
-        let handler = match handler {
-            Ok(h) => h,
-            Err(_) => {
-                return Err(QueryError::NotFound(format!(
-                    "unknown query path {:?}",
-                    req.path
-                )))
-            }
-        };
+            .ok_or_else(|| QueryError::NotFound(format!("unknown query path {:?}", req.path)))?;
+        if req.prove {
+            return Err(QueryError::InvalidArgument(format!(
+                "{} has no proof; read a raw state key with prove=true at /store/<module>/key",
+                req.path
+            )));
+        }
         Ok((h, handler(&snapshot, &req.data)?, Vec::new()))
     });
     match result {
@@ -178,7 +202,7 @@ pub fn abci_query(storage: &Storage, req: &request::Query) -> response::Query {
             value: value.into(),
             proof: (!proof.is_empty()).then(|| tendermint::merkle::proof::ProofOps {
                 ops: vec![tendermint::merkle::proof::ProofOp {
-                    field_type: "jmt:v".into(),
+                    field_type: crate::client::STATE_PROOF_TYPE.into(),
                     key: req.data.to_vec(),
                     data: proof,
                 }],

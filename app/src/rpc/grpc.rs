@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 
 use seqpool_component::QueryError;
 use seqpool_proto::{admin, auth, bridge, epochs, mpc, node, producer, staking};
-use seqpool_store::{Snapshot, Storage, StoreError};
+use seqpool_store::{Snapshot, Storage};
 use tonic::{Request, Response, Status};
 
 use crate::query;
@@ -16,15 +16,10 @@ pub struct GrpcQueries {
     storage: Storage,
 }
 
+/// The same code REST puts in its error body (`rest::error_status`).
 fn status(e: QueryError) -> Status {
-    match e {
-        QueryError::InvalidArgument(m) => Status::invalid_argument(m),
-        QueryError::NotFound(m) => Status::not_found(m),
-        QueryError::Store(e @ StoreError::VersionUnavailable { .. }) => {
-            Status::out_of_range(e.to_string())
-        }
-        QueryError::Store(e) => Status::internal(e.to_string()),
-    }
+    let (_, code) = super::rest::error_status(&e);
+    Status::new(code, e.to_string())
 }
 
 impl GrpcQueries {

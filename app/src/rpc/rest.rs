@@ -19,27 +19,92 @@ pub struct AtHeight {
     height: Option<u64>,
 }
 
+/// Every error, ours or axum's (a bad `?height`, an unknown route), in the Cosmos SDK gateway's
+/// shape: the gRPC status code, a message, and `details` (always empty here).
 #[derive(Serialize)]
 struct ErrorBody {
-    code: u32,
+    code: i32,
     message: String,
+    details: Vec<serde_json::Value>,
 }
 
-fn error_response(e: QueryError) -> Response {
-    let status = match &e {
-        QueryError::InvalidArgument(_) => StatusCode::BAD_REQUEST,
-        QueryError::NotFound(_) => StatusCode::NOT_FOUND,
-        QueryError::Store(StoreError::VersionUnavailable { .. }) => StatusCode::BAD_REQUEST,
-        QueryError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
-    };
+fn error_json(status: StatusCode, grpc: tonic::Code, message: String) -> Response {
     (
         status,
         Json(ErrorBody {
-            code: query::query_error_code(&e),
-            message: e.to_string(),
+            code: grpc as i32,
+            message,
+            details: vec![],
         }),
     )
         .into_response()
+}
+
+/// The gRPC code and HTTP status of a query error; gRPC answers with the same code
+/// (`grpc::status`).
+pub fn error_status(e: &QueryError) -> (StatusCode, tonic::Code) {
+    match e {
+        QueryError::InvalidArgument(_) => (StatusCode::BAD_REQUEST, tonic::Code::InvalidArgument),
+        QueryError::NotFound(_) => (StatusCode::NOT_FOUND, tonic::Code::NotFound),
+        QueryError::Store(StoreError::VersionUnavailable { .. }) => {
+            (StatusCode::BAD_REQUEST, tonic::Code::OutOfRange)
+        }
+        QueryError::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, tonic::Code::Internal),
+    }
+}
+
+fn error_response(e: QueryError) -> Response {
+    let (status, grpc) = error_status(&e);
+    error_json(status, grpc, e.to_string())
+}
+
+/// The gRPC code grpc-gateway gives an HTTP status, for errors that axum produced.
+fn grpc_code_of(status: StatusCode) -> tonic::Code {
+    match status.as_u16() {
+        400 | 415 | 422 => tonic::Code::InvalidArgument,
+        401 => tonic::Code::Unauthenticated,
+        403 => tonic::Code::PermissionDenied,
+        404 => tonic::Code::NotFound,
+        405 | 501 => tonic::Code::Unimplemented,
+        408 | 504 => tonic::Code::DeadlineExceeded,
+        409 => tonic::Code::Aborted,
+        413 | 429 => tonic::Code::ResourceExhausted,
+        500 => tonic::Code::Internal,
+        503 => tonic::Code::Unavailable,
+        _ => tonic::Code::Unknown,
+    }
+}
+
+/// Turns axum's plain-text and empty error answers into JSON error bodies.
+async fn json_errors(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let path = request.uri().path().to_string();
+    let method = request.method().clone();
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let text = axum::body::to_bytes(response.into_body(), 64 << 10)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let message = match status {
+        StatusCode::NOT_FOUND if text.is_empty() => {
+            format!("no route {path}; the REST paths are listed in docs/operations.md")
+        }
+        StatusCode::METHOD_NOT_ALLOWED => format!("{method} is not allowed on {path}"),
+        _ if text.is_empty() => status
+            .canonical_reason()
+            .unwrap_or("request failed")
+            .to_string(),
+        _ => text,
+    };
+    error_json(status, grpc_code_of(status), message)
 }
 
 fn run<Req, Resp: Serialize>(
@@ -385,6 +450,7 @@ pub fn router(storage: Storage) -> Router {
         .route("/seqpool/mpc/v1/requests", get(mpc_requests))
         .route("/seqpool/mpc/v1/requests/:request_id", get(mpc_request))
         .route("/seqpool/mpc/v1/batches", get(mpc_batches))
+        .layer(axum::middleware::from_fn(json_errors))
         .with_state(storage)
 }
 

@@ -399,6 +399,44 @@ pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
 
 /// Minimal HTTP/1.1 GET (the REST server speaks plain HTTP on loopback); returns status and body.
 pub fn http_get(base: &str, path: &str) -> (u16, String) {
+    http_request("GET", base, path, None)
+}
+
+/// Minimal HTTP/1.1 POST of a JSON body; returns status and body, or the I/O error (a server may
+/// reset a connection whose body is too large while it is still being sent).
+#[allow(dead_code)]
+pub fn http_post(base: &str, path: &str, json: &str) -> Result<(u16, String), String> {
+    http_exchange("POST", base, path, Some(json)).map(|(status, _, body)| (status, body))
+}
+
+/// Also returns the content type of the answer.
+#[allow(dead_code)]
+pub fn http_get_typed(base: &str, path: &str) -> (u16, String, String) {
+    let (status, head, body) =
+        http_exchange("GET", base, path, None).unwrap_or_else(|e| panic!("GET {path}: {e}"));
+    let content_type = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-type")
+                .then(|| v.trim().to_string())
+        })
+        .unwrap_or_default();
+    (status, body, content_type)
+}
+
+fn http_request(method: &str, base: &str, path: &str, json: Option<&str>) -> (u16, String) {
+    let (status, _, body) =
+        http_exchange(method, base, path, json).unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+    (status, body)
+}
+
+fn http_exchange(
+    method: &str,
+    base: &str,
+    path: &str,
+    json: Option<&str>,
+) -> Result<(u16, String, String), String> {
     use std::io::{Read, Write};
     let authority = base.trim_start_matches("http://").trim_end_matches('/');
     let mut stream = std::net::TcpStream::connect(authority)
@@ -406,9 +444,20 @@ pub fn http_get(base: &str, path: &str) -> (u16, String) {
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .expect("timeout");
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\nAccept: application/json\r\n\r\n").expect("send");
+    let body = json.unwrap_or("");
+    let content = if json.is_some() {
+        format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        )
+    } else {
+        String::new()
+    };
+    write!(stream, "{method} {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\nAccept: application/json\r\n{content}\r\n{body}").map_err(|e| format!("send: {e}"))?;
     let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).expect("read response");
+    stream
+        .read_to_end(&mut raw)
+        .map_err(|e| format!("read response: {e}"))?;
     let text = String::from_utf8_lossy(&raw).to_string();
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     let status = head
@@ -424,7 +473,7 @@ pub fn http_get(base: &str, path: &str) -> (u16, String) {
     } else {
         body.to_string()
     };
-    (status, body)
+    Ok((status, head.to_string(), body))
 }
 
 fn dechunk(mut body: &str) -> String {
