@@ -99,8 +99,12 @@ fn wait_l2(
     }
 }
 
+/// The node whose REST the checks read (moved off a node the test stops).
+static REST_NODE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 fn rest_json(net: &Devnet, path: &str) -> Value {
-    let (status, body) = http_get(&net.nodes.nodes[0].rest, path);
+    let k = REST_NODE.load(std::sync::atomic::Ordering::Relaxed);
+    let (status, body) = http_get(&net.nodes.nodes[k].rest, path);
     assert_eq!(status, 200, "GET {path}: {body}");
     serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: {e}: {body}"))
 }
@@ -419,6 +423,116 @@ fn e2e_l2_blocks_follow_the_schedule_and_fail_over_when_the_producer_dies() {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
+
+    // 6. No producer from a stale view (issue 20.4). The stalled sidecar comes back; then the
+    //    current producer's node (cometbft and seqpoold; its sidecar keeps running) dies early in
+    //    its epoch and is re-elected away. Its seqpoold comes back first, alone, with the state from
+    //    before the re-election, in which it still produces the rest of the epoch (as while
+    //    CometBFT replays at a restart): its sidecar must make no block until the node has caught
+    //    up. Every L2 block from here on must be by the producer the chain scheduled for its
+    //    height. (Before the sync gate, the sidecar made blocks from the stale state here.)
+    net.start_sidecar(k, BLOCK_TIME_MS);
+    let checked_from = rogue + 1;
+    wait_l2(
+        &mut net,
+        &mut log,
+        Duration::from_secs(90),
+        "the first block of an epoch by a producer other than the once-stalled one",
+        |l| {
+            l.last().is_some_and(|b| {
+                b.number > checked_from
+                    && b.number % EPOCH_LENGTH == 1
+                    && b.miner != old
+                    && b.at.elapsed() < Duration::from_millis(300)
+            })
+        },
+    );
+    let stale = log.last().expect("a block").clone();
+    let j = node_of_signer(&net, &stale.miner);
+    let validators = rest_json(&net, "/seqpool/staking/v1/validators");
+    let jailed = validators["validators"]
+        .as_array()
+        .map(|v| {
+            v.iter()
+                .filter(|v| v["jailed"].as_bool() == Some(true))
+                .count()
+        })
+        .unwrap_or(0);
+    assert_eq!(
+        jailed, 0,
+        "every validator is active, so three of four keep consensus: {validators}"
+    );
+    REST_NODE.store((j + 1) % net.len(), std::sync::atomic::Ordering::Relaxed);
+    net.kill_process(j, "cometbft");
+    net.kill_process(j, "seqpoold");
+    eprintln!(
+        "killed node{j}'s cometbft and seqpoold (signer {}) after L2 block {}",
+        stale.miner, stale.number
+    );
+    wait_l2(
+        &mut net,
+        &mut log,
+        Duration::from_secs(30),
+        "an L2 block by the producer re-elected after node{j} died",
+        |l| l.last().is_some_and(|b| b.number > stale.number),
+    );
+    let (_, _, reelected) = producer_at(&net, stale.number + 1);
+    assert!(
+        reelected,
+        "L2 height {} was re-elected away from node{j}",
+        stale.number + 1
+    );
+    net.start_seqpoold(j);
+    let alone_until = Instant::now() + Duration::from_secs(4);
+    while Instant::now() < alone_until {
+        net.assert_running();
+        log.poll(&net.l2.as_ref().expect("L2").rpc);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    net.start_cometbft(j);
+    let tip = (0..net.len())
+        .filter(|&i| i != j)
+        .filter_map(|i| net.height(i))
+        .max()
+        .expect("heights");
+    net.wait_height(j, tip, Duration::from_secs(60));
+    let resume = log.last().expect("a block").number;
+    wait_l2(
+        &mut net,
+        &mut log,
+        Duration::from_secs(60),
+        "L2 blocks into the next epoch after node{j} caught up",
+        |l| l.last().is_some_and(|b| b.number >= resume + EPOCH_LENGTH),
+    );
+    let after: Vec<Seen> = log
+        .blocks
+        .iter()
+        .filter(|b| b.number >= checked_from)
+        .cloned()
+        .collect();
+    eprintln!(
+        "stale-view check: L2 blocks {}..={} (miners {:?})",
+        checked_from,
+        after.last().map(|b| b.number).unwrap_or(0),
+        after
+            .iter()
+            .map(|b| (b.number, b.miner[..10].to_string()))
+            .collect::<Vec<_>>()
+    );
+    assert_follow_schedule(&net, &after);
+    let unscheduled = rest_json(&net, "/seqpool/producer/v1/unscheduled");
+    let others: Vec<&Value> = unscheduled["blocks"]
+        .as_array()
+        .map(|b| {
+            b.iter()
+                .filter(|b| b["block"]["number"].as_str() != Some(rogue.to_string().as_str()))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(
+        others.is_empty(),
+        "no other block was unscheduled: {others:?}"
+    );
 }
 
 /// A sidecar process killed on drop.

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::chain::{ChainClient, ChainError, ProducerAt};
 use crate::l2::{L2Client, L2Error, L2Head};
+use crate::sync::SyncGate;
 
 #[derive(Debug, Clone)]
 pub struct AdapterConfig {
@@ -38,6 +39,9 @@ pub enum Role {
     Follower { producer: String },
     /// The epoch of the next height has no schedule yet; nobody may produce it.
     Waiting,
+    /// It is the scheduled producer, but its node's view of the chain is not current (catching
+    /// up, replaying, or its L2 node behind): it makes no block until it is.
+    NotReady,
     /// seqpoold or the L2 node did not answer.
     Unreachable,
 }
@@ -48,6 +52,7 @@ impl std::fmt::Display for Role {
             Role::Producer => f.write_str("producer"),
             Role::Follower { producer } => write!(f, "follower (producer {producer})"),
             Role::Waiting => f.write_str("waiting (schedule not decided)"),
+            Role::NotReady => f.write_str("scheduled producer, waiting for its node to catch up"),
             Role::Unreachable => f.write_str("unreachable"),
         }
     }
@@ -78,6 +83,8 @@ pub struct Step {
     pub next: Option<ProducerAt>,
     pub role: Role,
     pub mined: Option<L2Head>,
+    /// Why a due block was not made (role `NotReady`).
+    pub not_ready: Option<String>,
 }
 
 pub struct Adapter {
@@ -91,6 +98,9 @@ pub struct Adapter {
     last_status: Option<Instant>,
     /// The error of the current outage (logged once).
     failing: Option<String>,
+    sync: Option<SyncGate>,
+    /// Why the node was last found not ready (logged when it changes).
+    not_ready: Option<String>,
 }
 
 fn hex_addr(a: &[u8; 20]) -> String {
@@ -108,7 +118,15 @@ impl Adapter {
             mined_total: 0,
             last_status: None,
             failing: None,
+            sync: None,
+            not_ready: None,
         }
+    }
+
+    /// Makes a block only while `gate` finds this node's view of the chain current.
+    pub fn with_sync_gate(mut self, gate: SyncGate) -> Self {
+        self.sync = Some(gate);
+        self
     }
 
     pub fn role(&self) -> &Role {
@@ -133,7 +151,26 @@ impl Adapter {
             .map(|(_, at)| now.duration_since(at))
             .unwrap_or_default();
         let mut mined = None;
+        let mut role = role;
+        let mut not_ready = None;
         if should_mine(&role, since, self.config.block_time) {
+            if let Some(gate) = &self.sync {
+                if let Err(why) = gate.check(&self.chain, head).await {
+                    return Ok(Step {
+                        l2_head: head,
+                        next,
+                        role: Role::NotReady,
+                        mined: None,
+                        not_ready: Some(why),
+                    });
+                }
+            }
+        } else if role == Role::Producer && self.role == Role::NotReady {
+            // Between two due blocks, stay "not ready" until a check passes.
+            role = Role::NotReady;
+            not_ready = self.not_ready.clone();
+        }
+        if role == Role::Producer && should_mine(&role, since, self.config.block_time) {
             let block = self.l2.mine_with_coinbase(self.config.signer).await?;
             self.note_head(block.number, Instant::now());
             self.mined_total += 1;
@@ -153,6 +190,7 @@ impl Adapter {
             next,
             role,
             mined,
+            not_ready,
         })
     }
 
@@ -196,6 +234,7 @@ impl Adapter {
             next_producer = %producer,
             schedule = %schedule,
             made = self.mined_total,
+            not_ready = self.not_ready.as_deref().unwrap_or(""),
             "status"
         );
     }
@@ -223,6 +262,16 @@ impl Adapter {
                     if changed {
                         tracing::info!(from = %self.role, to = %step.role, l2_head = step.l2_head, "role changed");
                     }
+                    match (&self.not_ready, &step.not_ready) {
+                        (None, Some(why)) => {
+                            tracing::warn!(reason = %why, l2_head = step.l2_head, "scheduled to produce, but this node's view of the chain is not current: making no L2 block until it is")
+                        }
+                        (Some(was), None) => {
+                            tracing::info!(was = %was, "this node's view of the chain is current again")
+                        }
+                        _ => {}
+                    }
+                    self.not_ready = step.not_ready.clone();
                     self.role = step.role.clone();
                     if changed || due {
                         self.log_status(&step).await;

@@ -9,6 +9,7 @@ use seqpool_proto::mpc::v1::{
     QueryBatchesResponse, QueryParamsRequest as MpcParamsRequest, QueryRequestsRequest,
     RequestStatus, SigningRequest,
 };
+use seqpool_proto::node::v1::{node_client::NodeClient, StatusRequest};
 use seqpool_proto::producer::v1::{
     query_client::QueryClient as ProducerClient, QueryProducerRequest, QueryProducerResponse,
     QuerySequencersRequest,
@@ -47,6 +48,7 @@ pub struct ChainClient {
     producer: ProducerClient<Channel>,
     epochs: EpochsClient<Channel>,
     mpc: MpcClient<Channel>,
+    node: NodeClient<Channel>,
 }
 
 fn signer20(bytes: &[u8], what: impl Into<String>) -> Result<[u8; 20], ChainError> {
@@ -76,7 +78,8 @@ impl ChainClient {
             addr: url,
             producer: ProducerClient::new(channel.clone()),
             epochs: EpochsClient::new(channel.clone()),
-            mpc: MpcClient::new(channel),
+            mpc: MpcClient::new(channel.clone()),
+            node: NodeClient::new(channel),
         })
     }
 
@@ -89,6 +92,15 @@ impl ChainClient {
             addr: self.addr.clone(),
             message: format!("{} ({:?})", status.message(), status.code()),
         }
+    }
+
+    /// The height of seqpoold's latest committed state.
+    pub async fn state_height(&self) -> Result<u64, ChainError> {
+        let response = self.node.clone().status(StatusRequest {}).await;
+        Ok(response
+            .map_err(|s| self.unavailable(s))?
+            .into_inner()
+            .height)
     }
 
     /// The producer of `l2_height`; `None` while its epoch's schedule is not decided yet.

@@ -5,6 +5,7 @@
 //!   governance admin's key, registers the first group key).
 //! - [`submitter`]: proposes the next L2 batch while this validator is the scheduled producer.
 //! - [`metrics`]: counters for the status line and Prometheus.
+//! - [`sync`]: whether this node's view of the chain is current enough to produce.
 //!
 //! [`chain`] is the seqpoold gRPC client and [`l2`] the L2 JSON-RPC client they share.
 pub mod adapter;
@@ -13,6 +14,7 @@ pub mod l2;
 pub mod metrics;
 pub mod relayer;
 pub mod submitter;
+pub mod sync;
 
 /// Parses a 20-byte Ethereum address given as hex, with or without `0x`.
 pub fn parse_address(s: &str) -> Result<[u8; 20], String> {

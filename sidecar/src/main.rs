@@ -12,6 +12,7 @@ use seqpool_sidecar::l2::L2Client;
 use seqpool_sidecar::metrics::{self, Metrics};
 use seqpool_sidecar::relayer::{self, RelayLoopConfig, Relayer};
 use seqpool_sidecar::submitter::{Submitter, SubmitterConfig};
+use seqpool_sidecar::sync::SyncGate;
 use seqpoold::client::Rpc;
 use std::sync::Arc;
 
@@ -103,6 +104,11 @@ struct Args {
         default_value = "http://127.0.0.1:26657"
     )]
     cometbft_rpc: String,
+    /// Make L2 blocks only while the latest CometBFT block was committed at most this long ago
+    /// (ms); 0 = two block intervals measured over the last 20 blocks, at least twice the L2
+    /// block time. See docs/sidecar.md ("When a producer does not produce").
+    #[arg(long, env = "SEQPOOL_SIDECAR_MAX_CHAIN_LAG_MS", default_value_t = 0)]
+    max_chain_lag_ms: u64,
     /// Propose a batch at least this often (ms) when there is at least one new L2 block.
     #[arg(long, default_value_t = 2000)]
     batch_interval_ms: u64,
@@ -333,6 +339,12 @@ async fn main() -> anyhow::Result<()> {
             status_interval: Duration::from_millis(args.status_interval_ms),
         },
     );
-    adapter.run(stopped()).await;
+    let gate = SyncGate::new(
+        Rpc::new(&args.cometbft_rpc)?,
+        (args.max_chain_lag_ms > 0).then(|| Duration::from_millis(args.max_chain_lag_ms)),
+        Duration::from_millis(args.block_time_ms.saturating_mul(2)),
+    );
+    tracing::info!(cometbft_rpc = %args.cometbft_rpc, "the adapter produces only while this node's CometBFT and seqpoold are current");
+    adapter.with_sync_gate(gate).run(stopped()).await;
     Ok(())
 }

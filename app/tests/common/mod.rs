@@ -255,6 +255,22 @@ impl Devnet {
         self.spawn(k, "cometbft", cmt);
     }
 
+    /// Starts only seqpoold of node `k` (its state as it was; no CometBFT drives it yet).
+    #[allow(dead_code)]
+    pub fn start_seqpoold(&mut self, k: usize) {
+        let mut app = Command::new(SEQPOOLD);
+        app.arg("start").arg("--home").arg(self.home(k));
+        self.spawn(k, "seqpoold", app);
+    }
+
+    /// Starts only cometbft of node `k` (its seqpoold must be running).
+    #[allow(dead_code)]
+    pub fn start_cometbft(&mut self, k: usize) {
+        let mut cmt = Command::new(&self.cometbft);
+        cmt.arg("start").arg("--home").arg(self.home(k));
+        self.spawn(k, "cometbft", cmt);
+    }
+
     /// SIGKILLs both processes of node `k` and reaps them.
     pub fn kill_node(&mut self, k: usize) {
         let mut kept = Vec::new();
