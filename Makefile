@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export PATH := $(CURDIR)/.bin:$(PATH)
 
-.PHONY: all deps build proto-check contracts contracts-test contracts-gas test test-unit e2e bench fmt fmt-check lint clean-devnet devnet devnet-up devnet-down
+.PHONY: all deps build proto-check contracts contracts-test contracts-gas test test-unit e2e chaos bench fmt fmt-check lint clean-devnet devnet devnet-up devnet-down
 
 all: build
 
@@ -38,6 +38,13 @@ test-unit: deps
 e2e: deps
 	$(CARGO) build -p seqpool-sidecar
 	$(CARGO) test -p seqpoold --test 'e2e_*' --test bridge_watcher -- --test-threads=1
+
+## Faults beyond make test's single case: L1 reorgs of depth 1, 2 and 5 while batches are relayed,
+## on a devnet whose bridge waits 6 L1 blocks (every reorg within its confirmation depth).
+chaos: deps
+	$(CARGO) build -p seqpool-sidecar
+	SEQPOOL_E2E_L1_CONFIRMATIONS=6 SEQPOOL_E2E_REORG_DEPTHS=1,2,5 \
+		$(CARGO) test -p seqpoold --test e2e_mpc -- --test-threads=1 --nocapture a_node_sending_invalid_shares
 
 ## Local devnet: 4 validators (cometbft + seqpoold) in .devnet/; see docs/operations.md.
 devnet: deps build

@@ -21,7 +21,7 @@
 //! -> L1 inclusion, batch signing latency in blocks and ms.
 mod common;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use common::{http_get, Devnet, DevnetOptions, L1Rpc, L2Options};
@@ -798,4 +798,116 @@ fn a_node_sending_invalid_shares_is_blamed_and_jailed_and_batches_still_land() {
         "{credited:?}"
     );
     eprintln!("rewards on L1: distributed {distributed} wei, credited per sequencer {credited:?}");
+
+    // Issue 20.3: relaying survives an L1 reorg (depths from SEQPOOL_E2E_REORG_DEPTHS, default 2,
+    // within the bridge's confirmation depth).
+    let depths: Vec<u64> = std::env::var("SEQPOOL_E2E_REORG_DEPTHS")
+        .unwrap_or_else(|_| "2".into())
+        .split(',')
+        .filter_map(|d| d.trim().parse().ok())
+        .collect();
+    for depth in depths {
+        relaying_survives_a_reorg(&mut net, &rest0, &l1, &inbox, depth);
+    }
+}
+
+/// The batch index of a batch request row in REST JSON (proto3 JSON leaves out index 0).
+fn batch_index_of(row: &Value) -> Option<u64> {
+    match &row["batch"]["batchIndex"] {
+        Value::Null => row["batch"].is_object().then_some(0),
+        v => v.as_str()?.parse().ok(),
+    }
+}
+
+fn next_batch_index(l1: &L1Rpc, inbox: &str) -> u64 {
+    call_view(l1, inbox, "nextBatchIndex()")
+        .first()
+        .map(|w| hex_u64(w))
+        .unwrap_or(0)
+}
+
+/// `anvil_reorg` of `depth` blocks taken right after a block that appended a batch, so the append
+/// is reorged out (tried until one is). Then, with no restart: BatchInbox.nextBatchIndex moves past
+/// where it was within 20 s, the appended batches are contiguous and each index once, every LANDED
+/// batch request names an L1 transaction that is on the chain now, and no index is LANDED twice.
+fn relaying_survives_a_reorg(net: &mut Devnet, rest: &str, l1: &L1Rpc, inbox: &str, depth: u64) {
+    let topic = format!(
+        "0x{}",
+        hex::encode(alloy::primitives::keccak256(
+            "BatchAppended(uint64,uint64,uint64,bytes32,bytes32)".as_bytes()
+        ))
+    );
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let (before, after) = loop {
+        net.assert_running();
+        assert!(
+            Instant::now() < deadline,
+            "no batch append could be reorged out within 120 s"
+        );
+        let head = hex_u64(
+            l1.rpc("eth_blockNumber", json!([]))
+                .as_str()
+                .unwrap_or("0x0"),
+        );
+        let logs = l1.rpc(
+            "eth_getLogs",
+            json!([{"address": inbox, "fromBlock": format!("0x{head:x}"), "toBlock": format!("0x{head:x}"),
+                    "topics": [topic]}]),
+        );
+        if logs.as_array().is_none_or(|l| l.is_empty()) {
+            std::thread::sleep(Duration::from_millis(50));
+            continue;
+        }
+        let before = next_batch_index(l1, inbox);
+        l1.rpc("anvil_reorg", json!([depth, []]));
+        let after = next_batch_index(l1, inbox);
+        if after < before {
+            break (before, after);
+        }
+        eprintln!("reorg of depth {depth} at L1 block {head} kept every append ({before}); again");
+    };
+    let reorged_at = Instant::now();
+    eprintln!("REORG depth {depth}: BatchInbox.nextBatchIndex {before} -> {after}");
+    let recovered = wait_for(
+        net,
+        &format!("nextBatchIndex past {before} after a reorg of depth {depth}"),
+        Duration::from_secs(20),
+        || (next_batch_index(l1, inbox) > before).then(Instant::now),
+    );
+    eprintln!(
+        "REORG depth {depth}: nextBatchIndex past {before} {} ms after the reorg (no restart)",
+        recovered.duration_since(reorged_at).as_millis()
+    );
+    assert_contiguous_once(l1, inbox, &appended_batches(l1, inbox));
+    // Every batch up to `before` ends LANDED on the chain, exactly once, through a transaction that
+    // is on L1 now.
+    let landed = wait_for(
+        net,
+        &format!("batches 0..={before} LANDED after the reorg"),
+        Duration::from_secs(60),
+        || {
+            let all = rest_json(rest, "/seqpool/mpc/v1/batches?limit=1000")?;
+            let rows: Vec<Value> = all["batches"].as_array()?.clone();
+            let landed: Vec<Value> = rows
+                .into_iter()
+                .filter(|r| r["status"] == "REQUEST_STATUS_LANDED")
+                .collect();
+            let indexes: BTreeSet<u64> = landed.iter().filter_map(batch_index_of).collect();
+            ((0..=before).all(|i| indexes.contains(&i))).then_some(landed)
+        },
+    );
+    let mut seen = BTreeSet::new();
+    for r in &landed {
+        let index = batch_index_of(r).map_or("?".to_string(), |i| i.to_string());
+        assert!(
+            seen.insert(index.clone()),
+            "batch {index} LANDED twice: {landed:?}"
+        );
+        let tx = b64_hex(&r["l1TxHash"]);
+        let receipt = l1.rpc("eth_getTransactionReceipt", json!([format!("0x{tx}")]));
+        assert_eq!(
+            receipt["status"], "0x1",
+            "batch {index} LANDED through 0x{tx}, which must be a successful tx on L1 now: {receipt}"
+        );
+    }
 }

@@ -2,7 +2,9 @@
 //! confirmed transaction count (so after a restart a stuck transaction of ours is replaced, not
 //! queued behind), and a transaction not mined within `bump_after` is sent again with the same
 //! nonce and fees raised by 12.5% (plus one wei), up to `max_bumps` times. One transaction in
-//! flight per key: the caller sends the next one only after this one returns.
+//! flight per key: the caller sends the next one only after this one returns. When an L1 reorg takes
+//! mined transactions of ours away, the account's count drops below the nonce in flight; that is
+//! reported (`SendError::Reorged`) instead of bumping a transaction that can never be mined.
 use std::time::{Duration, Instant};
 
 use alloy::eips::BlockId;
@@ -50,6 +52,15 @@ pub enum SendError {
     Rpc { call: &'static str, reason: String },
     #[error("nonce {nonce} of {from} was used by a transaction this relayer did not send")]
     NonceTaken { from: Address, nonce: u64 },
+    /// The account's mined transaction count fell below our nonce: transactions of ours that were
+    /// mined are no longer on the chain (an L1 reorg), so ours waits behind a gap that nobody
+    /// fills. The caller re-derives what is still needed and sends it again, in order.
+    #[error("an L1 reorg removed mined transactions of {from}: its count is {confirmed}, below the nonce {nonce} we sent with")]
+    Reorged {
+        from: Address,
+        nonce: u64,
+        confirmed: u64,
+    },
     #[error("transaction with nonce {nonce} not mined after {waited:?} and {bumps} fee bumps")]
     NotMined {
         nonce: u64,
@@ -84,6 +95,26 @@ impl Fees {
             max_priority_fee_per_gas: bumped(self.max_priority_fee_per_gas),
         }
     }
+}
+
+/// Polls that must see the account's count below our nonce before it counts as a reorg.
+const REORG_GAP_POLLS: u32 = 3;
+/// Polls that must find none of our transactions known to the node before they are sent again.
+const DROPPED_POLLS: u32 = 2;
+
+/// Whether the node knows any of `sent` (pending or mined).
+async fn any_known<P: Provider>(provider: &P, sent: &[TxHash]) -> Result<bool, SendError> {
+    for hash in sent {
+        if provider
+            .get_transaction_by_hash(*hash)
+            .await
+            .map_err(rpc("eth_getTransactionByHash"))?
+            .is_some()
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Most fee raises while the node refuses to replace a pending transaction of ours (12.5% each:
@@ -157,6 +188,8 @@ pub async fn send_bumping<P: Provider>(
     let mut bumps = 0u32;
     let mut sent: Vec<TxHash> = Vec::new();
     let mut last_send;
+    let mut gap_polls = 0u32;
+    let mut dropped_polls = 0u32;
     // Send, raising the fees while the node refuses the replacement (a transaction of ours with
     // this nonce from before a restart is pending with fees we no longer know).
     loop {
@@ -205,6 +238,20 @@ pub async fn send_bumping<P: Provider>(
             }
             return Err(SendError::NonceTaken { from, nonce });
         }
+        if confirmed < nonce {
+            // Possibly a node that puts reorged transactions back into its pool (geth does):
+            // then the gap fills within a block or two. Look again before giving up on the nonce.
+            gap_polls += 1;
+            if gap_polls >= REORG_GAP_POLLS {
+                return Err(SendError::Reorged {
+                    from,
+                    nonce,
+                    confirmed,
+                });
+            }
+        } else {
+            gap_polls = 0;
+        }
         if started.elapsed() >= policy.give_up_after {
             return Err(SendError::NotMined {
                 nonce,
@@ -212,7 +259,27 @@ pub async fn send_bumping<P: Provider>(
                 waited: started.elapsed(),
             });
         }
-        if last_send.elapsed() >= policy.bump_after && bumps < policy.max_bumps {
+        // A node drops pending transactions on a reorg (anvil) or evicts them: then nothing of
+        // ours is waiting, and only a resend gets the nonce mined.
+        let dropped = if confirmed == nonce {
+            !any_known(provider, &sent).await?
+        } else {
+            false
+        };
+        if dropped {
+            dropped_polls += 1;
+        } else {
+            dropped_polls = 0;
+        }
+        let resend = dropped_polls >= DROPPED_POLLS;
+        if resend {
+            tracing::info!(
+                nonce,
+                "our L1 transaction is no longer in the node's pool (a reorg or an eviction); sending it again"
+            );
+            dropped_polls = 0;
+        }
+        if resend || (last_send.elapsed() >= policy.bump_after && bumps < policy.max_bumps) {
             fees = fees.bumped();
             bumps += 1;
             match provider.send_transaction(build(fees)).await {

@@ -306,3 +306,131 @@ async fn deploy_lock_and_append_signed_batch() {
     );
     drop(anvil);
 }
+
+/// A transaction the node forgets (anvil drops pending transactions on a reorg; nodes evict) is
+/// sent again within a few polls, long before the fee-bump timer; and when a reorg takes away a
+/// mined transaction of ours, a send behind that gap is reported as `Reorged`, not bumped forever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sender_resends_a_dropped_transaction_and_reports_a_reorg_gap() {
+    use alloy::network::TransactionBuilder;
+    use alloy::providers::Provider;
+    use alloy::rpc::types::TransactionRequest;
+    use seqpool_l1::sender::{send_bumping, SendError, SendPolicy};
+    use std::time::Duration;
+
+    let anvil = Anvil::start().expect("anvil");
+    let signer: PrivateKeySigner = DEV_KEY.parse().expect("dev key");
+    let from = signer.address();
+    let provider = ProviderBuilder::new()
+        .wallet(signer)
+        .connect_http(anvil.url.parse().expect("url"));
+    wait_for_rpc(&provider).await.expect("anvil RPC");
+    let raw = |method: &'static str, params: serde_json::Value| {
+        let provider = provider.clone();
+        async move {
+            provider
+                .raw_request::<_, serde_json::Value>(method.into(), params)
+                .await
+                .unwrap_or_else(|e| panic!("{method}: {e}"))
+        }
+    };
+    let policy = SendPolicy {
+        bump_after: Duration::from_secs(600),
+        max_bumps: 3,
+        poll_interval: Duration::from_millis(100),
+        give_up_after: Duration::from_secs(60),
+    };
+    let transfer = || {
+        TransactionRequest::default()
+            .with_to(Address::repeat_byte(0x42))
+            .with_value(U256::from(1))
+    };
+
+    // 1. Pending, then dropped by the node: sent again and mined, well before bump_after.
+    raw("evm_setAutomine", serde_json::json!([false])).await;
+    let send = {
+        let provider = provider.clone();
+        let policy = policy.clone();
+        tokio::spawn(
+            async move { send_bumping(&provider, from, transfer(), &policy, |_, _| {}).await },
+        )
+    };
+    let first = pending_hash(&raw).await;
+    raw("anvil_dropTransaction", serde_json::json!([first])).await;
+    // Mine once the resend is in the pool.
+    let resent = pending_hash(&raw).await;
+    assert_ne!(
+        resent, first,
+        "a new transaction (higher fees) replaces the dropped one"
+    );
+    raw("evm_mine", serde_json::json!([])).await;
+    let mined = tokio::time::timeout(Duration::from_secs(20), send)
+        .await
+        .expect("send_bumping returns after the resend is mined")
+        .expect("task")
+        .expect("mined");
+    assert!(mined.receipt.status());
+    assert_eq!(mined.bumps, 1, "one resend");
+    assert_ne!(format!("{:#x}", mined.receipt.transaction_hash), first);
+
+    // 2. A send in flight when a reorg takes away a mined transaction of ours before it: the
+    // account's count falls below the nonce in flight, reported as Reorged (not bumped forever).
+    let earlier = provider
+        .send_transaction(transfer())
+        .await
+        .expect("an earlier transfer");
+    raw("evm_mine", serde_json::json!([])).await;
+    earlier.get_receipt().await.expect("earlier transfer mined");
+    let count = provider.get_transaction_count(from).await.expect("count");
+    let send = {
+        let provider = provider.clone();
+        let policy = policy.clone();
+        tokio::spawn(
+            async move { send_bumping(&provider, from, transfer(), &policy, |_, _| {}).await },
+        )
+    };
+    pending_hash(&raw).await;
+    raw("anvil_reorg", serde_json::json!([1, []])).await;
+    assert_eq!(
+        provider.get_transaction_count(from).await.expect("count"),
+        count - 1,
+        "the reorg took the earlier transfer away"
+    );
+    let outcome = tokio::time::timeout(Duration::from_secs(20), send)
+        .await
+        .expect("send_bumping returns on the gap")
+        .expect("task");
+    match outcome {
+        Err(SendError::Reorged {
+            nonce, confirmed, ..
+        }) => {
+            assert_eq!((nonce, confirmed), (count, count - 1));
+        }
+        other => panic!("expected Reorged, got {other:?}"),
+    }
+}
+
+/// The hash of a pending transaction in the node's pool, waited for (20 s at most).
+async fn pending_hash<F, Fut>(raw: &F) -> String
+where
+    F: Fn(&'static str, serde_json::Value) -> Fut,
+    Fut: std::future::Future<Output = serde_json::Value>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let pool = raw("txpool_content", serde_json::json!([])).await;
+        if let Some(hash) = pool["pending"]
+            .as_object()
+            .and_then(|by_sender| by_sender.values().next())
+            .and_then(|by_nonce| by_nonce.as_object()?.values().next())
+            .and_then(|tx| tx["hash"].as_str().map(str::to_string))
+        {
+            return hash;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no pending transaction within 20 s: {pool}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}

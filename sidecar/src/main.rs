@@ -280,6 +280,7 @@ async fn status_line(metrics: Arc<Metrics>, interval: Duration) {
             batches_submitted = m.get(&m.batches_submitted),
             relayed = m.get(&m.batches_relayed),
             already_done = m.get(&m.relays_already_done),
+            reorged = m.get(&m.reorged_relays),
             failures = m.get(&m.relay_failures),
             fee_bumps = m.get(&m.fee_bumps),
             l1_balance_eth = %m.balance_eth(),

@@ -20,6 +20,8 @@ pub struct Metrics {
     pub relays_sent: AtomicU64,
     /// Payloads found already on L1 (another relayer was first).
     pub relays_already_done: AtomicU64,
+    /// Payloads found on L1 once and gone later (an L1 reorg), then relayed again.
+    pub reorged_relays: AtomicU64,
     pub relay_failures: AtomicU64,
     pub fee_bumps: AtomicU64,
     l1_balance_wei: Mutex<U256>,
@@ -117,6 +119,12 @@ impl Metrics {
             "counter",
             "Signed payloads found already on L1.",
             g(&self.relays_already_done),
+        );
+        metric(
+            "reorged_relays_total",
+            "counter",
+            "Signed payloads that an L1 reorg took off L1 after they landed, relayed again.",
+            g(&self.reorged_relays),
         );
         metric(
             "relay_failures_total",

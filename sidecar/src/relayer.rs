@@ -357,6 +357,14 @@ impl Relayer {
         })
     }
 
+    /// Whether L1 still holds `request`'s payload (requests not relayed count as done).
+    pub async fn still_done(&self, request: &SigningRequest) -> Result<bool, RelayError> {
+        match l1_call(request, &self.contracts)? {
+            Some(call) => self.is_done(&call.done).await,
+            None => Ok(true),
+        }
+    }
+
     /// Relays one signed request: already there -> `AlreadyDone`; a simulated revert -> the
     /// decoded error (BatchAlreadyAppended counts as done); else sends with fee bumping.
     pub async fn relay(&self, request: &SigningRequest) -> Result<Relayed, RelayError> {
@@ -621,7 +629,21 @@ pub async fn run(
                 for request in &signed {
                     let id = request.request_id;
                     if finished.contains_key(&id) {
-                        continue;
+                        // Still SIGNED: the chain has not seen its receipt at the confirmation
+                        // depth yet. An L1 reorg may have taken the transaction away meanwhile;
+                        // then it is relayed again (the contract accepts it once either way).
+                        match relayer.still_done(request).await {
+                            Ok(true) => continue,
+                            Ok(false) => {
+                                tracing::warn!(request = id, sequence = request.sequence, "was on L1 but is not any more (an L1 reorg took it away); relaying it again");
+                                metrics.inc(&metrics.reorged_relays);
+                                finished.remove(&id);
+                            }
+                            Err(e) => {
+                                l1_failure = Some(e.to_string());
+                                continue;
+                            }
+                        }
                     }
                     let slot = backoff.entry(id).or_default();
                     if slot.next_try.is_some_and(|t| Instant::now() < t) {

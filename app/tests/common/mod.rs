@@ -513,6 +513,15 @@ pub const L1_DEV_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efc
 /// L1 blocks an event must be below the head before the nodes attest it.
 pub const L1_CONFIRMATIONS: u64 = 2;
 pub const L1_BLOCK_SECONDS: u64 = 1;
+
+/// The bridge's confirmation depth in the devnets started here: `SEQPOOL_E2E_L1_CONFIRMATIONS`
+/// (make chaos raises it so that deeper reorgs stay within it), else `L1_CONFIRMATIONS`.
+pub fn l1_confirmations() -> u64 {
+    std::env::var("SEQPOOL_E2E_L1_CONFIRMATIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(L1_CONFIRMATIONS)
+}
 /// Stake of each devnet validator in whole tokens (= its voting power).
 pub const L1_STAKE_TOKENS: u64 = 1000;
 
@@ -590,7 +599,7 @@ impl L1Anvil {
             "--l1-stake",
             &L1_STAKE_TOKENS.to_string(),
             "--l1-confirmations",
-            &L1_CONFIRMATIONS.to_string(),
+            &l1_confirmations().to_string(),
             "--l1-poll-interval-ms",
             "200",
         ]
