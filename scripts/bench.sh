@@ -1,35 +1,108 @@
 #!/usr/bin/env bash
-# `make bench`: every benchmark of the project; figures go into docs/benchmarks.md by hand, with the
-# command that produced them. Criterion keeps its reports in target/criterion/.
-set -euo pipefail
+# `make bench`: every benchmark of the project, one step after another. A failing step does not
+# stop the others; the run ends with a summary (each step: ok or FAILED, its time, its headline
+# figure) and exits non-zero if any step failed. Figures go into docs/benchmarks.md by hand, with
+# the command that produced them. Criterion keeps its reports in target/criterion/.
+#
+#   scripts/bench.sh            the full run (release builds, every size)
+#   scripts/bench.sh --smoke    make bench-smoke: every step in a short form (a few short samples,
+#                               small n, a few hundred load txs) on the dev-profile binaries that
+#                               make test builds anyway. It checks that each step runs and prints
+#                               its figure, never how fast.
+#   BENCH_STEPS="store abci"    run only these steps (names as in the summary)
+set -uo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
-short=(-- --warm-up-time 1 --measurement-time 5)
+export PATH="$repo/.bin:$PATH"
 
-echo "== store: commit of 1k/10k writes, reads"
-cargo bench -p seqpool-store "${short[@]}"
+smoke=0
+[ "${1:-}" = "--smoke" ] && smoke=1
+logs="$repo/target/bench-logs"
+mkdir -p "$logs"
 
-echo "== app: CheckTx and block throughput (in-process driver, one consensus thread)"
-cargo bench -p seqpoold --bench abci
-
-if [ -d tss/benches ]; then
-  echo "== threshold key engine"
-  cargo bench -p seqpool-tss
+if [ "$smoke" = 1 ]; then
+  export SEQPOOL_BENCH_SMOKE=1
+  bench_profile=(--profile dev)
+  test_profile=()
+  store_opts=(--warm-up-time 0.1 --measurement-time 0.5 --sample-size 10)
+else
+  bench_profile=()
+  test_profile=(--release)
+  store_opts=(--warm-up-time 1 --measurement-time 5)
 fi
 
-echo "== mpc: signing latency through the driver (n = 10, 50, 100)"
-cargo test --release -p seqpoold --test mpc_signing -- --ignored --nocapture signing_latency
+# The devnet step: a devnet of its own (own directory and ports), so a running `make devnet` is
+# left alone.
+devnet_load() {
+  local dir
+  dir="$(mktemp -d)"
+  if [ "$smoke" = 1 ]; then
+    cargo build -p seqpoold --bin seqpoold && cargo build -p seqpool-sidecar || return 1
+    DEVNET_DIR="$dir/devnet" SEQPOOLD="$repo/target/debug/seqpoold" SIDECAR="$repo/target/debug/seqpool-sidecar" \
+      SEQPOOLD_PREBUILT=1 DEVNET_BASE_PORT=36656 DEVNET_GRPC_PORT=19190 DEVNET_REST_PORT=11417 \
+      DEVNET_L1_PORT=18645 DEVNET_L2_PORT=19645 DEVNET_EXTRA_ACCOUNTS=8 \
+      scripts/devnet-load.sh 400
+  else
+    DEVNET_DIR="$dir/devnet" DEVNET_BASE_PORT=36656 DEVNET_GRPC_PORT=19190 DEVNET_REST_PORT=11417 \
+      DEVNET_L1_PORT=18645 DEVNET_L2_PORT=19645 scripts/devnet-load.sh
+  fi
+  local rc=$?
+  rm -rf "$dir"
+  return $rc
+}
 
-echo "== mpc: the relayer's SIGNED poll through the status index vs a scan"
-cargo test --release -p seqpoold --test mpc_signing -- --ignored --nocapture signed_poll_cost
+# Store and tss benches are built with the workspace's feature set (as make test-unit builds them),
+# so the smoke run reuses its dependencies instead of building them again for one package.
+# name | headline pattern (extended grep over the step's output; the last match is shown) | command
+steps=(
+  "store|^store/prepare_commit_10000_writes_on_100k|cargo bench ${bench_profile[*]} --workspace --exclude seqpoold --bench commit -- ${store_opts[*]}"
+  "abci|^finalize_block/|cargo bench ${bench_profile[*]} -p seqpoold --bench abci"
+  "tss|^signing/|cargo bench ${bench_profile[*]} --workspace --exclude seqpoold --bench engine --bench cpu_time"
+  "mpc-signing|^mpc signing n=|cargo test ${test_profile[*]} -p seqpoold --test mpc_signing -- --ignored --nocapture signing_latency"
+  "mpc-signed-poll|^signed poll with|cargo test ${test_profile[*]} -p seqpoold --test mpc_signing -- --ignored --nocapture signed_poll_cost"
+  "mpc-reshare|^reshare [0-9]+ ->|cargo test ${test_profile[*]} -p seqpoold --test mpc_keygen -- --ignored --nocapture reshare_duration"
+  "l1-gas|executeSigned\\(slash\\) gas|scripts/contracts.sh gas"
+  "devnet-load|^sustained:|devnet_load"
+)
 
-echo "== mpc: reshare duration after a join (n = 4 and 50, driver)"
-cargo test --release -p seqpoold --test mpc_keygen -- --ignored --nocapture reshare_duration
+summary=()
+failed=0
+for step in "${steps[@]}"; do
+  IFS='|' read -r name pattern command <<<"$step"
+  if [ -n "${BENCH_STEPS:-}" ] && ! [[ " $BENCH_STEPS " == *" $name "* ]]; then
+    continue
+  fi
+  log="$logs/$name.log"
+  echo "== $name: $command"
+  start=$(date +%s)
+  if [ "$command" = devnet_load ]; then
+    devnet_load 2>&1 | tee "$log"
+  else
+    # shellcheck disable=SC2086 # the command is a word list on purpose
+    $command 2>&1 | tee "$log"
+  fi
+  rc=${PIPESTATUS[0]}
+  took=$(($(date +%s) - start))
+  # Criterion prints the name, then `time:` and `thrpt:` (on the name's line when it is short).
+  headline="$(awk -v pat="$pattern" '
+      $0 ~ pat { cur = $0; want = 1; last = cur; next }
+      want && /(time|thrpt):/ { cur = cur " " $0; last = cur; next }
+      { want = 0 }
+      END { print last }' "$log" | tr -s ' ')"
+  status=ok
+  if [ "$rc" != 0 ]; then
+    status=FAILED
+  elif [ -z "$headline" ]; then
+    status="FAILED (no figure printed)"
+  fi
+  [ "$status" = ok ] || failed=$((failed + 1))
+  summary+=("$(printf '%-16s %-26s %5ss  %s' "$name" "$status" "$took" "${headline:-"-"}")")
+done
 
-echo "== L1 gas report"
-scripts/contracts.sh gas
-
-if [ -x scripts/devnet-load.sh ]; then
-  echo "== devnet: sustained txs/s through 4 validators"
-  scripts/devnet-load.sh
+echo
+echo "== bench summary ($([ "$smoke" = 1 ] && echo smoke || echo full); logs in $logs)"
+printf '%s\n' "${summary[@]}"
+if [ "$failed" != 0 ]; then
+  echo "$failed step(s) failed"
+  exit 1
 fi

@@ -18,7 +18,36 @@ use seqpoold::tx::ecdsa::PreparedKey;
 use seqpoold::tx::sign_tx;
 use tendermint::abci::request;
 
-const TXS: u64 = 2_000;
+/// `SEQPOOL_BENCH_SMOKE` (make bench-smoke): a few short samples of small blocks, only to show
+/// that every benchmark runs and prints its figure.
+fn smoke() -> bool {
+    std::env::var_os("SEQPOOL_BENCH_SMOKE").is_some()
+}
+
+/// Txs per block and per CheckTx run.
+fn txs_per_run() -> u64 {
+    if smoke() {
+        100
+    } else {
+        2_000
+    }
+}
+
+/// Sample count and measuring time of a group (criterion's minimum sample count is 10).
+fn timing<M: criterion::measurement::Measurement>(
+    group: &mut criterion::BenchmarkGroup<'_, M>,
+    samples: usize,
+    measure: Duration,
+) {
+    if smoke() {
+        group
+            .sample_size(10)
+            .warm_up_time(Duration::from_millis(100))
+            .measurement_time(Duration::from_millis(500));
+    } else {
+        group.sample_size(samples).measurement_time(measure);
+    }
+}
 
 fn signed_txs(d: &Driver, from_sequence: u64, n: u64) -> Vec<Bytes> {
     let admin = d.admin_address();
@@ -108,21 +137,20 @@ impl Clock {
 }
 
 fn finalize_block(c: &mut Criterion, clock: Clock) {
+    let per_run = txs_per_run();
     let dir = tempfile::tempdir().expect("tempdir");
     let d = std::cell::RefCell::new(driver(dir.path()));
     let mut sequence = 0;
     let mut group = c.benchmark_group(format!("{}finalize_block", clock.prefix()));
-    group.throughput(Throughput::Elements(TXS));
-    group
-        .sample_size(10)
-        .measurement_time(Duration::from_secs(10));
-    group.bench_function(format!("{TXS}_signed_txs"), |b| {
+    group.throughput(Throughput::Elements(per_run));
+    timing(&mut group, 10, Duration::from_secs(10));
+    group.bench_function(format!("{per_run}_signed_txs"), |b| {
         b.iter_custom(|iters| {
             clock.run(
                 iters,
                 || {
-                    let txs = signed_txs(&d.borrow(), sequence, TXS);
-                    sequence += TXS;
+                    let txs = signed_txs(&d.borrow(), sequence, per_run);
+                    sequence += per_run;
                     txs
                 },
                 |txs| {
@@ -136,13 +164,22 @@ fn finalize_block(c: &mut Criterion, clock: Clock) {
 }
 
 /// CheckTx of 2,000 signed txs in sequence order, as new txs and as CometBFT's recheck after a
-/// block (the signature is remembered, everything else is checked again).
+/// block (the signature is remembered, everything else is checked again). Every iteration starts
+/// from an empty mempool (a new tx never takes a pending sequence, so the same txs cannot be
+/// checked as new twice); for the recheck, admitting them as new and the commit are not timed.
 fn check_tx(c: &mut Criterion, clock: Clock) {
+    let per_run = txs_per_run();
     let dir = tempfile::tempdir().expect("tempdir");
     let d = driver(dir.path());
-    let txs = signed_txs(&d, 0, TXS);
+    let txs = signed_txs(&d, 0, per_run);
     let mempool = seqpoold::abci::Mempool::new(d.nodes[0].mempool.clone());
-    let reset = || {
+    let empty_mempool = || {
+        let snapshot = d.nodes[0].app.storage().latest_snapshot();
+        let mut state = seqpoold::mempool::MempoolState::default();
+        state.reset(snapshot, &d.chain_id);
+        *d.nodes[0].mempool.lock().expect("mempool lock") = state;
+    };
+    let after_commit = || {
         let snapshot = d.nodes[0].app.storage().latest_snapshot();
         d.nodes[0]
             .mempool
@@ -160,18 +197,28 @@ fn check_tx(c: &mut Criterion, clock: Clock) {
         }
     };
     let mut group = c.benchmark_group(format!("{}check_tx", clock.prefix()));
-    group.throughput(Throughput::Elements(TXS));
-    group
-        .sample_size(10)
-        .measurement_time(Duration::from_secs(10));
-    for (name, kind) in [
-        ("new", request::CheckTxKind::New),
-        ("rechecked", request::CheckTxKind::Recheck),
-    ] {
-        group.bench_function(format!("{TXS}_{name}_signed_txs"), |b| {
-            b.iter_custom(|iters| clock.run(iters, reset, |()| check_all(kind)))
-        });
-    }
+    group.throughput(Throughput::Elements(per_run));
+    timing(&mut group, 10, Duration::from_secs(10));
+    group.bench_function(format!("{per_run}_new_signed_txs"), |b| {
+        b.iter_custom(|iters| {
+            clock.run(iters, empty_mempool, |()| {
+                check_all(request::CheckTxKind::New)
+            })
+        })
+    });
+    group.bench_function(format!("{per_run}_rechecked_signed_txs"), |b| {
+        b.iter_custom(|iters| {
+            clock.run(
+                iters,
+                || {
+                    empty_mempool();
+                    check_all(request::CheckTxKind::New);
+                    after_commit();
+                },
+                |()| check_all(request::CheckTxKind::Recheck),
+            )
+        })
+    });
     group.finish();
 }
 
@@ -185,7 +232,7 @@ fn verify(c: &mut Criterion, clock: Clock) {
     let prepared = PreparedKey::new(key.verifying_key());
     let mut group = c.benchmark_group(format!("{}verify", clock.prefix()));
     group.throughput(Throughput::Elements(1));
-    group.sample_size(20);
+    timing(&mut group, 20, Duration::from_secs(5));
     group.bench_function("k256_verify", |b| {
         b.iter_custom(|iters| {
             clock.time(|| {

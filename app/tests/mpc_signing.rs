@@ -1019,6 +1019,15 @@ fn request_digests_match_the_contracts() {
     );
 }
 
+/// The sizes a bench test runs: `smoke` under `SEQPOOL_BENCH_SMOKE` (make bench-smoke), else `full`.
+fn bench_sizes<T: Copy>(full: &[T], smoke: &[T]) -> Vec<T> {
+    if std::env::var_os("SEQPOOL_BENCH_SMOKE").is_some() {
+        smoke.to_vec()
+    } else {
+        full.to_vec()
+    }
+}
+
 /// Figures for docs/benchmarks.md: blocks and milliseconds from the block carrying a batch
 /// request to the signature in state, through the driver (one full node, the other validators
 /// voting with their own MpcNodes). Run by `make bench`:
@@ -1026,7 +1035,7 @@ fn request_digests_match_the_contracts() {
 #[test]
 #[ignore]
 fn signing_latency() {
-    for n in [10usize, 50, 100] {
+    for n in bench_sizes(&[10, 50, 100], &[10]) {
         let mut net = net(n, 1, |_| {});
         warm_up(&mut net);
         let mut wall = Vec::new();
@@ -1478,7 +1487,7 @@ fn signed_poll_cost() {
     use seqpool_mpc::state::MpcWrite;
     use seqpool_proto::mpc::v1::QueryRequestsRequest;
     use seqpool_store::{StateDelta, Storage};
-    for n in [1_000u64, 10_000, 100_000] {
+    for n in bench_sizes(&[1_000u64, 10_000, 100_000], &[1_000]) {
         let dir = tempfile::tempdir().expect("tempdir");
         let storage = Storage::open(dir.path()).expect("store");
         let mut version = 0;

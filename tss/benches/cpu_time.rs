@@ -3,6 +3,8 @@
 //! inflate the figures. Run: `cargo bench -p seqpool-tss --bench cpu_time`.
 #![allow(clippy::unwrap_used)] // test code: a failed step is a failed test
 
+mod common;
+use common::{sizes, smoke_timing};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -85,7 +87,8 @@ fn bench(c: &mut Criterion<ThreadCpuTime>) {
     group
         .sample_size(30)
         .measurement_time(Duration::from_secs(4));
-    for n in [10usize, 50, 100] {
+    smoke_timing(&mut group);
+    for &n in sizes() {
         let mut rng = StdRng::seed_from_u64(400 + n as u64);
         let t = threshold_for(n);
         // Key material from frost's dealer: signing cost does not depend on how the key was made.

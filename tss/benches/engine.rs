@@ -2,6 +2,8 @@
 //! n = 10, 50, 100 and t = floor(2n/3)+1. Run: `cargo bench -p seqpool-tss --bench engine`.
 #![allow(clippy::unwrap_used)] // test code: a failed step is a failed test
 
+mod common;
+use common::{sizes, smoke_timing};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -17,8 +19,6 @@ use seqpool_tss::keystore::{KdfParams, Keystore, KeystoreSecret};
 use seqpool_tss::messages::pb;
 use seqpool_tss::reshare::{self, ReshareReceiver};
 use seqpool_tss::{sign, threshold_for, KeyId, MemberSecret, Roster, SessionId};
-
-const SIZES: [usize; 3] = [10, 50, 100];
 
 struct Setup {
     secrets: Vec<MemberSecret>,
@@ -88,7 +88,8 @@ fn bench_dkg(c: &mut Criterion) {
         .sample_size(10)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(8));
-    for n in SIZES {
+    smoke_timing(&mut group);
+    for &n in sizes() {
         let mut rng = StdRng::seed_from_u64(n as u64);
         let setup = engine_setup(n, &mut rng);
         group.bench_with_input(BenchmarkId::new("engine", n), &n, |b, _| {
@@ -187,7 +188,8 @@ fn bench_reshare(c: &mut Criterion) {
         .sample_size(10)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(8));
-    for n in SIZES {
+    smoke_timing(&mut group);
+    for &n in sizes() {
         let mut rng = StdRng::seed_from_u64(100 + n as u64);
         let setup = engine_setup(n, &mut rng);
         let t = setup.t;
@@ -328,7 +330,8 @@ fn bench_signing(c: &mut Criterion) {
     group
         .sample_size(30)
         .measurement_time(Duration::from_secs(4));
-    for n in SIZES {
+    smoke_timing(&mut group);
+    for &n in sizes() {
         let mut rng = StdRng::seed_from_u64(200 + n as u64);
         let setup = engine_setup(n, &mut rng);
         let (package, nonces) = signing_fixture(&setup, &mut rng);
@@ -401,6 +404,7 @@ fn bench_preprocess(c: &mut Criterion) {
     group
         .sample_size(20)
         .measurement_time(Duration::from_secs(4));
+    smoke_timing(&mut group);
     let mut rng = StdRng::seed_from_u64(300);
     let setup = engine_setup(10, &mut rng);
     let kp = setup.shares.values().next().unwrap().clone();

@@ -1,8 +1,11 @@
 //! `seqpoold load`: sustained signed-tx throughput through a running testnet.
 //!
-//! Every registered account in the testnet's client keyring (admin, operators, `account<i>`) sends
-//! pre-signed txs in sequence order to one node (accounts are spread over the nodes); accounts run in
-//! parallel. The figure reported is txs in blocks divided by the block-time span they took.
+//! The load accounts of the testnet (`account<i>` in its client keyring, registered in genesis;
+//! never the admin or the operators, whose sequences the sidecars and people use) send pre-signed
+//! txs in sequence order, spread over every node's RPC; when a node's RPC stops answering, its
+//! senders move to the next node. Accounts run in parallel. The figures: txs accepted by CheckTx
+//! per wall-clock second, and txs committed (with how many succeeded and failed) per second of
+//! block time.
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -25,7 +28,7 @@ pub struct LoadArgs {
     /// Total txs to send.
     #[arg(long, default_value_t = 5000)]
     pub txs: u64,
-    /// Use at most this many accounts (default: every key of the client keyring).
+    /// Use at most this many load accounts (default: every `account<i>` of nodes.json).
     #[arg(long)]
     pub accounts: Option<usize>,
     /// Unexecuted txs each account may have in flight. Above the per-account mempool limit a
@@ -48,6 +51,9 @@ pub struct LoadReport {
     pub nodes: usize,
     pub accounts: usize,
     pub txs_sent: u64,
+    /// Txs CheckTx accepted (each tx is sent until it is accepted or the run fails).
+    pub txs_accepted: u64,
+    pub txs_per_sec_accepted_wall: f64,
     pub txs_in_blocks: u64,
     pub txs_ok: u64,
     /// Included txs whose message failed (their signature, sequence and inclusion still count).
@@ -62,15 +68,53 @@ pub struct LoadReport {
     /// Block-time span from the block before the first tx block to the last tx block.
     pub block_time_span_secs: f64,
     pub txs_per_sec_block_time: f64,
+    /// Committed txs whose message succeeded, per second of block time.
+    pub txs_ok_per_sec_block_time: f64,
+    pub txs_failed_per_sec_block_time: f64,
     pub wall_secs: f64,
     pub txs_per_sec_wall: f64,
     pub check_tx_retries: u64,
+    /// Times a sender moved to another node because its node's RPC did not answer.
+    pub rpc_failovers: u64,
 }
 
 struct Sender {
     key: SigningKey,
     address: String,
-    is_admin: bool,
+}
+
+/// Every node's RPC with the index of the one in use: a call that fails at the transport moves
+/// to the next node (counted), until `deadline`.
+#[derive(Clone)]
+struct Nodes {
+    rpcs: Arc<Vec<Rpc>>,
+    current: usize,
+    failovers: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Nodes {
+    async fn call<T, F, Fut>(&mut self, deadline: Instant, what: &str, f: F) -> Result<T>
+    where
+        F: Fn(Rpc) -> Fut,
+        Fut: std::future::Future<Output = Result<T, client::ClientError>>,
+    {
+        loop {
+            let rpc = self.rpcs[self.current % self.rpcs.len()].clone();
+            match f(rpc).await {
+                Ok(v) => return Ok(v),
+                Err(e) => {
+                    if Instant::now() > deadline {
+                        bail!("{what}: no node answered before the deadline; last error: {e}");
+                    }
+                    tracing::warn!(node = self.current % self.rpcs.len(), error = %e, "{what}: node's RPC failed; moving to the next node");
+                    self.current += 1;
+                    self.failovers
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        }
+    }
 }
 
 pub async fn run(args: LoadArgs) -> Result<()> {
@@ -98,12 +142,15 @@ pub async fn run(args: LoadArgs) -> Result<()> {
                 println!("failed in block by code: {}", failures.join(", "));
             }
             println!(
-                "sustained: {:.0} txs/s by block time ({:.2} s), {:.0} txs/s wall clock ({:.2} s), {} CheckTx retries",
+                "sustained: {:.0} txs/s committed by block time ({:.2} s; {:.0} ok/s, {:.0} failed/s), {:.0} txs/s accepted by CheckTx over the wall clock ({:.2} s), {} CheckTx retries, {} RPC failovers",
                 report.txs_per_sec_block_time,
                 report.block_time_span_secs,
-                report.txs_per_sec_wall,
+                report.txs_ok_per_sec_block_time,
+                report.txs_failed_per_sec_block_time,
+                report.txs_per_sec_accepted_wall,
                 report.wall_secs,
-                report.check_tx_retries
+                report.check_tx_retries,
+                report.rpc_failovers
             );
             Ok(())
         }
@@ -115,12 +162,10 @@ pub async fn generate(args: &LoadArgs) -> Result<LoadReport> {
     let passphrase = args.keyring_passphrase.clone().map(zeroize::Zeroizing::new);
     let ring = crate::keyring::Keyring::open(&nodes.client_home, nodes.keyring_backend, passphrase);
     let mut senders = Vec::new();
-    for info in ring.list()? {
-        let key = ring.signing_key(&info.name)?;
+    for account in &nodes.accounts {
         senders.push(Sender {
-            is_admin: info.address == nodes.admin.address,
-            address: info.address,
-            key,
+            key: ring.signing_key(&account.key)?,
+            address: account.address.clone(),
         });
     }
     if let Some(max) = args.accounts {
@@ -128,7 +173,7 @@ pub async fn generate(args: &LoadArgs) -> Result<LoadReport> {
     }
     if senders.is_empty() || nodes.nodes.is_empty() {
         bail!(
-            "{} lists no nodes or its client keyring has no keys",
+            "{} lists no nodes or no load accounts (`seqpoold testnet --extra-accounts N`; the devnet's DEVNET_EXTRA_ACCOUNTS)",
             args.nodes_file.display()
         );
     }
@@ -138,15 +183,27 @@ pub async fn generate(args: &LoadArgs) -> Result<LoadReport> {
         .map(|n| Rpc::new(&n.cometbft_rpc))
         .collect::<Result<_, _>>()?;
     let chain_id = nodes.chain_id.clone();
+    let started = Instant::now();
+    let deadline = started + args.timeout;
+    let pool = Nodes {
+        rpcs: Arc::new(rpcs),
+        current: 0,
+        failovers: Arc::new(std::sync::atomic::AtomicU64::new(0)),
+    };
 
-    // The admin re-sets the current staking params (a valid no-op); other accounts send the same
-    // message with themselves as authority, which is included and then refused by x/admin.
-    let params = rpcs[0]
-        .query::<_, seqpool_proto::staking::v1::QueryParamsResponse>(
-            "/seqpool.staking.v1.Query/Params",
-            &seqpool_proto::staking::v1::QueryParamsRequest {},
-            None,
-        )
+    // Each account sends the staking module's current params back as itself: a tx with a real
+    // message, signature, sequence and execution, included and then refused by x/admin
+    // (`unauthorized`), as this chain has no message an ordinary account can send that succeeds.
+    let mut any = pool.clone();
+    let params = any
+        .call(deadline, "staking params", |rpc| async move {
+            rpc.query::<_, seqpool_proto::staking::v1::QueryParamsResponse>(
+                "/seqpool.staking.v1.Query/Params",
+                &seqpool_proto::staking::v1::QueryParamsRequest {},
+                None,
+            )
+            .await
+        })
         .await?
         .params
         .unwrap_or_default();
@@ -156,9 +213,14 @@ pub async fn generate(args: &LoadArgs) -> Result<LoadReport> {
     let mut plans = Vec::new();
     let mut remaining = args.txs;
     for (i, s) in senders.iter().enumerate() {
-        let rpc = rpcs[i % rpcs.len()].clone();
-        let account = rpc
-            .account(&s.address)
+        let mut nodes = pool.clone();
+        nodes.current = i;
+        let address = s.address.clone();
+        let account = nodes
+            .call(deadline, "account", |rpc| {
+                let address = address.clone();
+                async move { rpc.account(&address).await }
+            })
             .await?
             .with_context(|| format!("{} is not a registered account", s.address))?;
         let count = per_account.min(remaining);
@@ -176,19 +238,30 @@ pub async fn generate(args: &LoadArgs) -> Result<LoadReport> {
                 )
             })
             .collect();
-        plans.push((rpc, s.address.clone(), account.sequence, txs, s.is_admin));
+        plans.push((nodes, s.address.clone(), account.sequence, txs));
     }
     let txs_sent: u64 = plans.iter().map(|p| p.3.len() as u64).sum();
-    let start_height = rpcs[0].status().await?.height;
+    // Blocks also carry the sidecars' txs and the proposer's injected data: count ours only.
+    let ours: std::collections::BTreeSet<[u8; 32]> = plans
+        .iter()
+        .flat_map(|p| p.3.iter())
+        .map(|tx| tx_hash(tx))
+        .collect();
+    let start_height = any
+        .call(deadline, "status", |rpc| async move { rpc.status().await })
+        .await?
+        .height;
     let started = Instant::now();
-    let deadline = started + args.timeout;
     let retries = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let accepted = Arc::new(std::sync::atomic::AtomicU64::new(0));
 
     let mut tasks = Vec::new();
-    for (rpc, address, first_sequence, txs, _) in plans {
+    for (mut nodes, address, first_sequence, txs) in plans {
         let retries = retries.clone();
+        let accepted = accepted.clone();
         let window = args.window.max(1);
         tasks.push(tokio::spawn(async move {
+            let first_node = nodes.current;
             let mut executed = 0u64;
             for (j, tx) in txs.into_iter().enumerate() {
                 // Closed loop: at most `window` txs of this account are unexecuted at any time, so
@@ -198,12 +271,22 @@ pub async fn generate(args: &LoadArgs) -> Result<LoadReport> {
                         bail!("{address}: txs were not executed before the deadline");
                     }
                     tokio::time::sleep(Duration::from_millis(100)).await;
-                    if let Some(acc) = rpc.account(&address).await? {
+                    let a = address.clone();
+                    if let Some(acc) = nodes
+                        .call(deadline, "account", |rpc| {
+                            let a = a.clone();
+                            async move { rpc.account(&a).await }
+                        })
+                        .await?
+                    {
                         executed = acc.sequence.saturating_sub(first_sequence);
                     }
                 }
                 loop {
-                    let r = match rpc.broadcast(tx.clone()).await {
+                    let r = match nodes.rpcs[nodes.current % nodes.rpcs.len()]
+                        .broadcast(tx.clone())
+                        .await
+                    {
                         Ok(r) => r,
                         // CometBFT answers "mempool is full" as an RPC error: back off and retry.
                         Err(e) if e.to_string().contains("mempool is full") => {
@@ -214,10 +297,26 @@ pub async fn generate(args: &LoadArgs) -> Result<LoadReport> {
                             tokio::time::sleep(Duration::from_millis(100)).await;
                             continue;
                         }
-                        Err(e) => return Err(e.into()),
+                        // The node does not answer: the same tx goes to the next node (a tx the
+                        // dead node had admitted is refused there as a taken sequence, below).
+                        Err(e) => {
+                            if Instant::now() > deadline {
+                                bail!("{address}: no node took the tx before the deadline: {e}");
+                            }
+                            tracing::warn!(node = nodes.current % nodes.rpcs.len(), error = %e, "broadcast failed; moving to the next node");
+                            nodes.current += 1;
+                            nodes
+                                .failovers
+                                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                            continue;
+                        }
                     };
                     match r.code {
-                        codes::OK => break,
+                        codes::OK => {
+                            accepted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            break;
+                        }
                         // Back off while the node's mempool holds the account's limit.
                         codes::MEMPOOL_ACCOUNT_FULL => {
                             retries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -225,6 +324,11 @@ pub async fn generate(args: &LoadArgs) -> Result<LoadReport> {
                                 bail!("{address}: mempool stayed full until the deadline");
                             }
                             tokio::time::sleep(Duration::from_millis(50)).await;
+                        }
+                        // After a failover: the node that died had gossiped this tx already.
+                        codes::SEQUENCE_REPLAYED if nodes.current != first_node => {
+                            accepted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            break;
                         }
                         code => bail!(
                             "{address}: CheckTx refused a load tx: code {code} ({}): {}",
@@ -234,7 +338,7 @@ pub async fn generate(args: &LoadArgs) -> Result<LoadReport> {
                     }
                 }
             }
-            Ok::<_, anyhow::Error>((rpc, address, first_sequence))
+            Ok::<_, anyhow::Error>((nodes, address, first_sequence))
         }));
     }
     let mut finished = Vec::new();
@@ -245,9 +349,13 @@ pub async fn generate(args: &LoadArgs) -> Result<LoadReport> {
     let expected: u64 = txs_sent;
     loop {
         let mut done = 0u64;
-        for (rpc, address, first) in &finished {
-            let acc = rpc
-                .account(address)
+        for (nodes, address, first) in &mut finished {
+            let a = address.clone();
+            let acc = nodes
+                .call(deadline, "account", |rpc| {
+                    let a = a.clone();
+                    async move { rpc.account(&a).await }
+                })
                 .await?
                 .with_context(|| format!("{address} vanished"))?;
             done += acc.sequence.saturating_sub(*first);
@@ -264,14 +372,18 @@ pub async fn generate(args: &LoadArgs) -> Result<LoadReport> {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let wall = started.elapsed();
-    let end_height = rpcs[0].status().await?.height;
+    let end_height = any
+        .call(deadline, "status", |rpc| async move { rpc.status().await })
+        .await?
+        .height;
+    let live_node = any.current % nodes.nodes.len();
 
     // Count our txs and their results from the blocks themselves.
     let http = tendermint_rpc::HttpClient::builder(
-        nodes.nodes[0]
+        nodes.nodes[live_node]
             .cometbft_rpc
             .parse()
-            .context("node 0 RPC address")?,
+            .context("node RPC address")?,
     )
     .compat_mode(tendermint_rpc::client::CompatMode::V0_38)
     .build()?;
@@ -283,8 +395,12 @@ pub async fn generate(args: &LoadArgs) -> Result<LoadReport> {
     let mut failed_by_code = std::collections::BTreeMap::<String, u64>::new();
     for h in (start_height + 1)..=end_height {
         let block = http.block(tendermint::block::Height::try_from(h)?).await?;
-        // The proposer's injected extended commit is block data too; count only signed user txs.
-        let user_txs = block.block.data.iter().filter(|tx| is_user_tx(tx)).count() as u64;
+        let user_txs = block
+            .block
+            .data
+            .iter()
+            .filter(|tx| ours.contains(&tx_hash(tx)))
+            .count() as u64;
         if user_txs == 0 {
             continue;
         }
@@ -297,7 +413,7 @@ pub async fn generate(args: &LoadArgs) -> Result<LoadReport> {
             .data
             .iter()
             .zip(results.iter())
-            .filter(|(tx, _)| is_user_tx(tx))
+            .filter(|(tx, _)| ours.contains(&tx_hash(tx)))
         {
             if result.code.is_ok() {
                 txs_ok += 1;
@@ -330,28 +446,33 @@ pub async fn generate(args: &LoadArgs) -> Result<LoadReport> {
         .duration_since(span_start)
         .map_err(|e| anyhow::anyhow!("block times: {e}"))?;
     let span_secs = span.as_secs_f64().max(1e-3);
+    let accepted = accepted.load(std::sync::atomic::Ordering::Relaxed);
+    let txs_failed_in_block = txs_in_blocks.saturating_sub(txs_ok);
     Ok(LoadReport {
-        nodes: rpcs.len(),
+        nodes: nodes.nodes.len(),
         accounts: finished.len(),
         txs_sent,
+        txs_accepted: accepted,
+        txs_per_sec_accepted_wall: accepted as f64 / wall.as_secs_f64().max(1e-3),
         txs_in_blocks,
         txs_ok,
-        txs_failed_in_block: txs_in_blocks.saturating_sub(txs_ok),
+        txs_failed_in_block,
         failed_by_code,
         blocks: last_height - first_height + 1,
         first_height,
         last_height,
         block_time_span_secs: span_secs,
         txs_per_sec_block_time: txs_in_blocks as f64 / span_secs,
+        txs_ok_per_sec_block_time: txs_ok as f64 / span_secs,
+        txs_failed_per_sec_block_time: txs_failed_in_block as f64 / span_secs,
         wall_secs: wall.as_secs_f64(),
         txs_per_sec_wall: txs_sent as f64 / wall.as_secs_f64().max(1e-3),
         check_tx_retries: retries.load(std::sync::atomic::Ordering::Relaxed),
+        rpc_failovers: pool.failovers.load(std::sync::atomic::Ordering::Relaxed),
     })
 }
 
-/// A user tx is a `TxRaw` with at least one signature (block-level data injected by the proposer is not).
-fn is_user_tx(bytes: &[u8]) -> bool {
-    use prost::Message;
-    cosmrs::proto::cosmos::tx::v1beta1::TxRaw::decode(bytes)
-        .is_ok_and(|t| !t.signatures.is_empty() && !t.body_bytes.is_empty())
+fn tx_hash(bytes: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).into()
 }
