@@ -2,7 +2,9 @@
 # Sustained signed-tx throughput through the 4-validator devnet.
 #
 #   scripts/devnet-load.sh [TXS]     (default 20000; LOAD_ACCOUNTS limits the number of sending accounts,
-#                                     LOAD_WINDOW sets the txs in flight per account, default 400)
+#                                     LOAD_WINDOW sets the txs in flight per account, default 400,
+#                                     LOAD_BROADCAST sync|async, default sync)
+#   DEVNET_APP=kvstore scripts/devnet-load.sh   the same nodes on CometBFT's kvstore app (baseline)
 #
 # Starts a background devnet (scripts/devnet.sh up) unless one is already running in .devnet/, runs
 # `seqpoold load` against it, prints the figures, and stops the devnet again if it started it.
@@ -27,7 +29,8 @@ fi
 cleanup() { if [ "$started" = 1 ]; then "$repo/scripts/devnet.sh" down; fi; }
 trap cleanup EXIT
 
-args=(load --nodes-file "$dir/nodes.json" --txs "$txs")
+args=(load --nodes-file "$dir/nodes.json" --txs "$txs" --app "${DEVNET_APP:-seqpool}")
+[ -n "${LOAD_BROADCAST:-}" ] && args+=(--broadcast "$LOAD_BROADCAST")
 [ -n "${LOAD_ACCOUNTS:-}" ] && args+=(--accounts "$LOAD_ACCOUNTS")
 [ -n "${LOAD_WINDOW:-}" ] && args+=(--window "$LOAD_WINDOW")
 echo "running: seqpoold ${args[*]}"

@@ -27,6 +27,9 @@
 # L2 (see docs/sidecar.md): DEVNET_L2_PORT (9545, anvil without automine), DEVNET_L2_CHAIN_ID (901),
 # DEVNET_L2_BLOCK_TIME_MS (1000), SIDECAR (target/release/seqpool-sidecar), ANVIL (.bin/anvil);
 # DEVNET_L2=0 leaves L2 out (no anvil, no sidecars, no L2 watchers).
+# DEVNET_APP=kvstore: the same 4 CometBFT nodes (same genesis, config and block settings) on
+# CometBFT's built-in kvstore app instead of seqpoold (`cometbft start --proxy_app=kvstore`), with
+# L1 and L2 left out: the bare-consensus baseline of the throughput benchmark (docs/benchmarks.md).
 set -euo pipefail
 
 repo="$(cd "$(dirname "$0")/.." && pwd)"
@@ -41,6 +44,12 @@ seqpoold="${SEQPOOLD:-$repo/target/release/seqpoold}"
 cometbft="${COMETBFT:-$repo/.bin/cometbft}"
 up_timeout="${DEVNET_UP_TIMEOUT:-90}"
 pids_file="$dir/pids"
+app="${DEVNET_APP:-seqpool}"
+case "$app" in
+  seqpool) ;;
+  kvstore) export DEVNET_L1=0 DEVNET_L2=0 ;;
+  *) echo "devnet: DEVNET_APP must be seqpool or kvstore, not '$app'" >&2; exit 1 ;;
+esac
 l1_enabled="${DEVNET_L1:-1}"
 l1_port="${DEVNET_L1_PORT:-8545}"
 l1_block_time="${DEVNET_L1_BLOCK_TIME:-1}"
@@ -273,14 +282,19 @@ generate() {
 
 start_all() {
   start_l2
+  local proxy=()
+  if [ "$app" = kvstore ]; then
+    proxy=(--proxy_app=kvstore)
+  else
+    for k in $(seq 0 $((validators - 1))); do
+      local home="$dir/node$k"
+      "$seqpoold" start --home "$home" >"$home/seqpoold.log" 2>&1 &
+      echo $! >>"$pids_file"
+    done
+  fi
   for k in $(seq 0 $((validators - 1))); do
     local home="$dir/node$k"
-    "$seqpoold" start --home "$home" >"$home/seqpoold.log" 2>&1 &
-    echo $! >>"$pids_file"
-  done
-  for k in $(seq 0 $((validators - 1))); do
-    local home="$dir/node$k"
-    "$cometbft" start --home "$home" >"$home/cometbft.log" 2>&1 &
+    "$cometbft" start --home "$home" "${proxy[@]}" >"$home/cometbft.log" 2>&1 &
     # cometbft is listed first so that it is stopped first.
     { echo $!; cat "$pids_file"; } >"$pids_file.tmp" && mv "$pids_file.tmp" "$pids_file"
   done

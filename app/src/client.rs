@@ -241,6 +241,16 @@ impl Rpc {
         })
     }
 
+    /// `broadcast_tx_async`: the node answers before CheckTx runs, so only transport errors come
+    /// back (the load generator's throughput shape, the same for every ABCI app).
+    pub async fn broadcast_async(&self, tx: Vec<u8>) -> Result<(), ClientError> {
+        self.http
+            .broadcast_tx_async(tx)
+            .await
+            .map_err(|e| self.rpc_err(e))?;
+        Ok(())
+    }
+
     /// Polls `/tx` until the tx is in a block or `timeout` passes.
     pub async fn wait_for_tx(
         &self,

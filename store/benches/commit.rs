@@ -1,29 +1,14 @@
 //! prepare+commit and commit alone of 1k / 10k writes on top of a 100k-key state, and reads of the
 //! latest version.
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use seqpool_store::{StateRead, Storage};
 
-type Changes = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
+mod common;
+use common::{base_key, block, Changes, Mix};
 
 const BASE_KEYS: u64 = 100_000;
-
-/// splitmix64: deterministic pseudo-random bytes without a rand dependency.
-struct Mix(u64);
-impl Mix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn bytes(&mut self, len: usize) -> Vec<u8> {
-        (0..len).map(|_| self.next() as u8).collect()
-    }
-}
 
 /// CPU time used so far by the store's database thread, where prepare and commit run. Unlike wall
 /// time it barely depends on what else the machine runs; it leaves out waiting for fsync.
@@ -52,28 +37,6 @@ impl StoreThreadCpu {
             .expect("schedstat starts with the CPU time in ns");
         Duration::from_nanos(nanos)
     }
-}
-
-/// Key `i` of the base state: 32 bytes.
-fn base_key(i: u64) -> Vec<u8> {
-    let mut key = b"bench/account/".to_vec();
-    key.extend_from_slice(&i.to_be_bytes());
-    key.resize(32, b'.');
-    key
-}
-
-/// Half overwrites of base keys, half fresh keys; 64-byte values.
-fn block(rng: &mut Mix, writes: usize) -> Changes {
-    let mut changes = Changes::new();
-    while changes.len() < writes {
-        let key = if rng.next() & 1 == 0 {
-            base_key(rng.next() % BASE_KEYS)
-        } else {
-            rng.bytes(32)
-        };
-        changes.insert(key, Some(rng.bytes(64)));
-    }
-    changes
 }
 
 fn bench(c: &mut Criterion) {
@@ -106,7 +69,7 @@ fn bench(c: &mut Criterion) {
             b.iter_custom(|iters| {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
-                    let changes = block(&mut rng, writes);
+                    let changes = block(&mut rng, writes, BASE_KEYS);
                     version += 1;
                     let start = Instant::now();
                     let prepared = storage.prepare(changes, version).expect("prepare");
@@ -122,7 +85,7 @@ fn bench(c: &mut Criterion) {
             b.iter_custom(|iters| {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
-                    let changes = block(&mut rng, writes);
+                    let changes = block(&mut rng, writes, BASE_KEYS);
                     version += 1;
                     let prepared = storage.prepare(changes, version).expect("prepare");
                     let start = Instant::now();
@@ -142,7 +105,7 @@ fn bench(c: &mut Criterion) {
                     b.iter_custom(|iters| {
                         let mut total = Duration::ZERO;
                         for _ in 0..iters {
-                            let changes = block(&mut rng, writes);
+                            let changes = block(&mut rng, writes, BASE_KEYS);
                             version += 1;
                             let start = cpu.used();
                             let prepared = storage.prepare(changes, version).expect("prepare");
@@ -159,7 +122,7 @@ fn bench(c: &mut Criterion) {
     }
     group.bench_function("prepare_only_10000_writes_on_100k", |b| {
         b.iter_batched(
-            || block(&mut rng, 10_000),
+            || block(&mut rng, 10_000, BASE_KEYS),
             |changes| storage.prepare(changes, version + 1).expect("prepare"),
             BatchSize::LargeInput,
         )
