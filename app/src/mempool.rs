@@ -108,11 +108,7 @@ impl MempoolState {
         let txs = self.pending.entry(tx.signer.clone()).or_default();
         // Sequences below the committed one are used: drop them.
         *txs = txs.split_off(&committed);
-        // The next free sequence: the committed one plus the run of pending ones after it.
-        let mut expected = committed;
-        while txs.contains_key(&expected) {
-            expected += 1;
-        }
+        let expected = next_free_sequence(txs, committed);
         let taken_by = txs.get(&tx.sequence).map(|p| p.hash);
         if tx.sequence < committed {
             return Err(TxError::new(
@@ -190,6 +186,27 @@ impl MempoolState {
     }
 }
 
+/// The next free sequence: the committed one plus the run of pending ones after it. `txs` holds
+/// distinct sequences, none below `committed`, so when the last is `committed + len - 1` they are
+/// exactly that run; only a map with a gap (a recheck dropped a tx in the middle) is walked. The
+/// walk on every check made admitting an account's n-th pending tx O(n).
+fn next_free_sequence(txs: &BTreeMap<u64, PendingTx>, committed: u64) -> u64 {
+    let len = txs.len() as u64;
+    match txs.last_key_value() {
+        None => committed,
+        Some((&last, _)) if last.checked_sub(committed) == Some(len - 1) => {
+            committed.saturating_add(len)
+        }
+        Some(_) => {
+            let mut expected = committed;
+            while txs.contains_key(&expected) && expected < u64::MAX {
+                expected += 1;
+            }
+            expected
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use cosmrs::Any;
@@ -233,6 +250,30 @@ mod tests {
     fn tx_hash(bytes: &[u8]) -> [u8; 32] {
         use sha2::{Digest, Sha256};
         Sha256::digest(bytes).into()
+    }
+
+    #[test]
+    fn next_free_sequence_follows_the_run_and_stops_at_a_gap() {
+        let pending = |seqs: &[u64]| -> BTreeMap<u64, PendingTx> {
+            seqs.iter()
+                .map(|&s| {
+                    let tx = PendingTx {
+                        hash: [0; 32],
+                        checked_in: 0,
+                    };
+                    (s, tx)
+                })
+                .collect()
+        };
+        assert_eq!(next_free_sequence(&pending(&[]), 7), 7);
+        assert_eq!(next_free_sequence(&pending(&[7, 8, 9]), 7), 10);
+        // A gap after the committed sequence, or before the run.
+        assert_eq!(next_free_sequence(&pending(&[7, 9, 10]), 7), 8);
+        assert_eq!(next_free_sequence(&pending(&[8, 9]), 7), 7);
+        assert_eq!(
+            next_free_sequence(&pending(&[u64::MAX]), u64::MAX),
+            u64::MAX
+        );
     }
 
     #[test]

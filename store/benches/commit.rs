@@ -1,12 +1,13 @@
-//! prepare+commit and commit alone of 1k / 10k writes on top of a 100k-key state, and reads of the
-//! latest version.
+//! prepare+commit and commit alone of 1k / 10k writes on a 100k-key state (half overwrites, a quarter
+//! new keys, a quarter deletions of the oldest: the state stays at 100k keys whatever the number of
+//! iterations), and reads of the latest version.
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use seqpool_store::{StateRead, Storage};
 
 mod common;
-use common::{base_key, block, Changes, Mix};
+use common::{base_key, Changes, Mix, Workload};
 
 const BASE_KEYS: u64 = 100_000;
 
@@ -44,6 +45,7 @@ fn bench(c: &mut Criterion) {
     let storage = Storage::open(dir.path()).expect("open");
     let mut rng = Mix(7);
     let mut version = 0;
+    let mut workload = Workload::new(BASE_KEYS);
     for chunk in 0..10 {
         let changes: Changes = (chunk * 10_000..(chunk + 1) * 10_000)
             .map(|i| (base_key(i), Some(rng.bytes(64))))
@@ -69,7 +71,7 @@ fn bench(c: &mut Criterion) {
             b.iter_custom(|iters| {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
-                    let changes = block(&mut rng, writes, BASE_KEYS);
+                    let changes = workload.block(&mut rng, writes);
                     version += 1;
                     let start = Instant::now();
                     let prepared = storage.prepare(changes, version).expect("prepare");
@@ -85,7 +87,7 @@ fn bench(c: &mut Criterion) {
             b.iter_custom(|iters| {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
-                    let changes = block(&mut rng, writes, BASE_KEYS);
+                    let changes = workload.block(&mut rng, writes);
                     version += 1;
                     let prepared = storage.prepare(changes, version).expect("prepare");
                     let start = Instant::now();
@@ -105,7 +107,7 @@ fn bench(c: &mut Criterion) {
                     b.iter_custom(|iters| {
                         let mut total = Duration::ZERO;
                         for _ in 0..iters {
-                            let changes = block(&mut rng, writes, BASE_KEYS);
+                            let changes = workload.block(&mut rng, writes);
                             version += 1;
                             let start = cpu.used();
                             let prepared = storage.prepare(changes, version).expect("prepare");
@@ -122,14 +124,18 @@ fn bench(c: &mut Criterion) {
     }
     group.bench_function("prepare_only_10000_writes_on_100k", |b| {
         b.iter_batched(
-            || block(&mut rng, 10_000, BASE_KEYS),
+            // Each against the same committed state: a copy of the workload.
+            || workload.clone().block(&mut rng, 10_000),
             |changes| storage.prepare(changes, version + 1).expect("prepare"),
             BatchSize::LargeInput,
         )
     });
 
     let snapshot = storage.latest_snapshot();
-    let hot: Vec<Vec<u8>> = (0..1_000).map(|i| base_key(i * 97)).collect();
+    // Live keys: the workload deleted the oldest ones.
+    let hot: Vec<Vec<u8>> = (0..1_000)
+        .map(|i| base_key(workload.oldest + i * 97))
+        .collect();
     for key in &hot {
         snapshot.get_raw(key).expect("warm");
     }
@@ -149,10 +155,11 @@ fn bench(c: &mut Criterion) {
         )
     });
     let past = storage.snapshot_at(5).expect("past snapshot");
+    let past_keys: Vec<Vec<u8>> = (0..1_000).map(|i| base_key(i * 97)).collect();
     group.bench_function("get_past_version_uncached", |b| {
         b.iter(|| {
             i = (i + 1) % hot.len();
-            past.get_raw(&hot[i]).expect("get")
+            past.get_raw(&past_keys[i]).expect("get")
         })
     });
     group.finish();

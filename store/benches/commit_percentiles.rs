@@ -1,6 +1,7 @@
 //! p50 / p99 of a block's store commit, the JMT over LevelDB beside a plain rusty-leveldb write
 //! batch of the same keys and values (what the Merkle tree costs), over at least 200 commits each of
-//! 1k and 10k writes on top of a 100k-key state.
+//! 1k and 10k writes on a 100k-key state (half overwrites, a quarter new keys, a quarter deletions:
+//! the state stays at 100k keys).
 //!
 //! `cargo bench --workspace --exclude seqpoold --bench commit_percentiles`
 //!
@@ -15,7 +16,7 @@ use rusty_leveldb::{Options, WriteBatch, DB};
 use seqpool_store::Storage;
 
 mod common;
-use common::{base_key, block, Changes, Mix};
+use common::{base_key, Changes, Mix, Workload};
 
 fn percentile(sorted: &[Duration], p: usize) -> Duration {
     let i = (sorted.len() * p).div_ceil(100).saturating_sub(1);
@@ -50,6 +51,7 @@ fn main() {
 
     // The same 100k-key base state in both.
     let mut version = 0;
+    let mut workload = Workload::new(base_keys);
     for chunk in (0..base_keys).collect::<Vec<_>>().chunks(10_000) {
         let changes: Changes = chunk
             .iter()
@@ -70,10 +72,13 @@ fn main() {
         let mut store_times = Vec::with_capacity(commits);
         let mut plain_times = Vec::with_capacity(commits);
         for _ in 0..commits {
-            let changes = block(&mut rng, writes, base_keys);
+            let changes = workload.block(&mut rng, writes);
             let mut batch = WriteBatch::default();
             for (k, v) in &changes {
-                batch.put(k, v.as_deref().unwrap_or_default());
+                match v {
+                    Some(v) => batch.put(k, v),
+                    None => batch.delete(k),
+                }
             }
             let start = Instant::now();
             plain.write(batch, true).expect("plain write");

@@ -26,16 +26,45 @@ pub fn base_key(i: u64) -> Vec<u8> {
     key
 }
 
-/// Half overwrites of base keys, half fresh keys; 64-byte values.
-pub fn block(rng: &mut Mix, writes: usize, base_keys: u64) -> Changes {
-    let mut changes = Changes::new();
-    while changes.len() < writes {
-        let key = if rng.next() & 1 == 0 {
-            base_key(rng.next() % base_keys)
-        } else {
-            rng.bytes(32)
-        };
-        changes.insert(key, Some(rng.bytes(64)));
+/// The live keys of a bench state: base keys `oldest..next`, always `live` of them. Each block
+/// overwrites some, creates new ones and deletes the oldest as many, so every iteration of a
+/// bench runs on a state of the size its name says (a block of only inserts grew the state by
+/// half a block per iteration).
+#[derive(Clone)]
+pub struct Workload {
+    pub oldest: u64,
+    pub next: u64,
+}
+
+impl Workload {
+    /// A state of base keys `0..live` (write them with [`base_key`] first).
+    pub fn new(live: u64) -> Self {
+        Self {
+            oldest: 0,
+            next: live,
+        }
     }
-    changes
+
+    pub fn live(&self) -> u64 {
+        self.next - self.oldest
+    }
+
+    /// `writes` changes: half overwrites of live keys, a quarter new keys and a quarter
+    /// deletions of the oldest keys; 64-byte values. The live count stays the same.
+    pub fn block(&mut self, rng: &mut Mix, writes: usize) -> Changes {
+        let churn = writes / 4;
+        let mut changes = Changes::new();
+        for _ in 0..churn {
+            changes.insert(base_key(self.oldest), None);
+            self.oldest += 1;
+            changes.insert(base_key(self.next), Some(rng.bytes(64)));
+            self.next += 1;
+        }
+        let live = self.live();
+        while changes.len() < writes {
+            let key = base_key(self.oldest + rng.next() % live);
+            changes.entry(key).or_insert_with(|| Some(rng.bytes(64)));
+        }
+        changes
+    }
 }
