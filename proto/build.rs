@@ -39,9 +39,12 @@ fn main() {
         .enable_type_names()
         .type_name_domain(["."], "")
         .extern_path(".google.protobuf", "::pbjson_types");
+    // The gRPC clients and servers only with feature `grpc`: the state machine uses the messages
+    // alone and stays free of tonic.
+    let grpc = std::env::var_os("CARGO_FEATURE_GRPC").is_some();
     tonic_build::configure()
-        .build_client(true)
-        .build_server(true)
+        .build_client(grpc)
+        .build_server(grpc)
         .build_transport(false)
         .compile_fds_with_config(config, fds)
         .expect("generate prost and tonic code");

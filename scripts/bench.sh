@@ -76,7 +76,7 @@ devnet_load() {
 steps=(
   "store|^store/prepare_commit_10000_writes_on_100k|cargo bench ${bench_profile[*]} --workspace --exclude seqpoold --bench commit -- ${store_opts[*]}"
   "store-p99|^store commit 10000 writes|cargo bench ${bench_profile[*]} --workspace --exclude seqpoold --bench commit_percentiles"
-  "abci|^finalize_block/|cargo bench ${bench_profile[*]} -p seqpoold --bench abci"
+  "abci|^finalize_block/|cargo bench ${bench_profile[*]} -p seqpool-app --bench abci"
   "abci-server|^abci server query|cargo bench ${bench_profile[*]} -p seqpoold --bench abci_server"
   "tss|^signing/|cargo bench ${bench_profile[*]} --workspace --exclude seqpoold --bench engine --bench cpu_time"
   "mpc-signing|^mpc signing n=|cargo test ${test_profile[*]} -p seqpoold --test mpc_signing -- --ignored --nocapture signing_latency"

@@ -1,7 +1,7 @@
 //! Throughput of CheckTx and FinalizeBlock in signed txs/s, on one core (the consensus path is one
 //! thread), through the in-process driver with a real LevelDB store.
 //!
-//! `cargo bench -p seqpoold --bench abci`
+//! `cargo bench -p seqpool-app --bench abci`
 //!
 //! Every benchmark runs twice: timed by the wall clock, and as `cpu/...` by the CPU time of the
 //! whole benchmark process (all its threads, the store's included), which other processes on a
@@ -12,10 +12,10 @@ use bytes::Bytes;
 use cosmrs::Any;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use prost::{Message, Name};
+use seqpool_app::driver::Driver;
+use seqpool_app::tx::ecdsa::PreparedKey;
+use seqpool_app::tx::sign_tx;
 use seqpool_proto::admin::v1::MsgUpdateParams;
-use seqpoold::driver::Driver;
-use seqpoold::tx::ecdsa::PreparedKey;
-use seqpoold::tx::sign_tx;
 use tendermint::abci::request;
 
 /// `SEQPOOL_BENCH_SMOKE` (make bench-smoke): a few short samples of small blocks, only to show
@@ -172,10 +172,9 @@ fn check_tx(c: &mut Criterion, clock: Clock) {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = driver(dir.path());
     let txs = signed_txs(&d, 0, per_run);
-    let mempool = seqpoold::abci::Mempool::new(d.nodes[0].mempool.clone());
     let empty_mempool = || {
         let snapshot = d.nodes[0].app.storage().latest_snapshot();
-        let mut state = seqpoold::mempool::MempoolState::default();
+        let mut state = seqpool_app::mempool::MempoolState::default();
         state.reset(snapshot, &d.chain_id);
         *d.nodes[0].mempool.lock().expect("mempool lock") = state;
     };
@@ -189,10 +188,13 @@ fn check_tx(c: &mut Criterion, clock: Clock) {
     };
     let check_all = |kind| {
         for tx in &txs {
-            let resp = mempool.check_tx(&request::CheckTx {
-                tx: tx.clone(),
-                kind,
-            });
+            let resp = seqpool_app::mempool::check_tx(
+                &d.nodes[0].mempool,
+                &request::CheckTx {
+                    tx: tx.clone(),
+                    kind,
+                },
+            );
             assert!(resp.code.is_ok(), "{}", resp.log);
         }
     };

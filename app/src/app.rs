@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use prost::Message;
-use seqpool_auth::{AuthRead, AuthWrite};
+use seqpool_auth::AuthRead;
 use seqpool_component::{
     codes, BlockContext, Event, MsgContext, StateRead, StateReadProto, StateWrite, StateWriteProto,
     TxError,
@@ -20,9 +20,11 @@ use tendermint::abci::types::{CommitInfo, ExecTxResult};
 use tendermint::abci::{request, response, EventAttributeIndexExt};
 use tendermint::{block, AppHash};
 
+use crate::ante::ante;
 use crate::genesis::AppGenesis;
 use crate::mempool::MempoolState;
-use crate::tx::{decode_tx, verify_signature, ParsedTx};
+use crate::mpc::MpcDuties;
+use crate::tx::decode_tx;
 use crate::vote_ext::{self, VerifiedCommit};
 
 pub const APP_VERSION: u64 = 1;
@@ -34,16 +36,7 @@ mod state_key {
     pub const BLOCK_TIME: &[u8] = b"app/block_time_unix_nanos";
 }
 
-/// Errors that stop this node (never caused by what a peer or user sends).
-#[derive(Debug, thiserror::Error)]
-pub enum AppError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error("invalid genesis: {0}")]
-    Genesis(String),
-    #[error("{0}")]
-    Sequence(String),
-}
+pub use crate::error::AppError;
 
 /// Chain-wide settings fixed at InitChain and kept in state.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -137,10 +130,8 @@ pub struct App {
     randomness_observation: crate::bridge::RandomnessObservation,
     receipt_observations: crate::bridge::ReceiptObservations,
     l2_view: crate::producer::SharedL2View,
-    /// L2 block hashes and state roots for the MPC signer's batch checks (l2_headers).
-    l2_headers: crate::mpc::signer::SharedL2Headers,
     /// This validator's MPC engine (None: no MPC duties, e.g. a full node).
-    mpc: Option<crate::mpc::MpcNode>,
+    mpc: Option<Box<dyn MpcDuties>>,
 }
 
 fn to_exec_result(result: Result<Vec<Event>, TxError>) -> ExecTxResult {
@@ -199,7 +190,6 @@ impl App {
             randomness_observation: Default::default(),
             receipt_observations: Default::default(),
             l2_view: Default::default(),
-            l2_headers: Default::default(),
             mpc: None,
         })
     }
@@ -224,20 +214,13 @@ impl App {
         self.l2_view.clone()
     }
 
-    /// Where the L2 watcher puts block hashes and state roots (l2_headers), against which
-    /// this node's MPC signer checks batches.
-    pub fn l2_headers(&self) -> crate::mpc::signer::SharedL2Headers {
-        self.l2_headers.clone()
+    /// Gives this node MPC duties (its engine over its identity and opened keystore).
+    pub fn set_mpc_duties(&mut self, duties: Box<dyn MpcDuties>) {
+        self.mpc = Some(duties);
     }
 
-    /// Gives this node MPC duties (its identity and opened keystore); its signer checks batches
-    /// against this app's l2_headers.
-    pub fn set_mpc_node(&mut self, mut node: crate::mpc::MpcNode) {
-        node.signer.l2_headers = self.l2_headers.clone();
-        self.mpc = Some(node);
-    }
-
-    pub fn mpc_node(&mut self) -> Option<&mut crate::mpc::MpcNode> {
+    /// This node's MPC engine, if it has one (the driver swaps voters' engines in and out).
+    pub fn mpc_duties(&mut self) -> Option<&mut Box<dyn MpcDuties>> {
         self.mpc.as_mut()
     }
 
@@ -834,77 +817,4 @@ fn state_transact<S: StateWrite>(
         }
     }
     Ok(events)
-}
-
-/// Account, signature, timeout and sequence checks of a tx in a block; bumps the sequence.
-pub fn ante<S: StateWrite>(
-    state: &mut S,
-    ctx: &BlockContext,
-    tx: &ParsedTx,
-) -> Result<(), TxError> {
-    if tx.timeout_height != 0 && ctx.height > tx.timeout_height {
-        return Err(TxError::new(
-            codes::TX_TIMEOUT,
-            format!(
-                "tx timed out at height {}, block is {}",
-                tx.timeout_height, ctx.height
-            ),
-        ));
-    }
-    let mut account = check_account(state, tx, &ctx.chain_id)?;
-    if tx.sequence < account.sequence {
-        return Err(TxError::new(
-            codes::SEQUENCE_REPLAYED,
-            format!(
-                "sequence {} of {} was already used; the next is {}",
-                tx.sequence, tx.signer, account.sequence
-            ),
-        ));
-    }
-    if tx.sequence > account.sequence {
-        return Err(TxError::new(
-            codes::SEQUENCE_GAP,
-            format!(
-                "sequence {} of {} is ahead; the next is {}",
-                tx.sequence, tx.signer, account.sequence
-            ),
-        ));
-    }
-    account.sequence += 1;
-    if account.pub_key.is_empty() {
-        account.pub_key = tx.pub_key.clone();
-    }
-    state.put_account(&account);
-    Ok(())
-}
-
-/// The signer's account, checked against the tx's key and signature.
-pub fn check_account<S: StateRead>(
-    state: &S,
-    tx: &ParsedTx,
-    chain_id: &str,
-) -> Result<seqpool_auth::Account, TxError> {
-    let account = signer_account(state, tx)?;
-    verify_signature(tx, chain_id, account.account_number)?;
-    Ok(account)
-}
-
-/// The signer's account, checked against the tx's key (not its signature).
-pub fn signer_account<S: StateRead>(
-    state: &S,
-    tx: &ParsedTx,
-) -> Result<seqpool_auth::Account, TxError> {
-    let account = state.account(&tx.signer)?.ok_or_else(|| {
-        TxError::new(
-            codes::UNKNOWN_ACCOUNT,
-            format!("{} is not a registered account", tx.signer),
-        )
-    })?;
-    if !account.pub_key.is_empty() && account.pub_key != tx.pub_key {
-        return Err(TxError::new(
-            codes::INVALID_SIGNATURE,
-            format!("the tx's public key is not the key of {}", tx.signer),
-        ));
-    }
-    Ok(account)
 }

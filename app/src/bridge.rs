@@ -15,7 +15,7 @@ use crate::vote_ext::VerifiedCommit;
 pub type Observations = Arc<Mutex<BTreeMap<u64, L1Event>>>;
 
 /// The RANDAO value of the latest finalized L1 block on the randomness interval that the watcher
-/// saw (see [`crate::bridge_watcher::observe_randomness`]); shared with the consensus actor.
+/// saw (see the node's L1 watcher, `observe_randomness`); shared with the consensus actor.
 pub type RandomnessObservation = Arc<Mutex<Option<L1Randomness>>>;
 
 /// L1 receipts of group-signed payloads the watcher saw at finality depth, by (L1 block, log
@@ -123,19 +123,19 @@ pub fn apply<S: StateWrite>(
 pub fn validator_updates<S: StateWrite>(
     state: &mut S,
     height: u64,
-) -> Result<Vec<tendermint::validator::Update>, crate::app::AppError> {
+) -> Result<Vec<tendermint::validator::Update>, crate::error::AppError> {
     seqpool_staking::l1::validator_updates(state, height)?
         .into_iter()
         .map(|v| {
             let pub_key = tendermint::PublicKey::from_raw_secp256k1(&v.consensus_pub_key)
                 .ok_or_else(|| {
-                    crate::app::AppError::Sequence(format!(
+                    crate::error::AppError::Sequence(format!(
                         "validator {} has a bad key in state",
                         v.consensus_address
                     ))
                 })?;
             let power = tendermint::vote::Power::try_from(v.power)
-                .map_err(|e| crate::app::AppError::Sequence(e.to_string()))?;
+                .map_err(|e| crate::error::AppError::Sequence(e.to_string()))?;
             Ok(tendermint::validator::Update { pub_key, power })
         })
         .collect()

@@ -4,10 +4,11 @@
 //! extension with its own secp256k1 key over CometBFT's canonical sign bytes; `nodes` of them run a
 //! full [`App`] over their own LevelDB store (the others only vote), and their app hashes must agree.
 //!
-//! With [`Driver::new_mpc`] every validator also has an MPC identity (registered in genesis
-//! `mpc.members`) and an [`MpcNode`] over its own encrypted keystore, so x/mpc's key lifecycle and
-//! signing run for real: a validator without a full node has its `mpc` section built by node 0's
-//! app with that validator's MpcNode swapped in (same state, its own keys and duties).
+//! With [`Driver::new_mpc_with`] every validator also has an MPC identity (registered in genesis
+//! `mpc.members`) and MPC duties made by the given [`MpcFactory`] (the node crate's engine over
+//! its own encrypted keystore), so x/mpc's key lifecycle and signing run for real: a validator
+//! without a full node has its `mpc` section built by node 0's app with that validator's engine
+//! swapped in (same state, its own keys and duties).
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -32,7 +33,7 @@ use tendermint::block::BlockIdFlag;
 use crate::app::{App, AppError};
 use crate::genesis::AppGenesis;
 use crate::mempool::MempoolState;
-use crate::mpc::MpcNode;
+use crate::mpc::MpcDuties;
 use crate::vote_ext;
 
 /// One validator's keys.
@@ -127,32 +128,15 @@ pub struct Driver {
     genesis_time: i64,
     /// Where node and keystore directories live.
     dir: std::path::PathBuf,
-    /// Whether validators have MPC identities and nodes ([`Driver::new_mpc`]).
-    mpc: bool,
-    /// MpcNodes of validators (indexes) without a full node of their own.
-    mpc_voters: BTreeMap<usize, MpcNode>,
+    /// Makes validators' MPC engines when they have MPC identities ([`Driver::new_mpc_with`]).
+    mpc: Option<MpcFactory>,
+    /// MPC engines of validators (indexes) without a full node of their own.
+    mpc_voters: BTreeMap<usize, Box<dyn MpcDuties>>,
 }
 
-/// Passphrase of the driver's keystores (test keystores in temp dirs).
-const DRIVER_KEYSTORE_PASSPHRASE: &str = "seqpool driver keystore";
-
-/// An MpcNode over the keystore at `path` holding `v`'s identity (cheap Argon2 for tests).
-fn open_mpc_node(path: &Path, v: &TestValidator) -> Result<MpcNode, AppError> {
-    let failed = |e: seqpool_tss::TssError| {
-        AppError::Sequence(format!("{}'s MPC keystore {}: {e}", v.name, path.display()))
-    };
-    let params = seqpool_tss::keystore::KdfParams {
-        memory_kib: 256,
-        iterations: 1,
-        parallelism: 1,
-    };
-    let secret = seqpool_tss::keystore::KeystoreSecret::passphrase(DRIVER_KEYSTORE_PASSPHRASE);
-    let mut keystore =
-        seqpool_tss::keystore::Keystore::open_with(path, &secret, params).map_err(failed)?;
-    let identity = v.mpc_identity();
-    keystore.put_identity(&identity).map_err(failed)?;
-    Ok(MpcNode::new(identity, keystore))
-}
+/// Makes validator `v`'s MPC engine over the keystore directory `path` (holding `v`'s identity).
+pub type MpcFactory =
+    Arc<dyn Fn(&Path, &TestValidator) -> Result<Box<dyn MpcDuties>, AppError> + Send + Sync>;
 
 fn consensus_params() -> tendermint::consensus::Params {
     serde_json::from_value(serde_json::json!({
@@ -202,25 +186,28 @@ impl Driver {
     }
 
     /// Like [`Driver::new_with_genesis`], and every validator has an MPC identity in genesis
-    /// `mpc.members` and an [`MpcNode`] with its own keystore under `dir`.
-    pub fn new_mpc(
+    /// `mpc.members` and an MPC engine from `factory` with its own keystore under `dir`.
+    pub fn new_mpc_with(
         dir: &Path,
         validators: usize,
         nodes: usize,
+        factory: MpcFactory,
         customize: impl FnOnce(&mut AppGenesis),
     ) -> Result<Self, AppError> {
         let validators = Self::numbered_validators(validators);
-        Self::build_with(dir, validators, nodes, true, customize)
+        Self::build_with(dir, validators, nodes, Some(factory), customize)
     }
 
-    /// [`Driver::with_validators`] with MPC identities and nodes (see [`Driver::new_mpc`]).
-    pub fn with_validators_mpc(
+    /// [`Driver::with_validators`] with MPC identities and engines (see
+    /// [`Driver::new_mpc_with`]).
+    pub fn with_validators_mpc_with(
         dir: &Path,
         validators: Vec<TestValidator>,
         nodes: usize,
+        factory: MpcFactory,
         customize: impl FnOnce(&mut AppGenesis),
     ) -> Result<Self, AppError> {
-        Self::build_with(dir, validators, nodes, true, customize)
+        Self::build_with(dir, validators, nodes, Some(factory), customize)
     }
 
     fn build(
@@ -229,14 +216,14 @@ impl Driver {
         nodes: usize,
         customize: impl FnOnce(&mut AppGenesis),
     ) -> Result<Self, AppError> {
-        Self::build_with(dir, validators, nodes, false, customize)
+        Self::build_with(dir, validators, nodes, None, customize)
     }
 
     fn build_with(
         dir: &Path,
         validators: Vec<TestValidator>,
         nodes: usize,
-        mpc: bool,
+        mpc: Option<MpcFactory>,
         customize: impl FnOnce(&mut AppGenesis),
     ) -> Result<Self, AppError> {
         let admin_key = test_key("admin");
@@ -254,7 +241,7 @@ impl Driver {
             last_commit: None,
             genesis_time: 1_700_000_000,
             dir: dir.to_path_buf(),
-            mpc,
+            mpc: mpc.clone(),
             mpc_voters: BTreeMap::new(),
         };
         let mut genesis = driver.genesis();
@@ -266,8 +253,8 @@ impl Driver {
             let storage = Storage::open(&node_dir)?;
             let mempool = Arc::new(Mutex::new(MempoolState::default()));
             let mut app = App::new(storage, mempool.clone())?;
-            if mpc {
-                app.set_mpc_node(open_mpc_node(
+            if let Some(factory) = &mpc {
+                app.set_mpc_duties(factory(
                     &node_dir.join("mpc_keystore"),
                     &driver.validators[i],
                 )?);
@@ -287,7 +274,7 @@ impl Driver {
                 dir: node_dir,
             });
         }
-        if mpc {
+        if mpc.is_some() {
             for i in driver.nodes.len()..driver.validators.len() {
                 driver.add_mpc_voter(i)?;
             }
@@ -295,18 +282,21 @@ impl Driver {
         Ok(driver)
     }
 
-    /// An MpcNode for validator `idx`, which has no full node.
+    /// An MPC engine for validator `idx`, which has no full node.
     fn add_mpc_voter(&mut self, idx: usize) -> Result<(), AppError> {
+        let Some(factory) = self.mpc.clone() else {
+            return Ok(());
+        };
         let path = self.dir.join(format!("mpc_voter{idx}"));
-        let node = open_mpc_node(&path, &self.validators[idx])?;
+        let node = factory(&path, &self.validators[idx])?;
         self.mpc_voters.insert(idx, node);
         Ok(())
     }
 
-    /// The MpcNode of validator `idx` (its full node's, or its voter's), if MPC is on.
-    pub fn mpc_node(&mut self, idx: usize) -> Option<&mut MpcNode> {
+    /// The MPC engine of validator `idx` (its full node's, or its voter's), if MPC is on.
+    pub fn mpc_duties(&mut self, idx: usize) -> Option<&mut Box<dyn MpcDuties>> {
         if idx < self.nodes.len() {
-            self.nodes[idx].app.mpc_node()
+            self.nodes[idx].app.mpc_duties()
         } else {
             self.mpc_voters.get_mut(&idx)
         }
@@ -383,7 +373,7 @@ impl Driver {
             })
             .collect();
         let mut genesis = AppGenesis::default_for(&self.admin_address(), validators);
-        if self.mpc {
+        if self.mpc.is_some() {
             genesis.mpc.members = (0..self.validators.len())
                 .filter(|&i| self.validators[i].power > 0)
                 .map(|i| self.mpc_member(i))
@@ -443,10 +433,13 @@ impl Driver {
 
     /// CheckTx on node `node`'s mempool.
     pub fn check_tx(&self, node: usize, tx: &[u8]) -> response::CheckTx {
-        crate::abci::Mempool::new(self.nodes[node].mempool.clone()).check_tx(&request::CheckTx {
-            tx: Bytes::copy_from_slice(tx),
-            kind: request::CheckTxKind::New,
-        })
+        crate::mempool::check_tx(
+            &self.nodes[node].mempool,
+            &request::CheckTx {
+                tx: Bytes::copy_from_slice(tx),
+                kind: request::CheckTxKind::New,
+            },
+        )
     }
 
     /// PrepareProposal on node 0 for the next height.
@@ -501,7 +494,7 @@ impl Driver {
 
         // Each online validator extends its vote; node 0's app builds the extension for validators
         // without a node of their own (same state, so the same content).
-        if self.mpc {
+        if self.mpc.is_some() {
             for idx in self.ordered() {
                 if idx >= self.nodes.len() && !self.mpc_voters.contains_key(&idx) {
                     self.add_mpc_voter(idx)?;
@@ -527,9 +520,9 @@ impl Driver {
             }
             let node = if idx < self.nodes.len() { idx } else { 0 };
             let proposed_last_commit = self.commit_info();
-            // A validator without a node: node 0's app builds its mpc section with its MpcNode.
+            // A validator without a node: node 0's app builds its mpc section with its engine.
             let mut voter = self.mpc_voters.remove(&idx);
-            if let (Some(v), Some(own)) = (voter.as_mut(), self.nodes[node].app.mpc_node()) {
+            if let (Some(v), Some(own)) = (voter.as_mut(), self.nodes[node].app.mpc_duties()) {
                 std::mem::swap(v, own);
             }
             let extended = self.nodes[node].app.extend_vote(request::ExtendVote {
@@ -543,7 +536,7 @@ impl Driver {
                 proposer_address: proposer,
             });
             if let Some(mut v) = voter {
-                if let Some(own) = self.nodes[node].app.mpc_node() {
+                if let Some(own) = self.nodes[node].app.mpc_duties() {
                     std::mem::swap(&mut v, own);
                 }
                 self.mpc_voters.insert(idx, v);
@@ -672,12 +665,9 @@ impl Driver {
         let dir = self.nodes.remove(i).dir;
         let mempool = Arc::new(Mutex::new(MempoolState::default()));
         let mut app = App::new(Storage::open(&dir)?, mempool.clone())?;
-        if self.mpc {
+        if let Some(factory) = &self.mpc {
             // A restart loses the node's in-memory duties; its keystore is reopened.
-            app.set_mpc_node(open_mpc_node(
-                &dir.join("mpc_keystore"),
-                &self.validators[i],
-            )?);
+            app.set_mpc_duties(factory(&dir.join("mpc_keystore"), &self.validators[i])?);
         }
         self.nodes.insert(i, Node { app, mempool, dir });
         Ok(())
@@ -744,7 +734,7 @@ impl Driver {
     pub fn add_standby(&mut self, mut v: TestValidator) -> usize {
         v.power = 0;
         self.validators.push(v);
-        // With MPC on, its MpcNode is made when it first votes (see `finish`).
+        // With MPC on, its MPC engine is made when it first votes (see `finish`).
         self.validators.len() - 1
     }
 

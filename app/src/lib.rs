@@ -1,25 +1,22 @@
-//! seqpoold: the seqpool node (ABCI 2.0 application on tower-abci, gRPC/REST queries) and its CLI.
+//! seqpool-app: the deterministic state machine, ABCI-shaped but transport-free. InitChain,
+//! PrepareProposal, ProcessProposal, ExtendVote, VerifyVoteExtension, FinalizeBlock and Commit on
+//! [`app::App`]; the ante checks, msg routing, genesis, the vote extension and proposal rules,
+//! evidence, CheckTx admission and the ABCI Query paths. The node crate (`seqpoold`) puts it behind
+//! CometBFT's socket; [`driver`] (feature `testing`) plays CometBFT in-process.
 
-pub mod abci;
-pub mod abci_server;
+pub mod ante;
 pub mod app;
 pub mod bridge;
-pub mod bridge_watcher;
-pub mod cli;
-pub mod client;
-pub mod config;
+#[cfg(feature = "testing")]
 pub mod driver;
+pub mod error;
 pub mod evidence;
 pub mod genesis;
-pub mod keyring;
-pub mod l2_watcher;
 pub mod mempool;
 pub mod mpc;
 pub mod msgs;
-pub mod node;
 pub mod producer;
 pub mod proposal;
 pub mod query;
-pub mod rpc;
 pub mod tx;
 pub mod vote_ext;

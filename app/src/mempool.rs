@@ -16,12 +16,14 @@
 //! (not below the committed one, not taken by another pending tx) and follow a live pending sequence
 //! or the committed one. FinalizeBlock always verifies every signature.
 use std::collections::BTreeMap;
+use std::sync::Mutex;
 
 use seqpool_auth::AuthRead;
 use seqpool_component::{codes, TxError};
 use seqpool_store::Snapshot;
+use tendermint::abci::{request, response, Code};
 
-use crate::app::signer_account;
+use crate::ante::signer_account;
 use crate::tx::{decode_tx, verify_signature};
 
 /// Above this many remembered signatures, new ones are not remembered (a recheck then verifies
@@ -79,6 +81,22 @@ impl MempoolState {
             !txs.is_empty()
         });
         self.verified_before = std::mem::take(&mut self.verified);
+    }
+
+    /// Whether the signature of the tx with this hash verified since the last commit.
+    pub fn verified_since_commit(&self, hash: &[u8; 32]) -> bool {
+        self.verified.contains_key(hash)
+    }
+
+    /// Whether the signature of the tx with this hash is remembered (verified since the commit
+    /// before the last), so a recheck skips it.
+    pub fn remembers_signature(&self, hash: &[u8; 32]) -> bool {
+        self.verified.contains_key(hash) || self.verified_before.contains_key(hash)
+    }
+
+    /// How many signatures verified since the last commit are remembered.
+    pub fn verified_count_since_commit(&self) -> usize {
+        self.verified.len()
     }
 
     pub fn set_chain_id(&mut self, chain_id: &str) {
@@ -207,50 +225,35 @@ fn next_free_sequence(txs: &BTreeMap<u64, PendingTx>, committed: u64) -> u64 {
     }
 }
 
+/// CheckTx as CometBFT's mempool connection asks it: the verdict of [`MempoolState::check`] as
+/// an ABCI answer (an error code and message for a refused tx, never a failure of the call).
+pub fn check_tx(state: &Mutex<MempoolState>, req: &request::CheckTx) -> response::CheckTx {
+    let kind = match req.kind {
+        request::CheckTxKind::New => CheckKind::New,
+        request::CheckTxKind::Recheck => CheckKind::Recheck,
+    };
+    let result = match state.lock() {
+        Ok(mut m) => m.check(&req.tx, kind),
+        Err(_) => Err(TxError::internal("mempool state lock poisoned")),
+    };
+    match result {
+        Ok(admitted) => response::CheckTx {
+            code: Code::Ok,
+            sender: admitted.signer,
+            ..Default::default()
+        },
+        Err(e) => response::CheckTx {
+            code: Code::from(e.code),
+            log: e.message,
+            codespace: codes::CODESPACE.into(),
+            ..Default::default()
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use cosmrs::Any;
-    use prost::{Message, Name};
-    use seqpool_proto::admin::v1::MsgTransferAdmin;
-
     use super::*;
-    use crate::driver::Driver;
-    use crate::tx::sign_tx;
-
-    fn transfer_admin(d: &Driver, sequence: u64) -> Vec<u8> {
-        transfer_admin_with_memo(d, sequence, "")
-    }
-
-    /// The admin's MsgTransferAdmin; another memo makes another tx for the same sequence.
-    fn transfer_admin_with_memo(d: &Driver, sequence: u64, memo: &str) -> Vec<u8> {
-        let msg = MsgTransferAdmin {
-            authority: d.admin_address(),
-            new_admin: d.validators[0].operator(),
-        };
-        let any = Any {
-            type_url: MsgTransferAdmin::type_url(),
-            value: msg.encode_to_vec(),
-        };
-        sign_tx(&d.admin_key, &d.chain_id, 0, sequence, vec![any], memo)
-    }
-
-    fn latest(d: &Driver) -> Snapshot {
-        d.nodes[0].app.storage().latest_snapshot()
-    }
-
-    /// A one-validator chain after its first block, and a mempool over that state.
-    fn chain_at_height_1(dir: &std::path::Path) -> (Driver, MempoolState) {
-        let mut d = Driver::new(dir, 1, 1).expect("driver");
-        d.produce_block(vec![]).expect("block 1");
-        let mut m = MempoolState::default();
-        m.reset(latest(&d), &d.chain_id);
-        (d, m)
-    }
-
-    fn tx_hash(bytes: &[u8]) -> [u8; 32] {
-        use sha2::{Digest, Sha256};
-        Sha256::digest(bytes).into()
-    }
 
     #[test]
     fn next_free_sequence_follows_the_run_and_stops_at_a_gap() {
@@ -273,168 +276,6 @@ mod tests {
         assert_eq!(
             next_free_sequence(&pending(&[u64::MAX]), u64::MAX),
             u64::MAX
-        );
-    }
-
-    #[test]
-    fn recheck_remembers_verified_signatures_for_two_commits() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let (mut d, mut m) = chain_at_height_1(dir.path());
-
-        let tx0 = transfer_admin(&d, 0);
-        let tx1 = transfer_admin(&d, 1);
-        assert!(m.check(&tx0, CheckKind::New).is_ok());
-        assert!(m.check(&tx1, CheckKind::New).is_ok());
-        assert!(m.verified.contains_key(&tx_hash(&tx1)));
-
-        // A block that includes neither: both are rechecked, found, and kept for the next block.
-        m.reset(latest(&d), &d.chain_id);
-        assert!(m.verified.is_empty());
-        assert_eq!(m.check(&tx0, CheckKind::Recheck).map(|a| a.sequence), Ok(0));
-        assert_eq!(m.check(&tx1, CheckKind::Recheck).map(|a| a.sequence), Ok(1));
-        assert!(m.verified.contains_key(&tx_hash(&tx0)));
-
-        // Recheck still applies the stateful rules: tx0 is replayed once a block has it.
-        let applied = d.produce_block(vec![tx0.clone().into()]).expect("block 2");
-        assert!(
-            applied.tx_results[0].code.is_ok(),
-            "{}",
-            applied.tx_results[0].log
-        );
-        m.reset(latest(&d), &d.chain_id);
-        assert_eq!(
-            m.check(&tx0, CheckKind::Recheck).map_err(|e| e.code),
-            Err(codes::SEQUENCE_REPLAYED)
-        );
-        assert!(m.check(&tx1, CheckKind::Recheck).is_ok());
-
-        // Two commits without a recheck forget a tx.
-        m.reset(latest(&d), &d.chain_id);
-        m.reset(latest(&d), &d.chain_id);
-        assert!(!m.verified.contains_key(&tx_hash(&tx1)));
-        assert!(!m.verified_before.contains_key(&tx_hash(&tx1)));
-    }
-
-    #[test]
-    fn recheck_of_an_unknown_tx_verifies_its_signature() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let (d, mut m) = chain_at_height_1(dir.path());
-
-        let mut raw =
-            cosmrs::proto::cosmos::tx::v1beta1::TxRaw::decode(transfer_admin(&d, 0).as_slice())
-                .expect("TxRaw");
-        raw.signatures[0][5] ^= 1;
-        let forged = raw.encode_to_vec();
-        for kind in [CheckKind::Recheck, CheckKind::New, CheckKind::Recheck] {
-            assert_eq!(
-                m.check(&forged, kind).map_err(|e| e.code),
-                Err(codes::INVALID_SIGNATURE)
-            );
-        }
-        assert!(m.verified.is_empty());
-    }
-
-    fn sequence_of(m: &mut MempoolState, tx: &[u8], kind: CheckKind) -> Result<u64, u32> {
-        m.check(tx, kind).map(|a| a.sequence).map_err(|e| e.code)
-    }
-
-    #[test]
-    fn new_txs_between_rechecks_see_every_pending_sequence() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let (d, mut m) = chain_at_height_1(dir.path());
-        let txs: Vec<Vec<u8>> = (0..4).map(|s| transfer_admin(&d, s)).collect();
-        for (s, tx) in txs.iter().take(3).enumerate() {
-            assert_eq!(sequence_of(&mut m, tx, CheckKind::New), Ok(s as u64));
-        }
-
-        // A block without them; a new tx arrives before any recheck, then the rechecks come in
-        // reverse order: all stay, and the new one is the next sequence, not "ahead".
-        m.reset(latest(&d), &d.chain_id);
-        assert_eq!(sequence_of(&mut m, &txs[3], CheckKind::New), Ok(3));
-        for s in [2usize, 1, 0] {
-            assert_eq!(
-                sequence_of(&mut m, &txs[s], CheckKind::Recheck),
-                Ok(s as u64)
-            );
-        }
-        // A fifth is next after all four, and a gap is still refused.
-        assert_eq!(
-            sequence_of(&mut m, &transfer_admin(&d, 5), CheckKind::New),
-            Err(codes::SEQUENCE_GAP)
-        );
-        assert_eq!(
-            sequence_of(&mut m, &transfer_admin(&d, 4), CheckKind::New),
-            Ok(4)
-        );
-    }
-
-    #[test]
-    fn recheck_after_a_commit_drops_only_used_sequences() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let (mut d, mut m) = chain_at_height_1(dir.path());
-        let txs: Vec<Vec<u8>> = (0..3).map(|s| transfer_admin(&d, s)).collect();
-        for tx in &txs {
-            assert!(m.check(tx, CheckKind::New).is_ok());
-        }
-        let applied = d
-            .produce_block(vec![txs[0].clone().into()])
-            .expect("block 2");
-        assert!(applied.tx_results[0].code.is_ok());
-        m.reset(latest(&d), &d.chain_id);
-        // Rechecked last-first: tx2's predecessor is still pending from before the commit.
-        assert_eq!(sequence_of(&mut m, &txs[2], CheckKind::Recheck), Ok(2));
-        assert_eq!(
-            sequence_of(&mut m, &txs[0], CheckKind::Recheck),
-            Err(codes::SEQUENCE_REPLAYED)
-        );
-        assert_eq!(sequence_of(&mut m, &txs[1], CheckKind::Recheck), Ok(1));
-        assert_eq!(
-            sequence_of(&mut m, &transfer_admin(&d, 3), CheckKind::New),
-            Ok(3)
-        );
-    }
-
-    #[test]
-    fn a_pending_sequence_is_taken_until_its_tx_is_gone_for_two_commits() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let (d, mut m) = chain_at_height_1(dir.path());
-        let tx0 = transfer_admin(&d, 0);
-        let tx1 = transfer_admin(&d, 1);
-        let other0 = transfer_admin_with_memo(&d, 0, "other");
-        assert_eq!(sequence_of(&mut m, &tx0, CheckKind::New), Ok(0));
-        assert_eq!(sequence_of(&mut m, &tx1, CheckKind::New), Ok(1));
-        // Neither the same bytes again nor another tx may take a pending sequence.
-        assert_eq!(
-            sequence_of(&mut m, &tx0, CheckKind::New),
-            Err(codes::SEQUENCE_REPLAYED)
-        );
-        assert_eq!(
-            sequence_of(&mut m, &other0, CheckKind::New),
-            Err(codes::SEQUENCE_REPLAYED)
-        );
-
-        // tx0 left the mempool: only tx1 is rechecked. One commit later tx0 still counts...
-        m.reset(latest(&d), &d.chain_id);
-        assert_eq!(sequence_of(&mut m, &tx1, CheckKind::Recheck), Ok(1));
-        assert_eq!(
-            sequence_of(&mut m, &other0, CheckKind::New),
-            Err(codes::SEQUENCE_REPLAYED)
-        );
-        // ...after two it is forgotten: tx1 now follows a gap, and sequence 0 is free again.
-        m.reset(latest(&d), &d.chain_id);
-        assert_eq!(
-            sequence_of(&mut m, &tx1, CheckKind::Recheck),
-            Err(codes::SEQUENCE_GAP)
-        );
-        assert_eq!(sequence_of(&mut m, &other0, CheckKind::New), Ok(0));
-        // The failed recheck freed sequence 1 too: another tx may take it.
-        assert_eq!(
-            sequence_of(
-                &mut m,
-                &transfer_admin_with_memo(&d, 1, "other"),
-                CheckKind::New
-            ),
-            Ok(1)
         );
     }
 }

@@ -10,6 +10,9 @@ use tendermint::abci::{request, response};
 
 use crate::app::{ChainInfo, APP_VERSION};
 
+/// The `ProofOp` type of a state proof (a JMT sparse Merkle proof, borsh-encoded).
+pub const STATE_PROOF_TYPE: &str = "jmt:v";
+
 /// A snapshot at `height`, 0 meaning the latest committed one.
 pub fn snapshot_at(storage: &Storage, height: u64) -> Result<Snapshot, QueryError> {
     if height == 0 {
@@ -202,7 +205,7 @@ pub fn abci_query(storage: &Storage, req: &request::Query) -> response::Query {
             value: value.into(),
             proof: (!proof.is_empty()).then(|| tendermint::merkle::proof::ProofOps {
                 ops: vec![tendermint::merkle::proof::ProofOp {
-                    field_type: crate::client::STATE_PROOF_TYPE.into(),
+                    field_type: STATE_PROOF_TYPE.into(),
                     key: req.data.to_vec(),
                     data: proof,
                 }],
@@ -234,3 +237,22 @@ fn block_height(h: u64) -> tendermint::block::Height {
 }
 
 pub use error_code as query_error_code;
+
+/// ABCI Info: the height and app hash of the latest committed state, from which CometBFT decides
+/// what to replay after a restart.
+pub fn info(storage: &Storage) -> response::Info {
+    let snapshot = storage.latest_snapshot();
+    let height = snapshot.version().unwrap_or(0);
+    response::Info {
+        data: "seqpool".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        app_version: APP_VERSION,
+        last_block_height: tendermint::block::Height::try_from(height).unwrap_or_default(),
+        // Before the first commit CometBFT expects an empty hash (it then calls InitChain).
+        last_block_app_hash: if snapshot.version().is_some() {
+            tendermint::AppHash::try_from(snapshot.root_hash().to_vec()).unwrap_or_default()
+        } else {
+            tendermint::AppHash::default()
+        },
+    }
+}

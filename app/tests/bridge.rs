@@ -1,13 +1,13 @@
 //! x/bridge and x/staking from L1 events through the in-process ABCI driver: each validator's vote
 //! extension carries the L1 events the test says its watcher saw.
 use prost::Message;
+use seqpool_app::driver::{test_key, Driver, TestValidator};
 use seqpool_bridge::{BridgeRead, BridgeVote, L1Event, Payload};
 use seqpool_proto::bridge::v1::{
     LockBoundChanged, Locked, OtherEvent, QueryEventRequest, QueryEventResponse,
     QueryNextNonceResponse, Relocked, SignerChange, Slashed, UnlockInit,
 };
 use seqpool_staking::StakingRead;
-use seqpoold::driver::{test_key, Driver, TestValidator};
 
 const TOKEN: u128 = 1_000_000_000_000_000_000;
 
@@ -361,7 +361,7 @@ fn a_gap_waits_and_nothing_applies_twice() {
 
     // The same through abci_query (the gRPC path and encoding).
     let query = |path: &str, data: Vec<u8>| {
-        seqpoold::query::abci_query(
+        seqpool_app::query::abci_query(
             d.nodes[0].app.storage(),
             &tendermint::abci::request::Query {
                 data: data.into(),
@@ -481,7 +481,7 @@ fn l1_randomness_attested_by_more_than_two_thirds_seeds_the_next_schedule() {
         })
     );
     // Served over abci_query.
-    let resp = seqpoold::query::abci_query(
+    let resp = seqpool_app::query::abci_query(
         d.nodes[0].app.storage(),
         &tendermint::abci::request::Query {
             data: seqpool_proto::bridge::v1::QueryRandomnessRequest {}
@@ -535,7 +535,7 @@ fn l1_randomness_attested_by_more_than_two_thirds_seeds_the_next_schedule() {
     assert_eq!(schedule.l1_randomness_block, 64);
     // seed = sha256(domain, epoch, parent app hash, L1 block || prevrandao).
     let parent =
-        seqpoold::query::snapshot_at(d.nodes[0].app.storage(), schedule.decided_at_height - 1)
+        seqpool_app::query::snapshot_at(d.nodes[0].app.storage(), schedule.decided_at_height - 1)
             .expect("parent state")
             .root_hash();
     let l1 = [&64u64.to_be_bytes()[..], &[7; 32]].concat();

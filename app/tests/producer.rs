@@ -1,5 +1,6 @@
 //! x/epochs and x/producer through the in-process ABCI driver: the L2 head from >2/3 of the power,
 //! schedules fixed one epoch ahead, block and reward records, stall re-election and jailing.
+use seqpool_app::driver::Driver;
 use seqpool_component::QueryError;
 use seqpool_epochs::{EpochRead, L2Block};
 use seqpool_producer::query as pq;
@@ -7,7 +8,6 @@ use seqpool_producer::selection::eth_address;
 use seqpool_producer::{ProducerRead, ProducerVote, StallReport};
 use seqpool_proto::producer::v1::{QueryProducerRequest, QuerySequencersRequest};
 use seqpool_staking::StakingRead;
-use seqpoold::driver::Driver;
 use sha2::{Digest, Sha256};
 
 const EPOCH_LENGTH: u64 = 5;
@@ -396,7 +396,7 @@ fn adapter_queries_answer_over_abci_query() {
     let mut d = driver(dir.path(), 60_000, 3);
     d.produce_block(vec![]).expect("block");
     let query = |d: &Driver, path: &str, data: Vec<u8>| {
-        seqpoold::query::abci_query(
+        seqpool_app::query::abci_query(
             d.nodes[0].app.storage(),
             &request::Query {
                 data: data.into(),
@@ -459,11 +459,11 @@ fn adapter_queries_answer_over_abci_query() {
 
 /// A tx of `key`'s account carrying `msgs`, at its current sequence.
 fn signed_tx(d: &Driver, key: &k256::ecdsa::SigningKey, msgs: Vec<cosmrs::Any>) -> bytes::Bytes {
-    let addr = seqpoold::client::address_of(key);
+    let addr = seqpool_client::address_of(key);
     let acc = seqpool_auth::AuthRead::account(&snapshot(d), &addr)
         .expect("read")
         .expect("registered");
-    bytes::Bytes::from(seqpoold::tx::sign_tx(
+    bytes::Bytes::from(seqpool_app::tx::sign_tx(
         key,
         &d.chain_id,
         acc.account_number,
@@ -480,7 +480,7 @@ fn unjail(d: &mut Driver, idx: usize, signer_idx: usize) -> u32 {
         operator: d.validators[signer_idx].operator(),
         validator: hex::encode_upper(d.validators[idx].consensus_address()),
     };
-    let tx = signed_tx(d, &key, vec![seqpoold::client::to_any(&msg)]);
+    let tx = signed_tx(d, &key, vec![seqpool_client::to_any(&msg)]);
     let out = d.produce_block(vec![tx]).expect("block");
     out.tx_results[0].code.value()
 }
@@ -493,7 +493,7 @@ fn staking_validator(d: &Driver, idx: usize) -> seqpool_staking::Validator {
 }
 
 /// Every block's validator updates name each key at most once.
-fn assert_one_update_per_key(out: &seqpoold::driver::BlockOutcome) {
+fn assert_one_update_per_key(out: &seqpool_app::driver::BlockOutcome) {
     let mut keys: Vec<Vec<u8>> = out
         .validator_updates
         .iter()
@@ -591,10 +591,10 @@ fn double_sign_evidence_tombstones_and_requests_slashing_once() {
         d.produce_block(vec![]).expect("block");
     }
     // A key that never was a validator, and evidence of an unknown kind: ignored.
-    let stranger = d.add_standby(seqpoold::driver::TestValidator {
+    let stranger = d.add_standby(seqpool_app::driver::TestValidator {
         name: "stranger".into(),
-        consensus_key: seqpoold::driver::test_key("stranger"),
-        operator_key: seqpoold::driver::test_key("stranger/op"),
+        consensus_key: seqpool_app::driver::test_key("stranger"),
+        operator_key: seqpool_app::driver::test_key("stranger/op"),
         power: 0,
     });
     let mut unknown_kind = d.duplicate_vote(0, 2);
@@ -647,7 +647,7 @@ fn double_sign_evidence_tombstones_and_requests_slashing_once() {
     }
     assert_eq!(unjail(&mut d, cheat, cheat), codes::VALIDATOR_TOMBSTONED);
     // The request is served over abci_query for the relayer.
-    let resp = seqpoold::query::abci_query(
+    let resp = seqpool_app::query::abci_query(
         d.nodes[0].app.storage(),
         &tendermint::abci::request::Query {
             data: prost::Message::encode_to_vec(&QuerySlashingRequestsRequest {}).into(),
@@ -672,7 +672,7 @@ fn admin_updates_epoch_producer_jail_and_bridge_params_with_validation() {
     d.produce_block(vec![]).expect("block");
     let admin = d.admin_key.clone();
     let update = |d: &mut Driver, module: &str, json: &str| -> u32 {
-        let msg = seqpoold::client::update_params_msg(&d.admin_address(), module, json)
+        let msg = seqpool_client::update_params_msg(&d.admin_address(), module, json)
             .expect("params json");
         let tx = signed_tx(d, &admin, vec![msg]);
         d.produce_block(vec![tx]).expect("block").tx_results[0]

@@ -3,12 +3,12 @@ use bytes::Bytes;
 use cosmrs::Any;
 use k256::ecdsa::SigningKey;
 use prost::{Message, Name};
+use seqpool_app::driver::{test_key, Driver};
+use seqpool_app::tx::sign_tx;
+use seqpool_app::vote_ext;
 use seqpool_component::codes;
 use seqpool_proto::admin::v1::{MsgTransferAdmin, MsgUpdateParams};
 use seqpool_proto::app::v1::InjectedExtendedCommit;
-use seqpoold::driver::{test_key, Driver};
-use seqpoold::tx::sign_tx;
-use seqpoold::vote_ext;
 use tendermint::abci::response::ProcessProposal;
 
 fn any<M: Message + Name>(m: &M) -> Any {
@@ -466,19 +466,19 @@ fn restart_resumes_from_the_committed_state() {
     let storage = seqpool_store::Storage::open(dir.path().join("node0")).expect("reopen");
     assert_eq!(storage.latest_version(), Some(height));
     let mempool = std::sync::Arc::new(std::sync::Mutex::new(Default::default()));
-    let app = seqpoold::app::App::new(storage.clone(), mempool).expect("app");
+    let app = seqpool_app::app::App::new(storage.clone(), mempool).expect("app");
     assert_eq!(app.last_app_hash(), hash);
     assert_eq!(
         app.chain().map(|c| c.chain_id.as_str()),
         Some("seqpool-test")
     );
-    let info = seqpoold::abci::Info::new(storage).info();
+    let info = seqpool_app::query::info(&storage);
     assert_eq!(info.last_block_height.value(), height);
     assert_eq!(info.last_block_app_hash.as_bytes(), &hash);
 }
 
 /// The app hash after a fixed scenario. It changes whenever the state format or the state machine
-/// changes: review the change, then refresh with `UPDATE_SNAPSHOTS=1 cargo test -p seqpoold --test scenarios`.
+/// changes: review the change, then refresh with `UPDATE_SNAPSHOTS=1 cargo test -p seqpool-app --test scenarios`.
 #[test]
 fn app_hash_snapshot() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -7,9 +7,10 @@
 //! - [`metrics`]: counters for the status line and Prometheus.
 //! - [`sync`]: whether this node's view of the chain is current enough to produce.
 //!
-//! [`chain`] is the seqpoold gRPC client and [`l2`] the L2 JSON-RPC client they share.
+//! [`chain`] is the seqpoold gRPC client (`seqpool_client::grpc`) and [`l2`] the L2 JSON-RPC
+//! client they share.
 pub mod adapter;
-pub mod chain;
+pub use seqpool_client::grpc as chain;
 pub mod l2;
 pub mod metrics;
 pub mod relayer;

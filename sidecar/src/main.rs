@@ -4,6 +4,7 @@ use std::time::Duration;
 use alloy::signers::local::PrivateKeySigner;
 use anyhow::Context;
 use clap::Parser;
+use seqpool_client::Rpc;
 use seqpool_l1::deploy::Deployment;
 use seqpool_l1::sender::SendPolicy;
 use seqpool_sidecar::adapter::{Adapter, AdapterConfig};
@@ -13,7 +14,6 @@ use seqpool_sidecar::metrics::{self, Metrics};
 use seqpool_sidecar::relayer::{self, RelayLoopConfig, Relayer};
 use seqpool_sidecar::submitter::{Submitter, SubmitterConfig};
 use seqpool_sidecar::sync::SyncGate;
-use seqpoold::client::Rpc;
 use std::sync::Arc;
 
 #[derive(Parser, Debug)]
@@ -96,7 +96,7 @@ struct Args {
     #[arg(long, env = "SEQPOOL_HOME")]
     home: Option<std::path::PathBuf>,
     #[command(flatten)]
-    keyring: seqpoold::cli::KeyringArgs,
+    keyring: seqpool_client::cli::KeyringArgs,
     /// CometBFT RPC of this validator's node (broadcast of MsgSubmitBatch, account sequence).
     #[arg(
         long,

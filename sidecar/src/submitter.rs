@@ -12,8 +12,8 @@
 use std::time::{Duration, Instant};
 
 use k256::ecdsa::SigningKey;
+use seqpool_client::{sign_and_broadcast, to_any, Rpc};
 use seqpool_proto::mpc::v1::{BatchHeader, MsgSubmitBatch};
-use seqpoold::client::{sign_and_broadcast, to_any, Rpc};
 
 use crate::chain::ChainClient;
 use crate::l2::L2Client;
@@ -202,7 +202,7 @@ impl Submitter {
         }
         let header = self.header(index, start, end).await?;
         let msg = MsgSubmitBatch {
-            operator: seqpoold::client::address_of(&self.operator),
+            operator: seqpool_client::address_of(&self.operator),
             batch: Some(header.clone()),
         };
         let sent = sign_and_broadcast(

@@ -5,7 +5,7 @@
 //! when every check here passes, and otherwise waits and says why.
 use std::time::Duration;
 
-use seqpoold::client::{ChainClock, Rpc};
+use seqpool_client::{ChainClock, Rpc};
 
 use crate::chain::ChainClient;
 

@@ -22,8 +22,8 @@ async fn header_commits_to_the_l2_blocks_hashes_and_last_state_root() {
     let submitter = Submitter::new(
         ChainClient::new("127.0.0.1:1", Duration::from_millis(100)).expect("chain client"),
         L2Client::new(&l2.url).expect("L2 client"),
-        seqpoold::client::Rpc::new("http://127.0.0.1:1").expect("rpc"),
-        seqpoold::driver::test_key("operator/submitter"),
+        seqpool_client::Rpc::new("http://127.0.0.1:1").expect("rpc"),
+        k256::ecdsa::SigningKey::from_slice(&[7; 32]).expect("a valid scalar"),
         SubmitterConfig {
             signer: [0; 20],
             chain_id: "test".into(),

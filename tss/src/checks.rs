@@ -9,7 +9,8 @@ use frost_secp256k1::Identifier;
 
 use crate::crypto::envelope;
 use crate::error::{Result, TssError};
-use crate::ids::{id_hex, KeyId, Roster, SessionId};
+use crate::ids::{id_hex, KeyId, SessionId};
+use crate::members::Roster;
 use crate::messages::{self, pb};
 
 fn check_ids(key_id: KeyId, session_id: SessionId, got_key: u64, got_session: u64) -> Result<()> {

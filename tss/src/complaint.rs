@@ -10,7 +10,8 @@ use rand_core::{CryptoRng, RngCore};
 use crate::crypto::ecies::{self, OpenError, ShareContext};
 use crate::crypto::{dleq, envelope, point_from_bytes, point_to_bytes};
 use crate::error::{Result, TssError};
-use crate::ids::{id_hex, KeyId, MemberSecret, Roster, SessionId};
+use crate::ids::{id_hex, KeyId, SessionId};
+use crate::members::{MemberSecret, Roster};
 use crate::messages::pb;
 
 pub(crate) const DKG_PURPOSE: &[u8] = b"dkg";

@@ -12,9 +12,11 @@ pub mod error;
 pub mod eth;
 pub mod ids;
 pub mod keystore;
+pub mod members;
 pub mod messages;
 pub mod reshare;
 pub mod sign;
 
 pub use error::{Result, TssError};
-pub use ids::{threshold_for, KeyId, MemberPublic, MemberSecret, Roster, SessionId};
+pub use ids::{threshold_for, KeyId, SessionId};
+pub use members::{MemberPublic, MemberSecret, Roster};

@@ -8,7 +8,8 @@ use prost::Message;
 use seqpool_proto::tss::v1 as pb;
 
 use crate::error::{Result, TssError};
-use crate::ids::{hex_encode, MemberSecret, Roster};
+use crate::ids::hex_encode;
+use crate::members::{MemberSecret, Roster};
 
 pub const ENVELOPE_VERSION: u32 = 1;
 const DOMAIN: &[u8] = b"seqpool.tss.v1";

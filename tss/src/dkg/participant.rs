@@ -10,7 +10,8 @@ use crate::crypto::ecies::{self, ShareContext};
 use crate::crypto::envelope;
 use crate::error::{Result, TssError};
 use crate::eth;
-use crate::ids::{id_hex, KeyId, MemberSecret, Roster, SessionId};
+use crate::ids::{id_hex, KeyId, SessionId};
+use crate::members::{MemberSecret, Roster};
 use crate::messages::{self, pb};
 
 /// A finished DKG: this member's key package and the confirmed public key package.

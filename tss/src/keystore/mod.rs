@@ -28,7 +28,8 @@ use cipher::RecordCipher;
 use records::RecordKey;
 
 use crate::error::{Result, TssError};
-use crate::ids::{KeyId, MemberSecret};
+use crate::ids::KeyId;
+use crate::members::MemberSecret;
 use crate::sign;
 
 /// Where the keystore's encryption key comes from.

@@ -136,7 +136,7 @@ pub fn public_key_package_hash(package: &PublicKeyPackage) -> Result<[u8; 32]> {
 }
 
 use crate::crypto::envelope;
-use crate::ids::{MemberSecret, Roster};
+use crate::members::{MemberSecret, Roster};
 
 /// Seals a member's freshly preprocessed nonce commitments for registration on chain.
 pub fn seal_nonce_commitments(

@@ -6,7 +6,8 @@ use crate::complaint::RESHARE_PURPOSE;
 use crate::crypto::ecies::{self, ShareContext};
 use crate::crypto::envelope;
 use crate::error::{Result, TssError};
-use crate::ids::{id_hex, KeyId, MemberSecret, Roster, SessionId};
+use crate::ids::{id_hex, KeyId, SessionId};
+use crate::members::{MemberSecret, Roster};
 use crate::messages::{self, pb};
 
 /// An old holder deals its own share to `new_roster` with threshold `new_threshold`: a fresh

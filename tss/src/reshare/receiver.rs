@@ -15,7 +15,8 @@ use crate::crypto::ecies::{self, ShareContext};
 use crate::crypto::envelope;
 use crate::crypto::msm::{self, PreparedPoints};
 use crate::error::{Result, TssError};
-use crate::ids::{id_hex, KeyId, MemberSecret, Roster, SessionId};
+use crate::ids::{id_hex, KeyId, SessionId};
+use crate::members::{MemberSecret, Roster};
 use crate::messages::{self, pb};
 
 /// Evaluates a committed polynomial at `x`: sum_k x^k * C_k, as one variable-time multi-scalar

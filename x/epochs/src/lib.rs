@@ -5,184 +5,27 @@
 //! enters a new epoch. Epoch `e` covers L2 heights `[e * len + 1, (e + 1) * len]`; the L2 genesis
 //! block (0) belongs to epoch 0.
 
+pub mod genesis;
+pub mod handlers;
+pub mod params;
 pub mod query;
+pub mod schedule;
+pub mod state;
+pub mod state_key;
 
-use seqpool_component::{
-    BlockContext, StateRead, StateReadProto, StateWrite, StateWriteProto, StoreError, TxError,
-};
+pub use genesis::init_genesis;
+pub use handlers::{advance_head, update_params, EpochHooks};
+pub use params::{default_params, validate_params};
+pub use schedule::{epoch, epoch_of};
 pub use seqpool_proto::epochs::v1::{Epoch, GenesisState, L2Block, L2Head, LengthChange, Params};
+pub use state::EpochRead;
 
 pub const MODULE: &str = "epochs";
-
-mod state_key {
-    pub const PARAMS: &[u8] = b"epochs/params";
-    pub const HEAD: &[u8] = b"epochs/l2_head";
-}
-
-pub fn default_params() -> Params {
-    Params {
-        epoch_length: 20,
-        length_changes: Vec::new(),
-    }
-}
-
-pub fn validate_params(p: &Params) -> Result<(), TxError> {
-    if p.epoch_length == 0 || p.epoch_length > 1_000_000 {
-        return Err(TxError::invalid_message(format!(
-            "epochs.epoch_length must be within [1, 1000000], got {}",
-            p.epoch_length
-        )));
-    }
-    Ok(())
-}
-
-pub fn init_genesis<S: StateWrite>(state: &mut S, genesis: &GenesisState) -> Result<(), TxError> {
-    let mut p = genesis.params.clone().unwrap_or_else(default_params);
-    validate_params(&p)?;
-    // Length changes are the chain's record, never given.
-    p.length_changes.clear();
-    state.put_proto(state_key::PARAMS.to_vec(), &p);
-    Ok(())
-}
-
-/// The length segment that `pick` selects among the recorded changes (the genesis length alone
-/// when there were none): (first epoch, its first L2 height, length).
-fn segment(params: &Params, pick: impl Fn(&LengthChange) -> bool) -> (u64, u64, u64) {
-    params
-        .length_changes
-        .iter()
-        .rev()
-        .find(|c| pick(c))
-        .map(|c| (c.from_epoch, c.first_l2_height, c.length.max(1)))
-        .unwrap_or((0, 1, params.epoch_length.max(1)))
-}
-
-/// The epoch an L2 height belongs to (the L2 genesis block, 0, is in epoch 0).
-pub fn epoch_of(params: &Params, l2_height: u64) -> u64 {
-    let h = l2_height.max(1);
-    let (from, first, len) = segment(params, |c| c.first_l2_height <= h);
-    from.saturating_add((h - first.min(h)) / len)
-}
-
-/// Epoch `number` with its L2 height range.
-pub fn epoch(params: &Params, number: u64) -> Epoch {
-    let (from, first, len) = segment(params, |c| c.from_epoch <= number);
-    let first_l2_height = first.saturating_add(number.saturating_sub(from).saturating_mul(len));
-    Epoch {
-        number,
-        first_l2_height,
-        last_l2_height: first_l2_height.saturating_add(len - 1),
-    }
-}
-
-/// MsgUpdateParams for x/epochs: a new length applies from the epoch after the next one (the
-/// current epoch's and the next one's heights and schedules are already fixed), so no L2 height
-/// ever changes epoch. A change still pending is replaced.
-pub fn update_params<S: StateWrite>(state: &mut S, new: &Params) -> Result<Params, TxError> {
-    validate_params(new)?;
-    let old = state.epoch_params()?;
-    let from_epoch = state.current_epoch()?.number.saturating_add(2);
-    let first_l2_height = epoch(&old, from_epoch).first_l2_height;
-    let mut changes = if old.length_changes.is_empty() {
-        vec![LengthChange {
-            from_epoch: 0,
-            first_l2_height: 1,
-            length: old.epoch_length.max(1),
-        }]
-    } else {
-        old.length_changes.clone()
-    };
-    changes.retain(|c| c.from_epoch < from_epoch);
-    if changes.last().map(|c| c.length) != Some(new.epoch_length) {
-        changes.push(LengthChange {
-            from_epoch,
-            first_l2_height,
-            length: new.epoch_length,
-        });
-    }
-    let p = Params {
-        epoch_length: new.epoch_length,
-        length_changes: changes,
-    };
-    state.put_proto(state_key::PARAMS.to_vec(), &p);
-    Ok(p)
-}
-
-pub trait EpochRead: StateRead {
-    fn epoch_params(&self) -> Result<Params, StoreError> {
-        Ok(self
-            .get_proto(state_key::PARAMS)?
-            .unwrap_or_else(default_params))
-    }
-
-    fn l2_head(&self) -> Result<Option<L2Head>, StoreError> {
-        self.get_proto(state_key::HEAD)
-    }
-
-    /// Number of the last agreed L2 block (0 = L2 genesis, before any agreement).
-    fn l2_head_number(&self) -> Result<u64, StoreError> {
-        Ok(self
-            .l2_head()?
-            .and_then(|h| h.block)
-            .map(|b| b.number)
-            .unwrap_or(0))
-    }
-
-    /// The epoch of the agreed L2 head: the one whose producer makes the next L2 blocks until the
-    /// head crosses its last height.
-    fn current_epoch(&self) -> Result<Epoch, StoreError> {
-        let p = self.epoch_params()?;
-        let head = self.l2_head_number()?;
-        // The next block to make decides which epoch is running.
-        Ok(epoch(&p, epoch_of(&p, head.saturating_add(1))))
-    }
-}
-impl<T: StateRead + ?Sized> EpochRead for T {}
-
-/// What other modules do at epoch boundaries. The app implements it once, calling each module.
-pub trait EpochHooks<S: StateWrite> {
-    /// The last block of `ended` was just agreed: `started`'s producer makes the next L2 block.
-    fn epoch_boundary(
-        &mut self,
-        state: &mut S,
-        ctx: &BlockContext,
-        ended: &Epoch,
-        started: &Epoch,
-    ) -> Result<(), StoreError>;
-}
-
-/// Makes `block` the agreed L2 head (it must be the next height) and fires `hooks` for every epoch
-/// boundary between the old head and it.
-pub fn advance_head<S: StateWrite, H: EpochHooks<S>>(
-    state: &mut S,
-    ctx: &BlockContext,
-    block: L2Block,
-    hooks: &mut H,
-) -> Result<(), StoreError> {
-    let p = state.epoch_params()?;
-    let old = state.l2_head_number()?;
-    // An epoch starts when the block before its first height is agreed: its producer is up next.
-    let (from, to) = (
-        epoch_of(&p, old.saturating_add(1)),
-        epoch_of(&p, block.number.saturating_add(1)),
-    );
-    state.put_proto(
-        state_key::HEAD.to_vec(),
-        &L2Head {
-            block: Some(block),
-            agreed_at_height: ctx.height,
-            agreed_at_time_ms: (ctx.time_unix_nanos / 1_000_000) as i64,
-        },
-    );
-    for e in from..to {
-        hooks.epoch_boundary(state, ctx, &epoch(&p, e), &epoch(&p, e + 1))?;
-    }
-    Ok(())
-}
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use seqpool_component::{BlockContext, StateWrite, StoreError};
     use seqpool_store::{StateDelta, Storage};
 
     struct Recorder(Vec<(u64, u64)>);

@@ -1,7 +1,7 @@
 use seqpool_component::{QueryError, StateRead};
 use seqpool_proto::epochs::v1::*;
 
-use crate::EpochRead;
+use crate::state::EpochRead;
 
 pub fn current_epoch(
     state: &impl StateRead,

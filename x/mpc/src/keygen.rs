@@ -14,6 +14,8 @@ mod verify;
 pub use package::PackageError;
 pub use verify::roster_of;
 
+pub use crate::lifecycle::on_key_test_signed;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use frost_secp256k1::Identifier;
@@ -24,7 +26,7 @@ use seqpool_component::{
 use crate::state::{MpcRead, MpcWrite};
 use crate::{
     state_key, Blame, GroupKey, KeyStatus, KeygenKind, KeygenPayload, KeygenSession, Member,
-    MemberVote, MpcVote, RequestStatus, SessionStatus, SigningRequest,
+    MemberVote, MpcVote, RequestStatus, SessionStatus,
 };
 
 /// Fewest members a key is made for: threshold_for(2) = 2 of 2. A single validator gets no key
@@ -138,7 +140,7 @@ pub fn target_members<S: StateRead + ?Sized>(
         .active_key()?
         .map(|k| k.members.into_iter().map(|m| m.identifier).collect())
         .unwrap_or_default();
-    let online = crate::signing::last_voters(state)?;
+    let online = crate::participation::last_voters(state)?;
     Ok(active
         .into_iter()
         .filter(|m| !out.contains(&m.identifier))
@@ -563,7 +565,7 @@ pub fn apply_votes<S: StateWrite>(
                     );
                     // A proven fault costs the same as an invalid signature share; a missed
                     // round does not (liveness jailing covers a node that is down).
-                    events.extend(crate::signing::penalise(state, ctx, &validator)?);
+                    events.extend(crate::participation::penalise(state, ctx, &validator)?);
                     session.blame.push(Blame {
                         identifier: culprit.clone(),
                         validator,
@@ -611,7 +613,7 @@ pub fn end_block<S: StateWrite>(
         pending.retired_height = ctx.height;
         state.put_group_key(&pending);
         state.delete(state_key::PENDING_KEY.to_vec());
-        let forgotten = forget_key(state, pending.key_id)?;
+        let forgotten = crate::lifecycle::forget_key(state, pending.key_id)?;
         return Ok(vec![Event::new("mpc_key_failed")
             .attr("key_id", pending.key_id.to_string())
             .attr("reason", "key test signature failed")
@@ -657,58 +659,6 @@ pub fn validate_vote(vote: &MpcVote) -> Result<(), String> {
         }
     }
     Ok(())
-}
-
-/// Called by the signing path when a KEY_TEST request of a pending key is signed: the key
-/// becomes ACTIVE and the one it replaces RETIRED (its holders delete their shares and nonces).
-pub fn on_key_test_signed<S: StateWrite>(
-    state: &mut S,
-    ctx: &BlockContext,
-    request: &SigningRequest,
-) -> Result<Vec<Event>, StoreError> {
-    let Some(mut key) = state.group_key(request.key_id)? else {
-        return Ok(Vec::new());
-    };
-    if key.status() != KeyStatus::Pending {
-        return Ok(Vec::new());
-    }
-    let mut events = Vec::new();
-    if let Some(mut old) = state.active_key()? {
-        // A reshare keeps the group key, so L1 holds the new sharing's key as much as the old's.
-        if old.registered_on_l1 && old.px == key.px && old.py == key.py {
-            key.registered_on_l1 = true;
-        }
-        old.status = KeyStatus::Retired as i32;
-        old.retired_height = ctx.height;
-        state.put_group_key(&old);
-        let forgotten = forget_key(state, old.key_id)?;
-        events.push(
-            Event::new("mpc_key_retired")
-                .attr("key_id", old.key_id.to_string())
-                .attr("replaced_by", key.key_id.to_string())
-                .attr("commitments_deleted", forgotten.to_string()),
-        );
-    }
-    key.status = KeyStatus::Active as i32;
-    key.activated_height = ctx.height;
-    state.put_group_key(&key);
-    state.set_active_key(key.key_id);
-    state.delete(state_key::PENDING_KEY.to_vec());
-    events.push(
-        Event::new("mpc_key_active")
-            .attr("key_id", key.key_id.to_string())
-            .attr("group_key", hex::encode(&key.group_key))
-            .attr("reshared_from", key.reshared_from.to_string()),
-    );
-    Ok(events)
-}
-
-/// A key that signs no more (RETIRED or FAILED): its members' nonce commitments and its
-/// KEY_TEST index go in the same block (the nodes delete their secret nonces with the share).
-/// The key record and its requests stay (history, queries). Returns the commitments deleted.
-fn forget_key<S: StateWrite>(state: &mut S, key_id: u64) -> Result<usize, StoreError> {
-    state.delete(state_key::key_test(key_id));
-    crate::signing::forget_key_commitments(state, key_id)
 }
 
 /// The identifier of a member, parsed.

@@ -9,14 +9,16 @@
 //!   that starts an attempt; the chosen signers' shares ride on that height's precommit extensions
 //!   and the next block aggregates, blames bad shares and retries without missing signers.
 //!
-//! Secrets never enter state; the node-side duties live in seqpoold (`app/src/mpc`).
+//! Secrets never enter state; the node-side duties live in seqpoold (`node/src/mpc`).
 
 pub mod batch;
 pub mod genesis;
 pub mod keygen;
+pub mod lifecycle;
 pub mod members;
 pub mod msgs;
 pub mod params;
+pub mod participation;
 pub mod query;
 pub mod receipts;
 pub mod requests;

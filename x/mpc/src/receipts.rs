@@ -315,7 +315,7 @@ mod tests {
             key_id: 2,
             ..Default::default()
         };
-        crate::keygen::on_key_test_signed(&mut state, &ctx, &test).expect("activate");
+        crate::lifecycle::on_key_test_signed(&mut state, &ctx, &test).expect("activate");
         let new = state.group_key(2).expect("get").expect("key");
         assert_eq!(new.status(), KeyStatus::Active);
         assert!(new.registered_on_l1, "same group key: L1 still holds it");

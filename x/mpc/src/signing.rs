@@ -28,15 +28,13 @@ use seqpool_staking::StakingRead;
 use seqpool_tss::messages;
 use seqpool_tss::{KeyId, MemberPublic, Roster, SessionId, TssError};
 
+pub use crate::participation::{last_voters, share_faults};
+use crate::participation::{penalise, LAST_VOTERS};
 use crate::state::{MpcRead, MpcWrite};
 use crate::{
     state_key, Blame, GroupKey, KeyStatus, MemberVote, MpcVote, RegisteredCommitment,
     RequestStatus, RequestType, SessionStatus, SigningAttempt, SigningRequest,
 };
-
-/// Identifiers (32 bytes each, concatenated) of the members whose extension was in the last
-/// applied commit.
-const LAST_VOTERS: &[u8] = b"mpc/last_voters";
 
 fn shares_prefix(request_id: u64, attempt: u32) -> Vec<u8> {
     [
@@ -51,19 +49,10 @@ fn share_key(request_id: u64, attempt: u32, identifier: &[u8]) -> Vec<u8> {
     [shares_prefix(request_id, attempt), identifier.to_vec()].concat()
 }
 
-fn faults_key(validator: &str) -> Vec<u8> {
-    [b"mpc/share_faults/".as_slice(), validator.as_bytes()].concat()
-}
-
 /// The tss session id of one attempt: the request id in the high bits, the attempt number in
 /// the low 16.
 pub fn session_id(request_id: u64, attempt: u32) -> u64 {
     (request_id << 16) | u64::from(attempt & 0xffff)
-}
-
-/// Invalid shares recorded against a validator since it was last jailed for them.
-pub fn share_faults<S: StateRead + ?Sized>(state: &S, validator: &str) -> Result<u64, StoreError> {
-    Ok(state.get_u64(&faults_key(validator))?.unwrap_or(0))
 }
 
 /// Unused registered commitments of `identifier` for `key_id`, lowest index first.
@@ -88,34 +77,6 @@ fn first_unused_commitment<S: StateRead + ?Sized>(
     Ok(unused_commitments(state, key_id, identifier)?
         .into_iter()
         .next())
-}
-
-/// Identifiers of the members whose extension was in the last applied commit: the members
-/// that have shown they are online (signers are chosen among them first, and the key lifecycle
-/// takes a member in only once it is among them).
-pub fn last_voters<S: StateRead + ?Sized>(state: &S) -> Result<BTreeSet<Vec<u8>>, StoreError> {
-    Ok(state
-        .get_raw(LAST_VOTERS)?
-        .unwrap_or_default()
-        .chunks(32)
-        .map(<[u8]>::to_vec)
-        .collect())
-}
-
-/// Deletes what only a key that signs no more (RETIRED or FAILED) used: its members' unused
-/// nonce commitments and their index counters. Returns how many commitments were deleted.
-pub(crate) fn forget_key_commitments<S: StateWrite>(
-    state: &mut S,
-    key_id: u64,
-) -> Result<usize, StoreError> {
-    // The per-member prefixes with an empty identifier cover every member of the key.
-    let commitments = state.prefix_raw(&state_key::commitments_prefix(key_id, &[]))?;
-    let counters = state.prefix_raw(&state_key::next_commitment_index(key_id, &[]))?;
-    let deleted = commitments.len();
-    for (key, _) in commitments.into_iter().chain(counters) {
-        state.delete(key);
-    }
-    Ok(deleted)
 }
 
 /// Open requests with their live attempt (status OPEN), in request id order: what the nodes
@@ -456,7 +417,7 @@ fn try_aggregate<S: StateWrite>(
                 .attr("attempt", attempt_no.to_string())
                 .attr("created_height", request.created_height.to_string())];
             if request.request_type() == RequestType::KeyTest {
-                events.extend(crate::keygen::on_key_test_signed(state, ctx, &request)?);
+                events.extend(crate::lifecycle::on_key_test_signed(state, ctx, &request)?);
             }
             Ok(events)
         }
@@ -546,39 +507,6 @@ fn aggregate_shares<S: StateRead + ?Sized>(
         }
         Err(e) => Ok(Err(Failure::Other(e.to_string()))),
     }
-}
-
-/// Records a proven MPC fault (an invalid signature share, or a keygen payload the chain proved
-/// bad) against `validator` and jails it after `max_share_faults`.
-pub(crate) fn penalise<S: StateWrite>(
-    state: &mut S,
-    ctx: &BlockContext,
-    validator: &str,
-) -> Result<Vec<Event>, StoreError> {
-    if validator.is_empty() {
-        return Ok(Vec::new());
-    }
-    let params = state.mpc_params()?;
-    let faults = share_faults(state, validator)? + 1;
-    let mut events = vec![Event::new("mpc_share_fault")
-        .attr("validator", validator)
-        .attr("faults", faults.to_string())];
-    if params.max_share_faults > 0 && faults >= u64::from(params.max_share_faults) {
-        if let Some(v) = state.validator(validator)? {
-            if !v.jailed {
-                events.push(seqpool_staking::jail::jail(
-                    state,
-                    v,
-                    seqpool_staking::jail::REASON_MPC_FAULTS,
-                    ctx.height + params.share_fault_jail_blocks,
-                )?);
-            }
-        }
-        state.delete(faults_key(validator));
-    } else {
-        state.put_u64(faults_key(validator), faults);
-    }
-    Ok(events)
 }
 
 pub fn end_block<S: StateWrite>(

@@ -8,7 +8,7 @@ use crate::{
 };
 
 /// Every request status, for clearing the status index when the stored request is unreadable.
-pub(crate) const ALL_STATUSES: [RequestStatus; 6] = [
+pub const ALL_STATUSES: [RequestStatus; 6] = [
     RequestStatus::Unspecified,
     RequestStatus::Pending,
     RequestStatus::Signing,

@@ -3,7 +3,8 @@ use seqpool_epochs::EpochRead;
 use seqpool_proto::producer::v1::*;
 use seqpool_staking::StakingRead;
 
-use crate::{selection, ProducerRead};
+use crate::selection;
+use crate::state::ProducerRead;
 
 pub fn producer(
     state: &impl StateRead,

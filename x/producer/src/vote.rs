@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use seqpool_component::{StateRead, StoreError};
 use seqpool_epochs::{EpochRead, L2Block};
 
-use crate::{ProducerRead, ProducerVote, StallReport};
+use crate::state::ProducerRead;
+use crate::{ProducerVote, StallReport};
 
 /// Most L2 blocks one vote may report, and so the most the head moves per chain block.
 pub const MAX_BLOCKS_PER_VOTE: usize = 64;

@@ -1,7 +1,7 @@
 //! Jailing, unjailing and slashing requests.
 //!
 //! A jailed validator keeps its stake and record but has no CometBFT power (the end-of-block
-//! [`crate::l1::validator_updates`] leaves it out, one update per validator per block whatever
+//! `l1::validator_updates` leaves it out, one update per validator per block whatever
 //! jailed it) and is not selected as producer. Reasons and their way back:
 //!
 //! | reason            | set by                                   | way back                                   |
@@ -135,7 +135,7 @@ pub fn request_slashing<S: StateWrite>(
     let request = SlashingRequest {
         id,
         validator: v.consensus_address.clone(),
-        signer: crate::l1::eth_address(&v.consensus_pub_key)
+        signer: crate::keys::eth_address(&v.consensus_pub_key)
             .map(|a| a.to_vec())
             .unwrap_or_default(),
         sequencer_id: v.sequencer_id,

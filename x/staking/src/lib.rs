@@ -8,6 +8,7 @@
 
 pub mod genesis;
 pub mod jail;
+pub mod keys;
 pub mod l1;
 pub mod liveness;
 pub mod params;

@@ -1,0 +1,3 @@
+//! Where x/epochs keeps its state.
+pub const PARAMS: &[u8] = b"epochs/params";
+pub const HEAD: &[u8] = b"epochs/l2_head";
