@@ -276,6 +276,7 @@ generate() {
   "$seqpoold" testnet --v "$validators" --output-dir "$dir" --overwrite --chain-id "$chain_id" \
     --base-port "$base_port" --grpc-base-port "$grpc_port" --rest-base-port "$rest_port" \
     --extra-accounts "$extra_accounts" --keyring-backend test --timeout-commit 500ms \
+    --genesis-template "${DEVNET_GENESIS_TEMPLATE:-$repo/genesis/devnet.json}" \
     $(l2_testnet_args) $(l1_testnet_args) >/dev/null || { stop_all; die "seqpoold testnet failed"; }
   start_l1_mining
 }

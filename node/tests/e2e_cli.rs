@@ -334,3 +334,84 @@ fn version_and_usage_errors() {
         "127.0.0.1:1",
     );
 }
+
+/// The genesis templates as an operator uses them: `genesis validate` passes the shipped
+/// templates and names every bad field of a broken one; `init --genesis-template` writes a genesis
+/// with the template's params, which validates too; a broken template stops `init`.
+#[test]
+fn genesis_templates_validate_and_seed_init() {
+    let templates = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../genesis");
+    let production = templates.join("production.json");
+    let production = production.to_str().expect("utf-8 path");
+    for t in ["devnet.json", "production.json"] {
+        let path = templates.join(t);
+        ok(&seqpoold(
+            &["genesis", "validate", path.to_str().expect("utf-8")],
+            None,
+        ));
+    }
+
+    let home = tempfile::tempdir().expect("tempdir");
+    let h = home.path().to_str().expect("utf-8 path");
+    ok(&seqpoold(
+        &[
+            "init",
+            "solo",
+            "--chain-id",
+            "prod-1",
+            "--home",
+            h,
+            "--genesis-template",
+            production,
+        ],
+        Some("init-pass"),
+    ));
+    let genesis_path = home.path().join("config/genesis.json");
+    let genesis: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&genesis_path).expect("genesis")).expect("json");
+    let app_state = &genesis["app_state"];
+    assert_eq!(app_state["epochs"]["params"]["epochLength"], "1000");
+    assert_eq!(app_state["producer"]["params"]["stallTimeoutMs"], "120000");
+    ok(&seqpoold(
+        &["genesis", "validate", genesis_path.to_str().expect("utf-8")],
+        None,
+    ));
+
+    // Two bad params and an unknown field: each named, exit 1.
+    let mut broken: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(templates.join("devnet.json")).expect("devnet"))
+            .expect("json");
+    broken["epochs"]["epochLength"] = "0".into();
+    broken["auth"]["maxMsgsPerTx"] = "0".into();
+    broken["producer"]["stallTimeout"] = "1".into();
+    let broken_path = home.path().join("broken.json");
+    std::fs::write(&broken_path, broken.to_string()).expect("write");
+    let broken_path = broken_path.to_str().expect("utf-8");
+    let out = seqpoold(&["genesis", "validate", broken_path], None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "stderr: {stderr}");
+    for field in [
+        "epochs.epochLength",
+        "auth.maxMsgsPerTx",
+        "producer.stallTimeout",
+    ] {
+        assert!(stderr.contains(field), "{field} not in {stderr}");
+    }
+    fails_with(
+        &seqpoold(
+            &[
+                "init",
+                "solo",
+                "--chain-id",
+                "prod-1",
+                "--home",
+                h,
+                "--overwrite",
+                "--genesis-template",
+                broken_path,
+            ],
+            Some("init-pass"),
+        ),
+        "epochs.epochLength",
+    );
+}

@@ -1,4 +1,6 @@
 //! `seqpoold init`: a home for one node whose genesis makes it the only validator.
+use std::path::PathBuf;
+
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use k256::ecdsa::SigningKey;
@@ -29,6 +31,11 @@ pub struct InitArgs {
     /// Voting power of this validator in genesis.
     #[arg(long, default_value_t = 10)]
     pub power: i64,
+    /// Params of every module from this template (genesis/devnet.json, genesis/production.json
+    /// or your own; check it with `seqpoold genesis validate`); default: the built-in defaults,
+    /// which genesis/devnet.json holds.
+    #[arg(long)]
+    pub genesis_template: Option<PathBuf>,
     /// Address every listener binds to.
     #[arg(long, default_value = "127.0.0.1")]
     pub listen_host: String,
@@ -130,7 +137,9 @@ pub fn run(args: InitArgs) -> Result<()> {
         consensus_key,
         power: args.power,
     };
-    let mut app_state = AppGenesis::default_for(&admin, vec![home::staking_validator(&validator)]);
+    let template = super::genesis::load_template(args.genesis_template.as_deref())?;
+    let mut app_state =
+        AppGenesis::from_template(&template, &admin, vec![home::staking_validator(&validator)]);
     app_state.mpc.members = vec![super::mpc::genesis_member(
         &identity.public(),
         &home::consensus_address(&validator.consensus_key),

@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub use seqpool_client::cli::KeyringArgs;
 
+pub mod genesis;
 pub mod home;
 mod init;
 mod keys;
@@ -70,6 +71,9 @@ pub enum Command {
     Query(query::QueryArgs),
     /// Write the homes of an N-validator local testnet sharing one genesis.
     Testnet(testnet::TestnetArgs),
+    /// The genesis params templates, and a check of a template or genesis.json.
+    #[command(subcommand)]
+    Genesis(genesis::GenesisCommand),
     /// Send signed txs through a devnet and measure sustained throughput.
     Load(load::LoadArgs),
     /// Print the version.
@@ -139,6 +143,7 @@ fn execute(command: Command) -> Result<()> {
         Command::Tx(cmd) => runtime()?.block_on(tx::run(cmd)),
         Command::Query(args) => runtime()?.block_on(query::run(args)),
         Command::Testnet(args) => testnet::run(args).map(|_| ()),
+        Command::Genesis(cmd) => genesis::run(cmd),
         Command::Load(args) => runtime()?.block_on(load::run(args)),
         Command::Version { output } => {
             let version = env!("CARGO_PKG_VERSION");

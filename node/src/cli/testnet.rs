@@ -38,6 +38,11 @@ pub struct TestnetArgs {
     pub extra_accounts: u32,
     #[arg(long, default_value_t = 10)]
     pub power: i64,
+    /// Params of every module from this template (genesis/devnet.json, genesis/production.json
+    /// or your own; check it with `seqpoold genesis validate`); default: the built-in defaults,
+    /// which genesis/devnet.json holds.
+    #[arg(long)]
+    pub genesis_template: Option<PathBuf>,
     /// CometBFT mempool capacity of each node (room for load tests).
     #[arg(long, default_value_t = 20000)]
     pub mempool_size: u32,
@@ -230,7 +235,9 @@ pub fn run(args: TestnetArgs) -> Result<NodesFile> {
             power,
         })
         .collect();
-    let mut app_state = AppGenesis::default_for(
+    let template = super::genesis::load_template(args.genesis_template.as_deref())?;
+    let mut app_state = AppGenesis::from_template(
+        &template,
         &admin.address,
         validators.iter().map(home::staking_validator).collect(),
     );
