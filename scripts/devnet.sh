@@ -6,6 +6,9 @@
 #   scripts/devnet.sh up      the same in the background; returns once every node is past height 2
 #   scripts/devnet.sh down    stop a devnet started by `up` (or left behind)
 #   scripts/devnet.sh status  one line of height and app hash per node
+#   scripts/devnet.sh stop|start|restart <i>
+#                             one node of a running devnet: its sidecar, cometbft and seqpoold
+#                             (stopped in that order, started seqpoold first), reusing its home
 #
 # L1: an anvil node (own port) with the seqpool contracts; `seqpoold testnet --l1-rpc` deploys them,
 # whitelists every validator's operator account and locks its stake for its consensus key with
@@ -121,26 +124,31 @@ consensus_address() {
 # group key through Governance with the deployer key (devnet only).
 start_sidecars() {
   [ "$l2_enabled" = 1 ] || return 0
-  for k in $(seq 0 $((validators - 1))); do
-    local home="$dir/node$k" addr l1_key
-    local -a l1_flags=() l1_env=()
-    addr="$(consensus_address "$k")"
-    [ -n "$addr" ] || die "no consensus address of node$k in $dir/nodes.json"
-    if [ "$l1_enabled" = 1 ]; then
-      l1_key="$("$seqpoold" keys export operator --unsafe-hex --home "$home" --keyring-backend test 2>/dev/null)" ||
-        die "cannot read node$k's operator key for its relayer"
-      l1_flags=(--l1-rpc "$l1_rpc" --l1-deployment "$dir/l1-deployment.json"
-        --metrics-addr "127.0.0.1:$((grpc_port + 300 + k))")
-      l1_env=("SEQPOOL_SIDECAR_L1_KEY=$l1_key")
-      [ "$k" = 0 ] && l1_env+=("SEQPOOL_SIDECAR_L1_ADMIN_KEY=$l1_deployer_key")
-    fi
-    env ${l1_env[@]+"${l1_env[@]}"} \
-      "$sidecar" --grpc "127.0.0.1:$((grpc_port + k))" --l2-rpc "$l2_rpc" --validator "$addr" \
-      --block-time-ms "$l2_block_time_ms" ${l1_flags[@]+"${l1_flags[@]}"} \
-      --operator-key operator --home "$home" --keyring-backend test \
-      --cometbft-rpc "http://127.0.0.1:$(rpc_port "$k")" >"$home/sidecar.log" 2>&1 &
-    { echo $!; cat "$pids_file"; } >"$pids_file.tmp" && mv "$pids_file.tmp" "$pids_file"
-  done
+  local k
+  for k in $(seq 0 $((validators - 1))); do start_sidecar "$k"; done
+}
+
+# The sidecar of node $1 (nothing without L2).
+start_sidecar() {
+  [ "$l2_enabled" = 1 ] || return 0
+  local k="$1" home="$dir/node$1" addr l1_key
+  local -a l1_flags=() l1_env=()
+  addr="$(consensus_address "$k")"
+  [ -n "$addr" ] || die "no consensus address of node$k in $dir/nodes.json"
+  if [ "$l1_enabled" = 1 ]; then
+    l1_key="$("$seqpoold" keys export operator --unsafe-hex --home "$home" --keyring-backend test 2>/dev/null)" ||
+      die "cannot read node$k's operator key for its relayer"
+    l1_flags=(--l1-rpc "$l1_rpc" --l1-deployment "$dir/l1-deployment.json"
+      --metrics-addr "127.0.0.1:$((grpc_port + 300 + k))")
+    l1_env=("SEQPOOL_SIDECAR_L1_KEY=$l1_key")
+    [ "$k" = 0 ] && l1_env+=("SEQPOOL_SIDECAR_L1_ADMIN_KEY=$l1_deployer_key")
+  fi
+  env ${l1_env[@]+"${l1_env[@]}"} \
+    "$sidecar" --grpc "127.0.0.1:$((grpc_port + k))" --l2-rpc "$l2_rpc" --validator "$addr" \
+    --block-time-ms "$l2_block_time_ms" ${l1_flags[@]+"${l1_flags[@]}"} \
+    --operator-key operator --home "$home" --keyring-backend test \
+    --cometbft-rpc "http://127.0.0.1:$(rpc_port "$k")" >>"$home/sidecar.log" 2>&1 &
+  track "$k" sidecar $!
 }
 
 describe_l2() {
@@ -236,7 +244,7 @@ stop_all() {
     sleep 0.1
   done
   for pid in $pids; do kill -KILL "$pid" 2>/dev/null || true; done
-  rm -f "$pids_file"
+  rm -f "$pids_file" "$dir"/node*/pids
 }
 
 # True when something accepts TCP connections on 127.0.0.1:$1.
@@ -287,19 +295,101 @@ start_all() {
   if [ "$app" = kvstore ]; then
     proxy=(--proxy_app=kvstore)
   else
-    for k in $(seq 0 $((validators - 1))); do
-      local home="$dir/node$k"
-      "$seqpoold" start --home "$home" >"$home/seqpoold.log" 2>&1 &
-      echo $! >>"$pids_file"
-    done
+    for k in $(seq 0 $((validators - 1))); do start_seqpoold "$k"; done
   fi
-  for k in $(seq 0 $((validators - 1))); do
-    local home="$dir/node$k"
-    "$cometbft" start --home "$home" "${proxy[@]}" >"$home/cometbft.log" 2>&1 &
-    # cometbft is listed first so that it is stopped first.
-    { echo $!; cat "$pids_file"; } >"$pids_file.tmp" && mv "$pids_file.tmp" "$pids_file"
-  done
+  for k in $(seq 0 $((validators - 1))); do start_cometbft "$k" "${proxy[@]}"; done
   start_sidecars
+}
+
+# Records process $3 (role $2: seqpoold, cometbft or sidecar) of node $1: in the node's own pids
+# file ("role pid" lines) and in the devnet's, where cometbft and sidecars go first so that
+# stop_all stops them before the seqpoold they talk to.
+track() {
+  echo "$2 $3" >>"$dir/node$1/pids"
+  if [ "$2" = seqpoold ]; then
+    echo "$3" >>"$pids_file"
+  else
+    { echo "$3"; cat "$pids_file"; } >"$pids_file.tmp" && mv "$pids_file.tmp" "$pids_file"
+  fi
+}
+
+start_seqpoold() {
+  local home="$dir/node$1"
+  "$seqpoold" start --home "$home" >>"$home/seqpoold.log" 2>&1 &
+  track "$1" seqpoold $!
+}
+
+# cometbft of node $1; further arguments go to `cometbft start`.
+start_cometbft() {
+  local k="$1" home="$dir/node$1"
+  shift
+  "$cometbft" start --home "$home" "$@" >>"$home/cometbft.log" 2>&1 &
+  track "$k" cometbft $!
+}
+
+# The pids of role $2 of node $1 that still run.
+node_pids() {
+  [ -f "$dir/node$1/pids" ] || return 0
+  local role pid
+  while read -r role pid; do
+    [ "$role" = "$2" ] && kill -0 "$pid" 2>/dev/null && echo "$pid"
+  done <"$dir/node$1/pids"
+  return 0
+}
+
+# TERM, then KILL after 5 s; forgets the pids in the devnet's pids file.
+stop_pids() {
+  [ $# -gt 0 ] || return 0
+  local pid
+  for pid in "$@"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for _ in $(seq 1 50); do
+    local alive=0
+    for pid in "$@"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break
+    sleep 0.1
+  done
+  for pid in "$@"; do kill -KILL "$pid" 2>/dev/null || true; done
+  if [ -f "$pids_file" ]; then
+    local keep
+    keep="$(grep -vxF -f <(printf '%s\n' "$@") "$pids_file" || true)"
+    printf '%s\n' "$keep" | sed '/^$/d' >"$pids_file.tmp" && mv "$pids_file.tmp" "$pids_file"
+  fi
+}
+
+# Stops node $1: its sidecar (it would only report the node unreachable), cometbft (the ABCI
+# client: stopping seqpoold under it makes it exit on the broken connection), then seqpoold.
+stop_node() {
+  local role
+  for role in sidecar cometbft seqpoold; do
+    # shellcheck disable=SC2046
+    stop_pids $(node_pids "$1" "$role")
+  done
+  rm -f "$dir/node$1/pids"
+}
+
+# Starts node $1 again from its home: seqpoold (it opens the store and the MPC keystore), cometbft
+# (it connects to seqpoold and replays or catches up), then the sidecar.
+start_node() {
+  local k="$1" role
+  for role in seqpoold cometbft sidecar; do
+    [ -z "$(node_pids "$k" "$role")" ] || die "node$k's $role is still running; stop it first"
+  done
+  rm -f "$dir/node$k/pids"
+  if [ "$app" = kvstore ]; then
+    start_cometbft "$k" --proxy_app=kvstore
+  else
+    start_seqpoold "$k"
+    start_cometbft "$k"
+  fi
+  start_sidecar "$k"
+}
+
+# The node index of a stop/start/restart command, checked against a running devnet.
+node_arg() {
+  [ -f "$pids_file" ] || die "no devnet running in $dir (make devnet-up first)"
+  [[ "${1:-}" =~ ^[0-9]+$ ]] && [ "$1" -lt "$validators" ] ||
+    die "usage: devnet.sh $cmd <i>, with 0 <= i < $validators (DEVNET_VALIDATORS)"
+  echo "$1"
 }
 
 describe() {
@@ -385,7 +475,23 @@ case "$cmd" in
   status)
     progress_line
     ;;
+  stop)
+    k="$(node_arg "${2:-}")"
+    stop_node "$k"
+    echo "node$k stopped (sidecar, cometbft, seqpoold); 'devnet.sh start $k' starts it again"
+    ;;
+  start)
+    k="$(node_arg "${2:-}")"
+    start_node "$k"
+    echo "node$k started; it catches up from its home ($dir/node$k/*.log)"
+    ;;
+  restart)
+    k="$(node_arg "${2:-}")"
+    stop_node "$k"
+    start_node "$k"
+    echo "node$k restarted"
+    ;;
   *)
-    die "unknown command '$cmd' (run, up, down, status)"
+    die "unknown command '$cmd' (run, up, down, status, stop|start|restart <i>)"
     ;;
 esac

@@ -512,13 +512,7 @@ impl App {
     fn check_extension(&self, height: u64, bytes: &[u8]) -> Result<(), String> {
         let ext =
             VoteExtension::decode(bytes).map_err(|e| format!("extension does not decode: {e}"))?;
-        crate::bridge::check_section(&self.storage.latest_snapshot(), ext.bridge.as_ref())?;
-        if let Some(section) = &ext.producer {
-            seqpool_producer::vote::validate(section)?;
-        }
-        if let Some(section) = &ext.mpc {
-            seqpool_mpc::validate_vote(section)?;
-        }
+        check_sections(&self.storage.latest_snapshot(), &ext)?;
         let vote = ext.liveness.ok_or("extension has no liveness section")?;
         liveness::check_vote(&vote, height, &self.last_app_hash)
     }
@@ -665,12 +659,15 @@ impl App {
                 ),
             };
             let injected_result = match verified {
-                Ok((verified, set)) => {
+                Ok((mut verified, set)) => {
+                    let ignored = screen_extensions(&state, &mut verified);
+                    let ignored_count = ignored.len();
+                    block_events.extend(ignored);
                     block_events
                         .extend(self.apply_extended_commit(&mut state, &verified, &set, &ctx)?);
                     ExecTxResult {
                         info: format!(
-                            "extended commit of height {}: {} of {} voting power",
+                            "extended commit of height {}: {} of {} voting power, {ignored_count} extensions ignored",
                             verified.height, verified.signed_power, verified.total_power
                         ),
                         ..Default::default()
@@ -759,6 +756,61 @@ impl App {
         events.extend(seqpool_mpc::apply_votes(state, ctx, &mpc_votes)?);
         Ok(events)
     }
+}
+
+/// The checks of VerifyVoteExtension that do not depend on the height the extension was made
+/// for: every section well-formed and within its caps (the bridge's against the params in force).
+fn check_sections<S: StateRead>(state: &S, ext: &VoteExtension) -> Result<(), String> {
+    crate::bridge::check_section(state, ext.bridge.as_ref())?;
+    if let Some(section) = &ext.producer {
+        seqpool_producer::vote::validate(section)?;
+    }
+    if let Some(section) = &ext.mpc {
+        seqpool_mpc::validate_vote(section)?;
+    }
+    if ext.liveness.is_none() {
+        return Err("extension has no liveness section".into());
+    }
+    Ok(())
+}
+
+/// Longest reason kept in a `vote_extension_ignored` event.
+const MAX_IGNORED_REASON: usize = 200;
+
+/// Runs [`check_sections`] on every extension of a verified injected commit and drops those that
+/// fail, as if their validators had sent none for that height (their signatures still count in
+/// the tally that proves the commit). Rejecting the block instead would let one byzantine validator
+/// stall the chain: CometBFT v0.38 adds precommits that arrive during `timeout_commit` to the last
+/// commit without calling VerifyVoteExtension, so an honest proposer can carry an invalid one.
+/// Returns one `vote_extension_ignored` event per dropped extension, naming its validator.
+fn screen_extensions<S: StateRead>(state: &S, verified: &mut VerifiedCommit) -> Vec<Event> {
+    let mut events = Vec::new();
+    let mut dropped = Vec::new();
+    for (validator, ext) in &verified.extensions {
+        if let Err(reason) = check_sections(state, ext) {
+            let mut reason = reason;
+            if reason.len() > MAX_IGNORED_REASON {
+                let mut cut = MAX_IGNORED_REASON;
+                while !reason.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                reason.truncate(cut);
+            }
+            tracing::warn!(%validator, height = verified.height, %reason, "ignoring an injected vote extension that fails its checks");
+            events.push(
+                Event::new("vote_extension_ignored")
+                    .attr("validator", validator.clone())
+                    .attr("height", verified.height.to_string())
+                    .attr("reason", reason),
+            );
+            dropped.push(validator.clone());
+        }
+    }
+    for validator in dropped {
+        verified.extensions.remove(&validator);
+        verified.signed.remove(&validator);
+    }
+    events
 }
 
 fn latest_is_empty(state: &StateDelta<Snapshot>) -> bool {

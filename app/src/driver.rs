@@ -103,6 +103,8 @@ pub struct BlockOutcome {
     pub tx_results: Vec<ExecTxResult>,
     /// The validator updates FinalizeBlock returned (taking effect at `height + 2`).
     pub validator_updates: Vec<tendermint::validator::Update>,
+    /// The block's events (FinalizeBlock's, not the txs').
+    pub events: Vec<tendermint::abci::Event>,
 }
 
 pub struct Driver {
@@ -615,6 +617,7 @@ impl Driver {
                         app_hash,
                         tx_results,
                         validator_updates: resp.validator_updates,
+                        events: resp.events,
                     })
                 }
             }

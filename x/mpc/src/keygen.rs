@@ -322,7 +322,9 @@ fn start_session<S: StateWrite>(
         dealers,
         round: 1,
         started_height: ctx.height,
-        round_deadline_height: ctx.height + params.keygen_round_timeout_blocks,
+        round_deadline_height: ctx
+            .height
+            .saturating_add(params.keygen_round_timeout_blocks),
         status: SessionStatus::Open as i32,
         attempt,
         ..Default::default()
@@ -361,7 +363,9 @@ fn advance<S: StateWrite>(
 ) -> Result<Event, StoreError> {
     let params = state.mpc_params()?;
     session.round += 1;
-    session.round_deadline_height = ctx.height + params.keygen_round_timeout_blocks;
+    session.round_deadline_height = ctx
+        .height
+        .saturating_add(params.keygen_round_timeout_blocks);
     state.put_keygen_session(session);
     Ok(session_event("mpc_keygen_round", session))
 }

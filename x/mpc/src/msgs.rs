@@ -50,7 +50,7 @@ pub fn submit_batch<S: StateWrite>(
     }
     let params = state.mpc_params()?;
     if header.l2_end_block < header.l2_start_block
-        || header.l2_end_block - header.l2_start_block + 1 > params.max_batch_blocks
+        || (header.l2_end_block - header.l2_start_block).saturating_add(1) > params.max_batch_blocks
     {
         return Err(TxError::new(
             codes::INVALID_BATCH,

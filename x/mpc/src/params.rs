@@ -48,6 +48,36 @@ pub fn validate_params(p: &Params) -> Result<(), TxError> {
             p.nonce_pool_low_water, p.nonce_pool_target
         )));
     }
+    // Deadlines and jails are `height + p`; a share per live attempt rides every signer's vote.
+    for (name, value, max) in [
+        (
+            "keygen_round_timeout_blocks",
+            p.keygen_round_timeout_blocks,
+            MAX_TIMEOUT_BLOCKS,
+        ),
+        (
+            "sign_timeout_blocks",
+            p.sign_timeout_blocks,
+            MAX_TIMEOUT_BLOCKS,
+        ),
+        ("max_batch_blocks", p.max_batch_blocks, MAX_BATCH_BLOCKS),
+        (
+            "share_fault_jail_blocks",
+            p.share_fault_jail_blocks,
+            MAX_JAIL_BLOCKS,
+        ),
+        (
+            "max_concurrent_sessions",
+            u64::from(p.max_concurrent_sessions),
+            MAX_SHARES_PER_VOTE as u64,
+        ),
+    ] {
+        if value > max {
+            return Err(TxError::invalid_message(format!(
+                "mpc {name} {value} is above {max}"
+            )));
+        }
+    }
     if p.max_sign_attempts > MAX_SIGN_ATTEMPTS {
         return Err(TxError::invalid_message(format!(
             "mpc max_sign_attempts {} is above {MAX_SIGN_ATTEMPTS}",
@@ -84,6 +114,15 @@ pub fn validate_params(p: &Params) -> Result<(), TxError> {
     Ok(())
 }
 
+/// Most shares and refusals one vote may carry. A signer answers every live attempt it is in, so
+/// `max_concurrent_sessions` above it would make an honest vote one that every node refuses.
+pub const MAX_SHARES_PER_VOTE: usize = 256;
+/// Longest keygen round and signing attempt, in blocks (about a day of 1 s blocks).
+pub const MAX_TIMEOUT_BLOCKS: u64 = 100_000;
+/// Most L2 blocks in one batch.
+pub const MAX_BATCH_BLOCKS: u64 = 100_000;
+/// Longest jail for MPC faults, as x/staking's downtime jail.
+pub const MAX_JAIL_BLOCKS: u64 = 10_000_000;
 /// Attempt numbers share a u64 session id with the request id (16 bits each side of it).
 pub const MAX_SIGN_ATTEMPTS: u32 = 1_000;
 /// Most nonce commitments one member may hold per key on chain (and send in one vote).
@@ -111,5 +150,44 @@ mod tests {
             "cap below the first cool-down"
         );
         assert!(validate_params(&with(20, MAX_READMIT_BLOCKS + 1)).is_err());
+    }
+
+    /// Each bound at its limit passes and one above it is refused (u64::MAX overflowed the
+    /// deadline `height + p`; more live sessions than a vote's share cap made honest votes invalid).
+    #[test]
+    fn bounds_keep_the_chain_live() {
+        type Set = fn(&mut Params, u64);
+        let cases: [(&str, Set); 5] = [
+            ("keygen_round_timeout_blocks", |p, v| {
+                p.keygen_round_timeout_blocks = v
+            }),
+            ("sign_timeout_blocks", |p, v| p.sign_timeout_blocks = v),
+            ("max_batch_blocks", |p, v| p.max_batch_blocks = v),
+            ("share_fault_jail_blocks", |p, v| {
+                p.share_fault_jail_blocks = v
+            }),
+            ("max_concurrent_sessions", |p, v| {
+                p.max_concurrent_sessions = u32::try_from(v).unwrap_or(u32::MAX)
+            }),
+        ];
+        let limits = [
+            MAX_TIMEOUT_BLOCKS,
+            MAX_TIMEOUT_BLOCKS,
+            MAX_BATCH_BLOCKS,
+            MAX_JAIL_BLOCKS,
+            MAX_SHARES_PER_VOTE as u64,
+        ];
+        for ((name, set), max) in cases.into_iter().zip(limits) {
+            let with = |v: u64| {
+                let mut p = default_params();
+                set(&mut p, v);
+                p
+            };
+            assert!(validate_params(&with(max)).is_ok(), "{name} at {max}");
+            for v in [max + 1, u64::MAX] {
+                let err = validate_params(&with(v)).expect_err(name);
+                assert!(err.message.contains(name), "{name}: {}", err.message);
+            }
+        }
     }
 }

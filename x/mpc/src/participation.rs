@@ -58,7 +58,7 @@ pub(crate) fn penalise<S: StateWrite>(
                     state,
                     v,
                     seqpool_staking::jail::REASON_MPC_FAULTS,
-                    ctx.height + params.share_fault_jail_blocks,
+                    ctx.height.saturating_add(params.share_fault_jail_blocks),
                 )?);
             }
         }

@@ -383,8 +383,14 @@ pub fn create_batch<S: StateWrite>(
     )?;
     state.put_u64(state_key::batch(header.batch_index), request.request_id);
     if header.batch_index >= next_index {
-        state.put_u64(state_key::NEXT_BATCH_INDEX.to_vec(), header.batch_index + 1);
-        state.put_u64(state_key::NEXT_L2_BLOCK.to_vec(), header.l2_end_block + 1);
+        state.put_u64(
+            state_key::NEXT_BATCH_INDEX.to_vec(),
+            header.batch_index.saturating_add(1),
+        );
+        state.put_u64(
+            state_key::NEXT_L2_BLOCK.to_vec(),
+            header.l2_end_block.saturating_add(1),
+        );
     }
     Ok((request, event))
 }

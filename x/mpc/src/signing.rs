@@ -662,7 +662,7 @@ fn start_attempt<S: StateWrite>(
         request_id: request.request_id,
         attempt: attempt_no,
         height: ctx.height,
-        deadline_height: ctx.height + params.sign_timeout_blocks,
+        deadline_height: ctx.height.saturating_add(params.sign_timeout_blocks),
         package: Some(package),
         missing: Vec::new(),
         culprits: Vec::new(),
@@ -682,8 +682,7 @@ fn start_attempt<S: StateWrite>(
     ))
 }
 
-/// Most shares and refusals one vote may carry.
-pub const MAX_SHARES_PER_VOTE: usize = 256;
+pub use crate::params::MAX_SHARES_PER_VOTE;
 /// Largest envelope body accepted in a vote (a commitment is 66 bytes plus framing).
 const MAX_ENVELOPE_BODY: usize = 64 * 1024;
 

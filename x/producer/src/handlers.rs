@@ -180,8 +180,9 @@ pub fn apply_stall<S: StateWrite>(
     let Some((epoch, current)) = state.assignment_at(next_height)? else {
         return Ok(Vec::new());
     };
-    let timed_out =
-        head.is_none() || now_ms.saturating_sub(since_ms) >= params.stall_timeout_ms as i64;
+    let timed_out = head.is_none()
+        || now_ms.saturating_sub(since_ms)
+            >= i64::try_from(params.stall_timeout_ms).unwrap_or(i64::MAX);
     if stall.since_l2_height != head_number
         || stall.epoch != epoch
         || stall.producer != current.producer

@@ -93,6 +93,18 @@ mod tests {
         state.put_proto(state_key::schedule(epoch), &schedule);
     }
 
+    /// Four validators of power 10, `0000..0000` to `0000..0003`.
+    fn put_four_validators(state: &mut TestState) {
+        for i in 0..4 {
+            state.put_validator(&Validator {
+                consensus_address: format!("{i:040X}"),
+                operator: format!("operator{i}"),
+                power: 10,
+                ..Default::default()
+            });
+        }
+    }
+
     /// Stalls the same producer in epoch 0 and again in epoch 1; returns whether it ended jailed
     /// and its fault count.
     fn two_stalls(fault_window_epochs: u64) -> (bool, usize) {
@@ -117,14 +129,7 @@ mod tests {
             },
         )
         .expect("epochs");
-        for i in 0..4 {
-            state.put_validator(&Validator {
-                consensus_address: format!("{i:040X}"),
-                operator: format!("operator{i}"),
-                power: 10,
-                ..Default::default()
-            });
-        }
+        put_four_validators(&mut state);
         let params = Params {
             stall_timeout_ms: 1_000,
             max_faults: 2,
@@ -175,6 +180,51 @@ mod tests {
             assert!(requests.is_empty());
         }
         (state, stalled)
+    }
+
+    /// A stall timeout past i64 milliseconds (in state from before the bound, or set by a
+    /// governance mistake) must not make a report current the moment the head moves: the cast
+    /// wrapped it negative, so any report re-elected at once.
+    #[test]
+    fn a_huge_stall_timeout_never_makes_a_fresh_report_current() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let storage = Storage::open(dir.path()).expect("open");
+        let mut state = StateDelta::new(storage.latest_snapshot());
+        put_four_validators(&mut state);
+        init_genesis(&mut state, &GenesisState { params: None }, "t").expect("genesis");
+        for timeout in [1u64 << 63, u64::MAX] {
+            assert!(validate_params(&Params {
+                stall_timeout_ms: timeout,
+                ..default_params()
+            })
+            .is_err());
+            // Written as a chain from before the bound would hold it.
+            put_params(
+                &mut state,
+                &Params {
+                    stall_timeout_ms: timeout,
+                    ..default_params()
+                },
+            );
+            agree_blocks(&mut state, 1, 1, 10_000);
+            let (epoch, current) = state.assignment_at(2).expect("read").expect("scheduled");
+            let events = apply_stall(
+                &mut state,
+                &ctx(4, 10_001),
+                &StallReport {
+                    epoch,
+                    producer: current.producer.clone(),
+                    since_l2_height: 1,
+                },
+            )
+            .expect("stall");
+            assert!(events.is_empty(), "timeout {timeout}: {events:?}");
+            assert!(state
+                .faults(&current.producer)
+                .expect("read")
+                .faults
+                .is_empty());
+        }
     }
 
     #[test]

@@ -327,7 +327,7 @@ pub fn validator_updates<S: StateWrite>(
             }),
     );
     if !updates.is_empty() {
-        state.put_consensus_set(height + 2, new);
+        state.put_consensus_set(height.saturating_add(2), new);
     }
     Ok(crate::state::sort_cometbft(updates))
 }
