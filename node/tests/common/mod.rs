@@ -73,15 +73,18 @@ fn devnet_ports(base: u16, n: u16) -> Vec<u16> {
 }
 
 /// A base port such that the CometBFT block (base..base+10n), gRPC (base+100..) and REST
-/// (base+200..) ports of `n` nodes are all free.
+/// (base+200..) ports of `n` nodes, and of one more that a test may add (a joiner), are all free.
+/// Every port stays below the kernel's ephemeral range (32768.. on Linux): a port from it can be
+/// taken at any moment by an outgoing connection, which failed a joiner's start on CI.
 fn free_base_port(n: u16) -> u16 {
+    let n = n + 1;
     let seed = std::process::id() as u64 * 7919
         + std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos() as u64)
             .unwrap_or(0);
     for attempt in 0..200u64 {
-        let base = 20_000 + ((seed + attempt * 331) % 3_000) as u16 * 10;
+        let base = 10_000 + ((seed + attempt * 331) % 2_100) as u16 * 10;
         let ports = (0..n).flat_map(|k| {
             let b = base + 10 * k;
             [b, b + 1, b + 2, b + 4, base + 100 + k, base + 200 + k]
