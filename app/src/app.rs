@@ -13,7 +13,7 @@ use seqpool_component::{
     codes, BlockContext, Event, MsgContext, StateRead, StateReadProto, StateWrite, StateWriteProto,
     TxError,
 };
-use seqpool_proto::app::v1::VoteExtension;
+use seqpool_proto::app::v1::{InjectedExtendedCommit, VoteExtension};
 use seqpool_staking::{liveness, StakingRead};
 use seqpool_store::{PreparedCommit, RootHash, Snapshot, StateDelta, Storage, StoreError};
 use tendermint::abci::types::{CommitInfo, ExecTxResult};
@@ -132,6 +132,8 @@ pub struct App {
     l2_view: crate::producer::SharedL2View,
     /// This validator's MPC engine (None: no MPC duties, e.g. a full node).
     mpc: Option<Box<dyn MpcDuties>>,
+    /// Byte cap of one vote extension on the last committed state (`vote_ext::extension_cap`).
+    extension_cap: usize,
 }
 
 fn to_exec_result(result: Result<Vec<Event>, TxError>) -> ExecTxResult {
@@ -173,6 +175,7 @@ impl App {
         let latest = storage.latest_snapshot();
         let chain = ChainInfo::load(&latest)?;
         let last_app_hash = latest.root_hash();
+        let extension_cap = vote_ext::extension_cap(&latest)?;
         if let Some(chain) = &chain {
             if let Ok(mut m) = mempool.lock() {
                 m.reset(latest, &chain.chain_id);
@@ -191,6 +194,7 @@ impl App {
             receipt_observations: Default::default(),
             l2_view: Default::default(),
             mpc: None,
+            extension_cap,
         })
     }
 
@@ -315,6 +319,7 @@ impl App {
             }
         }
 
+        self.extension_cap = vote_ext::extension_cap(&state)?;
         let (_, changes) = state.into_parts();
         let root = self.storage.prepare(changes.clone(), 0)?.root;
         self.genesis = Some(changes);
@@ -356,11 +361,22 @@ impl App {
         if chain.expects_extended_commit(height) {
             match &req.local_last_commit {
                 Some(info) => {
-                    let injected = vote_ext::encode_injected(&vote_ext::from_local_last_commit(
-                        height - 1,
-                        info,
-                    ));
-                    budget = budget.saturating_sub(injected.len() + 16);
+                    let commit = self
+                        .fit_injected(vote_ext::from_local_last_commit(height - 1, info), budget);
+                    let injected = vote_ext::encode_injected(&commit);
+                    if injected.len() + 16 > budget {
+                        // Only if the valid extensions of more than 2/3 of the power do not fit:
+                        // an empty proposal fails ProcessProposal and the round moves on, where a
+                        // block over the limit would crash CometBFT.
+                        tracing::error!(
+                            height,
+                            bytes = injected.len(),
+                            budget,
+                            "the extended commit does not fit in the block; proposing nothing"
+                        );
+                        return Ok(response::PrepareProposal { txs: Vec::new() });
+                    }
+                    budget -= injected.len() + 16;
                     txs.push(Bytes::from(injected));
                 }
                 None => tracing::error!(
@@ -398,6 +414,53 @@ impl App {
             txs.push(tx);
         }
         Ok(response::PrepareProposal { txs })
+    }
+
+    /// The proposer's side of the injected commit rules. Leaves out (empty extension and
+    /// signature) every extension that does not decode or is over the byte cap, then, while the
+    /// commit does not fit in `budget` bytes, the largest remaining one, as long as extensions of
+    /// more than 2/3 of the power remain. An extension that fails only its content checks stays:
+    /// every node ignores it and names its validator in an event.
+    fn fit_injected(
+        &self,
+        mut commit: InjectedExtendedCommit,
+        budget: usize,
+    ) -> InjectedExtendedCommit {
+        let cap = self.extension_cap;
+        let total: i64 = commit.votes.iter().map(|v| v.power).sum();
+        let mut kept: i64 = 0;
+        for vote in commit.votes.iter_mut() {
+            if vote.vote_extension.is_empty() && vote.extension_signature.is_empty() {
+                continue;
+            }
+            let bytes = vote.vote_extension.len();
+            if bytes > cap || VoteExtension::decode(vote.vote_extension.as_slice()).is_err() {
+                tracing::warn!(validator = %hex::encode_upper(&vote.validator_address), bytes, cap, "leaving out a vote extension that fails its checks");
+                vote.vote_extension.clear();
+                vote.extension_signature.clear();
+            } else if vote.block_id_flag == vote_ext::FLAG_COMMIT {
+                kept = kept.saturating_add(vote.power);
+            }
+        }
+        let overhead = vote_ext::INJECTED_PREFIX.len() + 16;
+        while commit.encoded_len() + overhead > budget {
+            let largest = commit
+                .votes
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| !v.vote_extension.is_empty())
+                .max_by_key(|(i, v)| (v.vote_extension.len(), std::cmp::Reverse(*i)))
+                .map(|(i, v)| (i, v.power));
+            let Some((i, power)) = largest else { break };
+            if kept.saturating_sub(power).saturating_mul(3) <= total.saturating_mul(2) {
+                break;
+            }
+            tracing::warn!(validator = %hex::encode_upper(&commit.votes[i].validator_address), bytes = commit.votes[i].vote_extension.len(), budget, "leaving out a vote extension that does not fit in the block");
+            kept -= power;
+            commit.votes[i].vote_extension.clear();
+            commit.votes[i].extension_signature.clear();
+        }
+        commit
     }
 
     pub fn process_proposal(
@@ -445,6 +508,7 @@ impl App {
             )?),
             mpc,
         };
+        let ext = within_cap(ext, self.extension_cap);
         Ok(response::ExtendVote {
             vote_extension: ext.encode_to_vec().into(),
         })
@@ -510,6 +574,13 @@ impl App {
     }
 
     fn check_extension(&self, height: u64, bytes: &[u8]) -> Result<(), String> {
+        if bytes.len() > self.extension_cap {
+            return Err(format!(
+                "extension is {} bytes, the cap is {}",
+                bytes.len(),
+                self.extension_cap
+            ));
+        }
         let ext =
             VoteExtension::decode(bytes).map_err(|e| format!("extension does not decode: {e}"))?;
         check_sections(&self.storage.latest_snapshot(), &ext)?;
@@ -570,6 +641,7 @@ impl App {
             .ok_or_else(|| AppError::Sequence("Commit without FinalizeBlock".into()))?;
         let root = self.storage.commit(block.prepared)?;
         self.last_app_hash = root;
+        self.extension_cap = vote_ext::extension_cap(&self.storage.latest_snapshot())?;
         if let Some(node) = self.mpc.as_mut() {
             node.after_commit(&self.storage.latest_snapshot());
         }
@@ -660,7 +732,7 @@ impl App {
             };
             let injected_result = match verified {
                 Ok((mut verified, set)) => {
-                    let ignored = screen_extensions(&state, &mut verified);
+                    let ignored = screen_extensions(&state, &mut verified, self.extension_cap);
                     let ignored_count = ignored.len();
                     block_events.extend(ignored);
                     block_events
@@ -712,7 +784,10 @@ impl App {
             height: input.height,
             app_hash: prepared.root,
             tx_results,
-            events: block_events.into_iter().map(to_abci_event).collect(),
+            events: bound_events(block_events)
+                .into_iter()
+                .map(to_abci_event)
+                .collect(),
             validator_updates,
             mpc_changes,
             prepared,
@@ -777,18 +852,64 @@ fn check_sections<S: StateRead>(state: &S, ext: &VoteExtension) -> Result<(), St
 /// Longest reason kept in a `vote_extension_ignored` event.
 const MAX_IGNORED_REASON: usize = 200;
 
-/// Runs [`check_sections`] on every extension of a verified injected commit and drops those that
-/// fail, as if their validators had sent none for that height (their signatures still count in
-/// the tally that proves the commit). Rejecting the block instead would let one byzantine validator
-/// stall the chain: CometBFT v0.38 adds precommits that arrive during `timeout_commit` to the last
-/// commit without calling VerifyVoteExtension, so an honest proposer can carry an invalid one.
-/// Returns one `vote_extension_ignored` event per dropped extension, naming its validator.
-fn screen_extensions<S: StateRead>(state: &S, verified: &mut VerifiedCommit) -> Vec<Event> {
+/// This node's own extension within the byte cap. An honest extension never exceeds it (the cap is
+/// the sum of every section's largest honest encoding); should it, the sections that grow are
+/// dropped, mpc first, so the vote is still accepted and the validator stays live.
+fn within_cap(mut ext: VoteExtension, cap: usize) -> VoteExtension {
+    if ext.encoded_len() <= cap {
+        return ext;
+    }
+    tracing::error!(
+        bytes = ext.encoded_len(),
+        cap,
+        "own vote extension over its cap; dropping sections"
+    );
+    ext.mpc = None;
+    if ext.encoded_len() > cap {
+        ext.bridge = None;
+    }
+    if ext.encoded_len() > cap {
+        ext.producer = None;
+    }
+    ext
+}
+
+/// Why an extension of an injected commit is not used: undecodable, over the byte cap, or
+/// failing [`check_sections`] (None: it is used). Judged on the last committed state, the same on
+/// every node and for the proposer.
+fn extension_fault<S: StateRead>(
+    state: &S,
+    verified: &VerifiedCommit,
+    validator: &str,
+    cap: usize,
+) -> Option<String> {
+    if let Some(reason) = verified.undecodable.get(validator) {
+        return Some(reason.clone());
+    }
+    let size = verified.sizes.get(validator).copied().unwrap_or(0);
+    if size > cap {
+        return Some(format!("extension is {size} bytes, the cap is {cap}"));
+    }
+    check_sections(state, verified.extensions.get(validator)?).err()
+}
+
+/// Drops the extensions of a verified injected commit that fail the checks of
+/// VerifyVoteExtension (see [`extension_fault`]), as if their validators had sent none for that
+/// height (their signatures still count in the tally that proves the commit). Rejecting the block
+/// instead would let one byzantine validator stall the chain: CometBFT v0.38 adds precommits that
+/// arrive during `timeout_commit` to the last commit without calling VerifyVoteExtension, so an
+/// honest proposer can carry an invalid one. Returns one `vote_extension_ignored` event per dropped
+/// extension and one `vote_extension_left_out` per extension the proposer left out, each naming
+/// its validator: at most one event per validator.
+fn screen_extensions<S: StateRead>(
+    state: &S,
+    verified: &mut VerifiedCommit,
+    cap: usize,
+) -> Vec<Event> {
     let mut events = Vec::new();
     let mut dropped = Vec::new();
-    for (validator, ext) in &verified.extensions {
-        if let Err(reason) = check_sections(state, ext) {
-            let mut reason = reason;
+    for validator in &verified.signed {
+        if let Some(mut reason) = extension_fault(state, verified, validator, cap) {
             if reason.len() > MAX_IGNORED_REASON {
                 let mut cut = MAX_IGNORED_REASON;
                 while !reason.is_char_boundary(cut) {
@@ -810,7 +931,47 @@ fn screen_extensions<S: StateRead>(state: &S, verified: &mut VerifiedCommit) -> 
         verified.extensions.remove(&validator);
         verified.signed.remove(&validator);
     }
+    for validator in &verified.left_out {
+        events.push(
+            Event::new("vote_extension_left_out")
+                .attr("validator", validator.clone())
+                .attr("height", verified.height.to_string()),
+        );
+    }
     events
+}
+
+/// Most bytes of a block's own events (FinalizeBlock's, not its txs'). Each source is bounded per
+/// validator (one event per ignored extension, one per member vote for rejected shares or
+/// refusals), so this is a backstop: what a byzantine supermajority could still pile up never
+/// reaches CometBFT's response limits.
+const MAX_BLOCK_EVENT_BYTES: usize = 4 << 20;
+
+/// Keeps the block's events while their bytes stay under [`MAX_BLOCK_EVENT_BYTES`]; the rest are
+/// counted in one `block_events_truncated` event.
+fn bound_events(events: Vec<Event>) -> Vec<Event> {
+    let mut kept = Vec::with_capacity(events.len());
+    let mut bytes = 0usize;
+    let mut dropped = 0usize;
+    for event in events {
+        let size = event.kind.len()
+            + event
+                .attributes
+                .iter()
+                .map(|(k, v)| k.len() + v.len())
+                .sum::<usize>();
+        if dropped == 0 && bytes.saturating_add(size) <= MAX_BLOCK_EVENT_BYTES {
+            bytes += size;
+            kept.push(event);
+        } else {
+            dropped += 1;
+        }
+    }
+    if dropped > 0 {
+        tracing::warn!(dropped, "block events over their byte bound were dropped");
+        kept.push(Event::new("block_events_truncated").attr("dropped", dropped.to_string()));
+    }
+    kept
 }
 
 fn latest_is_empty(state: &StateDelta<Snapshot>) -> bool {

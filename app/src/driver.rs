@@ -176,7 +176,7 @@ impl Driver {
     }
 
     /// `n` validators `val0`.. of power 10 with keys derived from their index.
-    fn numbered_validators(n: usize) -> Vec<TestValidator> {
+    pub fn numbered_validators(n: usize) -> Vec<TestValidator> {
         (0..n)
             .map(|i| TestValidator {
                 name: format!("val{i}"),
@@ -304,13 +304,22 @@ impl Driver {
         }
     }
 
+    /// The MPC members of `validators`, as genesis `mpc.members` lists them.
+    pub fn members_of(validators: &[TestValidator]) -> Vec<seqpool_mpc::Member> {
+        validators
+            .iter()
+            .map(|v| {
+                seqpool_mpc::members::member_of(
+                    &v.mpc_identity(),
+                    &seqpool_staking::genesis::consensus_address(&v.consensus_pub_key()),
+                )
+            })
+            .collect()
+    }
+
     /// The registered member of validator `idx` (as genesis lists it).
     pub fn mpc_member(&self, idx: usize) -> seqpool_mpc::Member {
-        let v = &self.validators[idx];
-        seqpool_mpc::members::member_of(
-            &v.mpc_identity(),
-            &seqpool_staking::genesis::consensus_address(&v.consensus_pub_key()),
-        )
+        Self::members_of(&self.validators[idx..=idx]).remove(0)
     }
 
     /// MsgRegisterMember for validator `idx`'s MPC identity, from its operator key's account.
@@ -446,10 +455,19 @@ impl Driver {
 
     /// PrepareProposal on node 0 for the next height.
     pub fn propose(&mut self, txs: Vec<Bytes>) -> Result<Vec<Bytes>, AppError> {
+        self.propose_within(txs, 22_020_096)
+    }
+
+    /// PrepareProposal on node 0 for the next height, with `max_tx_bytes` for the block's txs.
+    pub fn propose_within(
+        &mut self,
+        txs: Vec<Bytes>,
+        max_tx_bytes: i64,
+    ) -> Result<Vec<Bytes>, AppError> {
         let height = self.height + 1;
         self.apply_updates(height)?;
         let req = request::PrepareProposal {
-            max_tx_bytes: 22_020_096,
+            max_tx_bytes,
             txs,
             local_last_commit: self.last_commit.clone(),
             misbehavior: vec![],
@@ -647,7 +665,7 @@ impl Driver {
     }
 
     /// ProcessProposal of `block` (every node must accept), then votes, FinalizeBlock and Commit.
-    fn accept_and_finish(&mut self, block: Vec<Bytes>) -> Result<BlockOutcome, AppError> {
+    pub fn accept_and_finish(&mut self, block: Vec<Bytes>) -> Result<BlockOutcome, AppError> {
         let verdicts = self.process(&block)?;
         if let Some(i) = verdicts
             .iter()
@@ -772,5 +790,46 @@ impl Driver {
     /// The extended commit the next proposer will inject (for tampering tests).
     pub fn last_extended_commit(&self) -> Option<&ExtendedCommitInfo> {
         self.last_commit.as_ref()
+    }
+
+    /// Replaces validator `idx`'s extension in the extended commit the next proposer injects by
+    /// `extension`, signed with its consensus key: a late precommit that CometBFT added to the
+    /// commit without VerifyVoteExtension.
+    pub fn set_late_extension(&mut self, idx: usize, extension: Vec<u8>) {
+        let v = &self.validators[idx];
+        let address = v.consensus_address();
+        let sig: Signature = v.consensus_key.sign(&vote_ext::sign_bytes(
+            &self.chain_id,
+            self.height,
+            0,
+            &extension,
+        ));
+        if let Some(vote) = self
+            .last_commit
+            .as_mut()
+            .and_then(|c| c.votes.iter_mut().find(|v| v.validator.address == address))
+        {
+            vote.vote_extension = extension.into();
+            vote.extension_signature = tendermint::Signature::new(sig.to_bytes()).ok().flatten();
+        }
+    }
+
+    /// VerifyVoteExtension on node `node` of `extension` from validator `idx`, for the next height.
+    pub fn verify_extension(
+        &mut self,
+        node: usize,
+        idx: usize,
+        extension: Vec<u8>,
+    ) -> response::VerifyVoteExtension {
+        let height = self.height + 1;
+        let req = request::VerifyVoteExtension {
+            hash: Self::block_hash(height, &[]),
+            validator_address: tendermint::account::Id::new(
+                self.validators[idx].consensus_address(),
+            ),
+            height: (height as u32).into(),
+            vote_extension: extension.into(),
+        };
+        self.nodes[node].app.verify_vote_extension(req)
     }
 }

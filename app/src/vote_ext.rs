@@ -6,8 +6,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use k256::ecdsa::signature::Verifier;
 use k256::ecdsa::{Signature, VerifyingKey};
 use prost::Message;
+use seqpool_bridge::BridgeRead;
+use seqpool_component::{StateRead, StoreError};
+use seqpool_mpc::state::MpcRead;
 use seqpool_proto::app::v1::{ExtendedVote, InjectedExtendedCommit, VoteExtension};
-use seqpool_staking::Validator;
+use seqpool_staking::{StakingRead, Validator};
 use tendermint::abci::types::{BlockSignatureInfo, CommitInfo, ExtendedCommitInfo};
 use tendermint::block::BlockIdFlag;
 use tendermint_proto::v0_38::types::CanonicalVoteExtension;
@@ -54,6 +57,30 @@ fn flag_of(info: &BlockSignatureInfo) -> i32 {
     }
 }
 
+/// Bytes of an extension outside its bridge, producer and mpc sections: the liveness section (a
+/// height and a 32-byte app hash) and the framing of every section.
+const EXTENSION_FIXED_BYTES: usize = 256;
+
+/// Largest vote extension an honest node makes when key sessions have at most `participants`
+/// members and a bridge section at most `max_events_per_vote` events: the sum of every section's
+/// bound. At 100 participants and 16 events it is about 200 KB, so the extensions of 100
+/// validators fit in CometBFT's default 21 MB block.
+pub fn max_extension_bytes(participants: usize, max_events_per_vote: u32) -> usize {
+    EXTENSION_FIXED_BYTES
+        .saturating_add(seqpool_bridge::attest::max_vote_bytes(max_events_per_vote))
+        .saturating_add(seqpool_producer::vote::MAX_VOTE_BYTES)
+        .saturating_add(seqpool_mpc::limits::max_vote_bytes(participants))
+}
+
+/// The extension byte cap in force on `state`: sessions draw their members from the registered
+/// MPC members, who are validators, so neither count is exceeded by a session the next block
+/// starts.
+pub fn extension_cap<S: StateRead>(state: &S) -> Result<usize, StoreError> {
+    let participants = state.members()?.len().max(state.validators()?.len());
+    let max_events = state.bridge_params()?.max_events_per_vote;
+    Ok(max_extension_bytes(participants, max_events))
+}
+
 /// What the proposer injects: CometBFT's `local_last_commit` for `height`.
 pub fn from_local_last_commit(height: u64, info: &ExtendedCommitInfo) -> InjectedExtendedCommit {
     InjectedExtendedCommit {
@@ -84,6 +111,12 @@ pub struct VerifiedCommit {
     /// Consensus addresses (hex, upper case) whose extension is present and valid.
     pub signed: BTreeSet<String>,
     pub extensions: BTreeMap<String, VoteExtension>,
+    /// Encoded size of each signed extension.
+    pub sizes: BTreeMap<String, usize>,
+    /// Signed extensions that do not decode, and why.
+    pub undecodable: BTreeMap<String, String>,
+    /// Validators that precommitted the block but whose extension the proposer left out.
+    pub left_out: BTreeSet<String>,
     pub signed_power: i64,
     pub total_power: i64,
 }
@@ -144,10 +177,12 @@ pub fn verify_injected(
                     "vote {i}: validator differs from the block's last commit"
                 ));
             }
-            // A proposer may not drop a precommit that the block's commit contains ("short" commit).
+            // A proposer may not drop a precommit that the block's commit contains ("short"
+            // commit); it may leave out the extension (below).
             if flag_of(&theirs.sig_info) == FLAG_COMMIT && vote.block_id_flag != FLAG_COMMIT {
                 return Err(format!(
-                    "vote {i} ({address}) precommitted the block but its extension was left out"
+                    "vote {i} ({address}) precommitted the block but the commit marks it {}",
+                    vote.block_id_flag
                 ));
             }
         }
@@ -159,6 +194,12 @@ pub fn verify_injected(
             }
             continue;
         }
+        if vote.vote_extension.is_empty() && vote.extension_signature.is_empty() {
+            // Left out by the proposer (it failed the checks or did not fit in the block): as if
+            // the validator had sent none. The tally below still needs more than 2/3 without it.
+            out.left_out.insert(address);
+            continue;
+        }
         let key = VerifyingKey::from_sec1_bytes(&validator.consensus_pub_key)
             .map_err(|_| format!("validator {address} has an invalid consensus key in state"))?;
         let sig = Signature::from_slice(&vote.extension_signature)
@@ -166,11 +207,20 @@ pub fn verify_injected(
         let msg = sign_bytes(chain_id, height, commit.round, &vote.vote_extension);
         key.verify(&msg, &sig)
             .map_err(|_| format!("vote {i} ({address}): extension signature does not verify"))?;
-        let ext = VoteExtension::decode(vote.vote_extension.as_slice())
-            .map_err(|e| format!("vote {i} ({address}): extension does not decode: {e}"))?;
         out.signed_power += validator.power;
         out.signed.insert(address.clone());
-        out.extensions.insert(address, ext);
+        out.sizes.insert(address.clone(), vote.vote_extension.len());
+        // Content is judged later (`screen`): CometBFT lets a late precommit into the commit
+        // without VerifyVoteExtension, so an honest proposer can carry any signed bytes.
+        match VoteExtension::decode(vote.vote_extension.as_slice()) {
+            Ok(ext) => {
+                out.extensions.insert(address, ext);
+            }
+            Err(e) => {
+                out.undecodable
+                    .insert(address, format!("extension does not decode: {e}"));
+            }
+        }
     }
     if out.signed_power.saturating_mul(3) <= out.total_power.saturating_mul(2) {
         return Err(format!(

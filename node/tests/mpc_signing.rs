@@ -68,15 +68,7 @@ fn validators(n: usize) -> Vec<TestValidator> {
 fn net(n: usize, nodes: usize, params: impl FnOnce(&mut seqpool_mpc::Params)) -> Net {
     let dir = tempfile::tempdir().expect("tempdir");
     let vals = validators(n);
-    let members: Vec<Member> = vals
-        .iter()
-        .map(|v| {
-            seqpool_mpc::members::member_of(
-                &v.mpc_identity(),
-                &seqpool_staking::genesis::consensus_address(&v.consensus_pub_key()),
-            )
-        })
-        .collect();
+    let members: Vec<Member> = Driver::members_of(&vals);
     let ids: Vec<frost::Identifier> = members
         .iter()
         .map(|m| frost::Identifier::deserialize(&m.identifier).expect("identifier"))

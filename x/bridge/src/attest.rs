@@ -24,6 +24,19 @@ pub fn make_vote(
 }
 
 /// Checks another validator's bridge section: bounded, well-formed, nonces strictly ascending.
+/// Largest encoding of one honest `L1Event` (the biggest, `Locked`, is about 280 bytes: ids,
+/// a 32-byte tx hash, two addresses, a 78-digit amount, a 64-byte public key) or `L1Receipt`
+/// (`GroupKeyRotated`: four 32-byte coordinates), with margin.
+const MAX_EVENT_BYTES: usize = 512;
+
+/// Largest encoded bridge section of an honest vote: `max_events` events and as many receipts
+/// (each at most [`MAX_EVENT_BYTES`]) and the randomness.
+pub fn max_vote_bytes(max_events: u32) -> usize {
+    (max_events as usize)
+        .saturating_mul(2 * MAX_EVENT_BYTES)
+        .saturating_add(128)
+}
+
 pub fn check_vote(vote: &BridgeVote, max_events: u32) -> Result<(), String> {
     if vote.events.len() > max_events as usize {
         return Err(format!(

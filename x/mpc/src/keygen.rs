@@ -23,6 +23,7 @@ use seqpool_component::{
     BlockContext, Event, StateRead, StateReadProto, StateWrite, StateWriteProto, StoreError,
 };
 
+use crate::limits::MAX_PAYLOADS_PER_VOTE;
 use crate::state::{MpcRead, MpcWrite};
 use crate::{
     state_key, Blame, GroupKey, KeyStatus, KeygenKind, KeygenPayload, KeygenSession, Member,
@@ -40,10 +41,6 @@ pub const DKG_ROUND_CONFIRM: u32 = 3;
 /// Reshare rounds: 1 = deals, 2 = confirmations (or complaints).
 pub const RESHARE_ROUND_DEAL: u32 = 1;
 pub const RESHARE_ROUND_CONFIRM: u32 = 2;
-
-/// Most keygen payloads one vote may carry (one per round of the single open session, plus
-/// room for a complaint).
-const MAX_PAYLOADS_PER_VOTE: usize = 4;
 
 // --- roster ------------------------------------------------------------------------------------
 

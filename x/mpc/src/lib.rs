@@ -15,6 +15,7 @@ pub mod batch;
 pub mod genesis;
 pub mod keygen;
 pub mod lifecycle;
+pub mod limits;
 pub mod members;
 pub mod msgs;
 pub mod params;

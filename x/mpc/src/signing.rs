@@ -168,18 +168,41 @@ pub fn apply_votes<S: StateWrite>(
                 events.push(rejected(address, "nonce_commitments", reason));
             }
         }
+        // One event per vote for its rejected shares and one for its refusals, whatever the
+        // vote lists: the block's events stay bounded by the validator count.
+        let mut rejected_shares = 0usize;
+        let mut first_reason = None;
         for share in &vote.shares {
             match accept_share(state, &member, share, roster) {
                 Ok(()) => {
                     touched.insert((share.request_id, share.attempt));
                 }
-                Err(reason) => events.push(rejected(address, "share", reason)),
+                Err(reason) => {
+                    rejected_shares += 1;
+                    first_reason.get_or_insert(reason);
+                }
             }
         }
-        for id in &vote.refused {
+        if let Some(reason) = first_reason {
+            events.push(
+                rejected(address, "share", reason).attr("count", rejected_shares.to_string()),
+            );
+        }
+        // A refusal counts only for a request being signed; others are noise.
+        let mut refused = BTreeSet::new();
+        for &id in &vote.refused {
+            if state
+                .signing_request(id)?
+                .is_some_and(|r| r.status() == RequestStatus::Signing)
+            {
+                refused.insert(id);
+            }
+        }
+        if !refused.is_empty() {
+            let ids: Vec<String> = refused.iter().map(u64::to_string).collect();
             events.push(
                 Event::new("mpc_request_refused")
-                    .attr("request_id", id.to_string())
+                    .attr("request_ids", ids.join(","))
                     .attr("validator", address),
             );
         }
@@ -682,9 +705,8 @@ fn start_attempt<S: StateWrite>(
     ))
 }
 
+use crate::limits::{MAX_NONCE_BODY, MAX_SHARE_BODY};
 pub use crate::params::MAX_SHARES_PER_VOTE;
-/// Largest envelope body accepted in a vote (a commitment is 66 bytes plus framing).
-const MAX_ENVELOPE_BODY: usize = 64 * 1024;
 
 pub fn validate_vote(vote: &MpcVote) -> Result<(), String> {
     if vote.shares.len() > MAX_SHARES_PER_VOTE || vote.refused.len() > MAX_SHARES_PER_VOTE {
@@ -698,7 +720,7 @@ pub fn validate_vote(vote: &MpcVote) -> Result<(), String> {
         if env.kind != tsspb::MessageKind::NonceCommitments as i32 {
             return Err("mpc nonce_commitments envelope has the wrong kind".into());
         }
-        if env.body.len() > MAX_ENVELOPE_BODY {
+        if env.body.len() > MAX_NONCE_BODY {
             return Err("mpc nonce_commitments envelope is too large".into());
         }
     }
@@ -709,7 +731,8 @@ pub fn validate_vote(vote: &MpcVote) -> Result<(), String> {
                 share.request_id
             ));
         };
-        if env.kind != tsspb::MessageKind::SignatureShare as i32 || env.body.len() > 1024 {
+        if env.kind != tsspb::MessageKind::SignatureShare as i32 || env.body.len() > MAX_SHARE_BODY
+        {
             return Err(format!(
                 "mpc share for request {} is not a signature share envelope",
                 share.request_id

@@ -11,6 +11,11 @@ use crate::{ProducerVote, StallReport};
 /// Most L2 blocks one vote may report, and so the most the head moves per chain block.
 pub const MAX_BLOCKS_PER_VOTE: usize = 64;
 
+/// Largest encoded producer section of an honest vote: [`MAX_BLOCKS_PER_VOTE`] blocks (a number,
+/// a 32-byte hash and a 20-byte coinbase: at most 71 bytes framed) and a stall report (a 40-char
+/// address and two numbers), with margin.
+pub const MAX_VOTE_BYTES: usize = MAX_BLOCKS_PER_VOTE * 96 + 128;
+
 /// Structural checks of a producer section (VerifyVoteExtension and, for injected commits, before
 /// counting a section at all).
 pub fn validate(vote: &ProducerVote) -> Result<(), String> {
