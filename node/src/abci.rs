@@ -77,7 +77,18 @@ pub fn handle_consensus(
         ConsensusRequest::ProcessProposal(r) => {
             ConsensusResponse::ProcessProposal(app.process_proposal(r)?)
         }
-        ConsensusRequest::ExtendVote(r) => ConsensusResponse::ExtendVote(app.extend_vote(r)?),
+        ConsensusRequest::ExtendVote(r) => {
+            #[cfg(feature = "fault-injection")]
+            if let Some(fault) =
+                crate::fault::late_extension().filter(|f| f.applies_at(r.height.value()))
+            {
+                std::thread::sleep(fault.delay);
+                return Ok(ConsensusResponse::ExtendVote(response::ExtendVote {
+                    vote_extension: fault.bytes(),
+                }));
+            }
+            ConsensusResponse::ExtendVote(app.extend_vote(r)?)
+        }
         ConsensusRequest::VerifyVoteExtension(r) => {
             ConsensusResponse::VerifyVoteExtension(app.verify_vote_extension(r))
         }

@@ -7,6 +7,8 @@ pub mod abci_server;
 pub mod bridge_watcher;
 pub mod cli;
 pub mod config;
+#[cfg(feature = "fault-injection")]
+pub mod fault;
 pub mod l2_watcher;
 pub mod mpc;
 pub mod node;

@@ -240,6 +240,8 @@ fn four_validators_agree_apply_admin_tx_and_refuse_bad_txs() {
     bad_queries_stop_no_node(&mut net);
     client_errors_are_json_with_grpc_codes(&net);
     raw_state_reads_are_proven(&net);
+    // 5. A late precommit with an invalid extension (hardening point 2).
+    late_invalid_extension_stops_nothing(&mut net);
 
     // The network keeps going and still agrees.
     net.wait_all_height(height_before_bad + 3, Duration::from_secs(30));
@@ -248,6 +250,64 @@ fn four_validators_agree_apply_admin_tx_and_refuse_bad_txs() {
         .min()
         .expect("heights");
     net.assert_same_app_hashes(1..=top - 1);
+}
+
+/// Hardening point 2 on real CometBFT: node 3 answers ExtendVote at every other height only after
+/// 150 ms, with bytes that are not a vote extension (`fault-injection` feature). Its precommit
+/// reaches the others after they committed the height, inside the 300 ms `timeout_commit`, and
+/// CometBFT adds it to their last commit without VerifyVoteExtension, so honest proposers hold
+/// it. They leave it out (`vote_extension_left_out` names node 3) and the chain goes on; before,
+/// the injected commit carried it, every node rejected the proposal, every round: a halt.
+fn late_invalid_extension_stops_nothing(net: &mut Devnet) {
+    let rpc3 = net.nodes.nodes[3].cometbft_rpc.clone();
+    let (_, status) = http_get(&rpc3, "/status");
+    let status: serde_json::Value = serde_json::from_str(&status).expect("status json");
+    let node3 = status["result"]["validator_info"]["address"]
+        .as_str()
+        .expect("node 3's validator address")
+        .to_string();
+    net.kill_node(3);
+    net.start_node_with_env(3, &[("SEQPOOL_FAULT_LATE_EXTENSION", "2:150")]);
+    let rpc0 = net.nodes.nodes[0].cometbft_rpc.clone();
+    let start = net.height(0).expect("height");
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    let mut next = start + 1;
+    let mut seen = None;
+    while seen.is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no block from height {start} to {next} left out or ignored node 3's extension \
+             (or the chain stopped)"
+        );
+        if net.height(0).is_some_and(|h| h >= next) {
+            let (_, body) = http_get(&rpc0, &format!("/block_results?height={next}"));
+            let results: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+            let events = results["result"]["finalize_block_events"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let names_node3 = events.iter().any(|e| {
+                matches!(
+                    e["type"].as_str(),
+                    Some("vote_extension_left_out" | "vote_extension_ignored")
+                ) && e["attributes"]
+                    .as_array()
+                    .is_some_and(|a| a.iter().any(|kv| kv["value"] == node3.as_str()))
+            });
+            if names_node3 {
+                seen = Some(next);
+            }
+            next += 1;
+        } else {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    let seen = seen.unwrap_or(start);
+    // The chain goes on past it, every node on the same app hashes, node 3 included.
+    net.wait_all_height(seen + 5, Duration::from_secs(60));
+    net.assert_running();
+    net.kill_node(3);
+    net.start_node(3);
 }
 
 /// Issue 20.1: each of these `abci_query` calls, sent through CometBFT's public RPC to every node,
