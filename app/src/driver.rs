@@ -504,14 +504,16 @@ impl Driver {
             .collect()
     }
 
-    /// Votes (with extensions, verified by every node), FinalizeBlock and Commit of `txs`.
-    pub fn finish(&mut self, txs: Vec<Bytes>) -> Result<BlockOutcome, AppError> {
-        let height = self.height + 1;
-        self.apply_updates(height)?;
-        let hash = Self::block_hash(height, &txs);
+    /// Each online validator's extended precommit for block `txs` at `height`, its extension
+    /// verified by every node.
+    fn extended_votes(
+        &mut self,
+        height: u64,
+        txs: &[Bytes],
+    ) -> Result<Vec<ExtendedVoteInfo>, AppError> {
+        let hash = Self::block_hash(height, txs);
         let time = self.time(height);
         let proposer = self.proposer_address(height);
-
         // Each online validator extends its vote; node 0's app builds the extension for validators
         // without a node of their own (same state, so the same content).
         if self.mpc.is_some() {
@@ -549,7 +551,7 @@ impl Driver {
                 hash,
                 height: (height as u32).into(),
                 time,
-                txs: txs.clone(),
+                txs: txs.to_vec(),
                 proposed_last_commit,
                 misbehavior: vec![],
                 next_validators_hash: tendermint::Hash::None,
@@ -588,6 +590,38 @@ impl Driver {
                 extension_signature: tendermint::Signature::new(sig.to_bytes()).ok().flatten(),
             });
         }
+        Ok(votes)
+    }
+
+    /// A round that does not commit: every node accepts `txs` as the next block and every online
+    /// validator extends its precommit for it (its MPC engine answers what that block asks), but
+    /// the block is not decided; a later [`Driver::finish`] of another block at the same height
+    /// is the one that commits. Returns the extended votes that round produced.
+    pub fn abandon_round(&mut self, txs: &[Bytes]) -> Result<Vec<ExtendedVoteInfo>, AppError> {
+        let verdicts = self.process(txs)?;
+        if let Some(i) = verdicts
+            .iter()
+            .position(|v| *v != response::ProcessProposal::Accept)
+        {
+            return Err(AppError::Sequence(format!(
+                "node {i} rejected the round's proposal at height {}",
+                self.height + 1
+            )));
+        }
+        let height = self.height + 1;
+        self.apply_updates(height)?;
+        self.extended_votes(height, txs)
+    }
+
+    /// Votes (with extensions, verified by every node), FinalizeBlock and Commit of `txs`.
+    pub fn finish(&mut self, txs: Vec<Bytes>) -> Result<BlockOutcome, AppError> {
+        let height = self.height + 1;
+        self.apply_updates(height)?;
+        let hash = Self::block_hash(height, &txs);
+        let time = self.time(height);
+        let proposer = self.proposer_address(height);
+
+        let votes = self.extended_votes(height, &txs)?;
 
         let decided = self.commit_info().unwrap_or(CommitInfo {
             round: 0u16.into(),
@@ -812,6 +846,27 @@ impl Driver {
             vote.vote_extension = extension.into();
             vote.extension_signature = tendermint::Signature::new(sig.to_bytes()).ok().flatten();
         }
+    }
+
+    /// `block` with validator `idx`'s extension left out of its injected commit (extension and
+    /// signature emptied, the precommit kept), as a proposer may when more than 2/3 remains.
+    pub fn leave_out_extension(&self, block: &[Bytes], idx: usize) -> Vec<Bytes> {
+        let address = self.validators[idx].consensus_address();
+        let mut out = block.to_vec();
+        let Some(Ok(mut commit)) = block.first().and_then(|tx| vote_ext::decode_injected(tx))
+        else {
+            return out;
+        };
+        for vote in commit
+            .votes
+            .iter_mut()
+            .filter(|v| v.validator_address == address)
+        {
+            vote.vote_extension.clear();
+            vote.extension_signature.clear();
+        }
+        out[0] = Bytes::from(vote_ext::encode_injected(&commit));
+        out
     }
 
     /// VerifyVoteExtension on node `node` of `extension` from validator `idx`, for the next height.

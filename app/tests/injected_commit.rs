@@ -294,20 +294,9 @@ fn a_proposer_may_leave_out_extensions_while_more_than_two_thirds_remain() {
     d.produce_block(vec![]).expect("block 2");
     let honest = d.propose(vec![]).expect("propose");
     let leave_out = |d: &Driver, idxs: &[usize]| {
-        let mut commit = injected(&honest);
-        for &idx in idxs {
-            let address = d.validators[idx].consensus_address();
-            let vote = commit
-                .votes
-                .iter_mut()
-                .find(|v| v.validator_address == address)
-                .expect("vote");
-            vote.vote_extension.clear();
-            vote.extension_signature.clear();
-        }
-        let mut block = honest.clone();
-        block[0] = Bytes::from(vote_ext::encode_injected(&commit));
-        block
+        idxs.iter().fold(honest.clone(), |block, &idx| {
+            d.leave_out_extension(&block, idx)
+        })
     };
     // One of four left out: 3/4 of the power remains. Before, any precommit without its
     // extension made the proposal invalid.

@@ -7,11 +7,12 @@ use seqpool_app::driver::{test_key, Driver, TestValidator};
 use seqpool_app::genesis::AppGenesis;
 use seqpool_bridge::{BridgeVote, L1Event, Payload};
 use seqpool_component::{StateRead, StateReadProto};
+use seqpool_mpc::keygen::RESHARE_ROUND_CONFIRM;
 use seqpool_mpc::keygen::{self, Exclusion};
 use seqpool_mpc::state::MpcRead;
 use seqpool_mpc::{
-    GroupKey, KeyStatus, KeygenSession, L1Contracts, Member, RequestStatus, RequestType,
-    SessionStatus,
+    GroupKey, KeyStatus, KeygenKind, KeygenSession, L1Contracts, Member, RequestStatus,
+    RequestType, SessionStatus,
 };
 use seqpool_proto::bridge::v1::Locked;
 use seqpool_tss::{KeyId, MemberSecret};
@@ -685,6 +686,118 @@ fn a_fifth_validator_joins_and_the_key_is_reshared_to_five_with_the_same_group_k
         net.block();
     }
     assert_eq!(net.sessions().len(), sessions);
+}
+
+/// Hardening point 12 for keygen: a reshare's deal round closes at its deadline with the deals
+/// the deciding block carries, and two candidate blocks of that height can carry different ones.
+/// Dealer 3 is silent until the block before the deadline; round 0's block at the deadline
+/// carries its deal (four deals), round 1's, which commits, leaves its extension out (three
+/// deals, still the old threshold). Every member confirmed round 0's deal set in its round-0
+/// precommit and stored that share. Before, the confirmation was kept by (session, round) and
+/// sent again for round 1's set: wrong confirmations, a failed session. Now it is kept by the
+/// deals it came from: members confirm round 1's set, store its share, and the new key signs
+/// its test message and becomes active.
+#[test]
+fn a_deal_set_that_changes_between_rounds_of_one_height_still_reshares() {
+    deal_set_changes_between_rounds(false);
+}
+
+/// The same with a third round that decides round 0's block again after round 1's: members
+/// confirm round 0's set again and put back the share they made from it (round 1's replaced it
+/// in the keystore).
+#[test]
+fn a_deal_set_decided_again_at_a_later_round_gets_its_own_share_back() {
+    deal_set_changes_between_rounds(true);
+}
+
+fn deal_set_changes_between_rounds(back_to_round0: bool) {
+    let mut net = network(4, 1, true, 5);
+    net.block();
+    let old = net.key_with(KeyStatus::Active).expect("genesis key");
+    net.run_until(3, "commitments of the genesis key", |net| {
+        !key_bookkeeping(net, old.key_id).is_empty()
+    });
+    net.join(4, 5);
+    // Dealer 3 votes but sends no deal until the block before the deadline.
+    let dealer = 3;
+    net.d.mpc_node(dealer).expect("node").keygen.fault = Some(KeygenFault::Silent);
+    net.run_until(20, "a reshare session open", |net| {
+        net.sessions()
+            .iter()
+            .any(|s| s.status() == SessionStatus::Open && s.kind() == KeygenKind::Reshare)
+    });
+    let session = net.sessions().pop().expect("session");
+    assert!(session.dealers.contains(&net.members[dealer].identifier));
+    assert_eq!(session.round_deadline_height, net.d.height + ROUND_TIMEOUT);
+    while net.d.height + 2 < session.round_deadline_height {
+        net.block();
+    }
+    net.d.mpc_node(dealer).expect("node").keygen.fault = None;
+    net.block();
+    assert_eq!(net.d.height + 1, session.round_deadline_height);
+    let round0 = net.d.propose(vec![]).expect("propose");
+    net.d.abandon_round(&round0).expect("round 0");
+    let carried = seqpool_app::vote_ext::decode_injected(&round0[0])
+        .expect("injected")
+        .expect("decodes")
+        .votes
+        .into_iter()
+        .any(|v| {
+            v.validator_address == net.d.validators[dealer].consensus_address()
+                && !v.vote_extension.is_empty()
+        });
+    assert!(carried, "dealer 3's deal is in round 0's block");
+    let round1 = net.d.leave_out_extension(&round0, dealer);
+    let deals_decided = if back_to_round0 {
+        net.d.abandon_round(&round1).expect("round 1");
+        net.d
+            .accept_and_finish(round0)
+            .expect("round 2 commits round 0's block");
+        4
+    } else {
+        net.d.accept_and_finish(round1).expect("round 1 commits");
+        3
+    };
+    let session = net
+        .sessions()
+        .into_iter()
+        .find(|s| s.session_id == session.session_id)
+        .expect("session");
+    assert_eq!(session.round, RESHARE_ROUND_CONFIRM, "{session:?}");
+    let deals = keygen::round_payloads(&net.state(), session.session_id, 1).expect("deals");
+    assert_eq!(
+        deals.len(),
+        deals_decided,
+        "the deciding block closed the round"
+    );
+    let key = net.run_until_replaced(12, &old);
+    assert_eq!(key.reshared_from, old.key_id);
+    assert!(
+        net.sessions()
+            .iter()
+            .all(|s| s.status() != SessionStatus::Failed),
+        "{:#?}",
+        net.sessions()
+    );
+    net.block();
+    assert_every_member_holds(&mut net, &key, &[0, 1, 2, 3, 4]);
+    // Each holds the share of the deal set that was decided: its package's verifying shares are
+    // the key's in state (another set's shares interpolate to the same group key).
+    let in_state = seqpool_mpc::signing::public_key_package(&key).expect("package");
+    for i in 0..5 {
+        let held = net
+            .d
+            .mpc_node(i)
+            .expect("node")
+            .keystore
+            .public_package(KeyId(key.key_id))
+            .expect("held package");
+        assert_eq!(
+            held.verifying_shares(),
+            in_state.verifying_shares(),
+            "node {i} holds a share of another deal set"
+        );
+    }
 }
 
 /// `make bench` (release): how long a reshare after a join takes, at n = 4 and n = 50. Blocks

@@ -264,6 +264,18 @@ fn identifier(net: &Net, idx: usize) -> Vec<u8> {
     net.d.mpc_member(idx).identifier
 }
 
+/// Identifiers of the signers of attempt `attempt` (1-based) of request `id`.
+fn attempt_signers(net: &Net, id: u64, attempt: usize) -> Vec<Vec<u8>> {
+    snapshot(&net.d).signing_attempts(id).expect("read")[attempt - 1]
+        .package
+        .as_ref()
+        .expect("package")
+        .signers
+        .iter()
+        .map(|s| s.identifier.clone())
+        .collect()
+}
+
 /// The validator the chain will choose first among the signers of request `id` when all are
 /// online (the rotation in signing::start_attempt: members by identifier from id % n).
 fn first_choice(net: &Net, id: u64) -> usize {
@@ -443,16 +455,7 @@ fn an_offline_validator_is_left_out_and_the_batch_is_still_signed() {
     let (id, h) = submit(&mut net.d, 0, 1, 4);
     net.d.produce_block(vec![]).expect("block");
     assert_signed_at(&net, id, h + 1);
-    let attempts = snapshot(&net.d).signing_attempts(id).expect("read");
-    let signers: Vec<Vec<u8>> = attempts[0]
-        .package
-        .as_ref()
-        .expect("package")
-        .signers
-        .iter()
-        .map(|s| s.identifier.clone())
-        .collect();
-    assert!(!signers.contains(&identifier(&net, off)));
+    assert!(!attempt_signers(&net, id, 1).contains(&identifier(&net, off)));
 }
 
 #[test]
@@ -478,6 +481,102 @@ fn a_signer_that_goes_offline_mid_attempt_is_missing_and_the_retry_signs() {
     let attempts = snapshot(&net.d).signing_attempts(1).expect("read");
     assert_eq!(attempts[0].missing, vec![identifier(&net, off)]);
     assert!(attempts[0].culprits.is_empty(), "missing is not blamed");
+}
+
+/// Hardening point 12: a height whose round-0 block does not commit and whose round-1 block,
+/// another one, does. Round 0's block starts the batch's attempt with signers chosen among all
+/// members, and they answer it in their round-0 precommits. Round 1's proposer left one of those
+/// signers' extensions out of its injected commit (allowed while more than 2/3 remains), so the
+/// same attempt gets another package: the other signers, with the same nonce commitments. Before,
+/// a signer answered (request, attempt) from its cache, round 0's share, invalid for round 1's
+/// package: share faults against honest validators (and a jail at max_share_faults). Now each
+/// refuses the package its nonce cannot sign again, nobody is blamed, and the next attempt signs.
+#[test]
+fn a_block_that_commits_at_a_later_round_costs_honest_signers_nothing() {
+    let mut net = net(4, 4, |p| p.max_share_faults = 1);
+    warm_up(&mut net);
+    feed_l2(&mut net.d, 1..=8);
+    let tx = submit_batch_tx(&net.d, 0, header(0, 1, 8));
+    let round0 = net.d.propose(vec![tx]).expect("propose");
+    let votes = net.d.abandon_round(&round0).expect("round 0");
+    let index_of = |address: &[u8]| {
+        (0..net.d.validators.len())
+            .find(|&i| net.d.validators[i].consensus_address().as_slice() == address)
+            .expect("a validator")
+    };
+    let signed_round0: Vec<usize> = votes
+        .iter()
+        .filter(|v| {
+            seqpool_proto::app::v1::VoteExtension::decode(v.vote_extension.as_ref())
+                .ok()
+                .and_then(|e| e.mpc)
+                .is_some_and(|m| !m.shares.is_empty())
+        })
+        .map(|v| index_of(v.validator.address.as_slice()))
+        .collect();
+    assert_eq!(signed_round0.len(), 3, "t = 3 signers answered round 0");
+    // Round 1: the same txs, one round-0 signer's extension left out of the injected commit.
+    let left_out = signed_round0[0];
+    let round1 = net.d.leave_out_extension(&round0, left_out);
+    let out = net.d.accept_and_finish(round1).expect("round 1 commits");
+    let h = out.height;
+    let id = requests::batch_request(&snapshot(&net.d), 0)
+        .expect("read")
+        .expect("batch request")
+        .request_id;
+    assert!(
+        !attempt_signers(&net, id, 1).contains(&identifier(&net, left_out)),
+        "round 1's package differs from round 0's"
+    );
+    let mut refused_by = std::collections::BTreeSet::new();
+    for _ in 0..6 {
+        let out = net.d.produce_block(vec![]).expect("block");
+        assert!(
+            !out.events.iter().any(|e| e.kind == "mpc_share_fault"),
+            "an honest signer was blamed at height {}: {:?}",
+            out.height,
+            out.events
+        );
+        for e in out
+            .events
+            .iter()
+            .filter(|e| e.kind == "mpc_request_refused")
+        {
+            for a in &e.attributes {
+                if a.key_bytes() == b"validator" {
+                    refused_by.insert(a.value_str().expect("utf-8").to_string());
+                }
+            }
+        }
+        if request(&net.d, id).status() == RequestStatus::Signed {
+            break;
+        }
+    }
+    let r = request(&net.d, id);
+    assert_eq!(r.status(), RequestStatus::Signed, "{r:?}");
+    assert!(r.signed_height > h + 1, "signed by a later attempt: {r:?}");
+    assert_valid_signature(&net, &r);
+    // Who refused: round 0's signers, whose nonce had signed round 0's package (the left-out one
+    // too, once a later attempt named its unconsumed commitment), and the two in both packages.
+    let address = |i: usize| hex::encode_upper(net.d.validators[i].consensus_address());
+    let burned: std::collections::BTreeSet<String> =
+        signed_round0.iter().map(|&i| address(i)).collect();
+    assert!(refused_by.is_subset(&burned), "{refused_by:?} {burned:?}");
+    assert!(signed_round0[1..]
+        .iter()
+        .all(|&i| refused_by.contains(&address(i))));
+    for v in &net.d.validators {
+        let address = hex::encode_upper(v.consensus_address());
+        let validator = snapshot(&net.d)
+            .validator(&address)
+            .expect("read")
+            .expect("validator");
+        assert!(!validator.jailed, "{} jailed", v.name);
+        assert_eq!(
+            signing::share_faults(&snapshot(&net.d), &address).expect("read"),
+            0
+        );
+    }
 }
 
 #[test]

@@ -11,6 +11,14 @@
 //! without that, a key could become ACTIVE with a member that holds no share of it. Payloads this
 //! node produced are kept (and re-sent at every height) until they are in state, so one lost
 //! extension costs one block.
+//!
+//! ExtendVote runs on a candidate block that a later round of the same height may replace, so
+//! nothing here deletes from the keystore on that view: retired and failed keys are erased after
+//! the Commit that says so (`follow_keys`, from `MpcNode::after_commit`). A payload is kept by
+//! (session, round, digest of the previous round's payloads it was computed from): a reshare's
+//! deal round closes at its deadline with the deals the block carries, and two candidate blocks
+//! can carry different ones; a confirmation made from one set is never sent for the other, and
+//! the share stored with it is put back when that set's block is the one asked about again.
 use std::collections::{BTreeMap, BTreeSet};
 
 use frost_secp256k1::Identifier;
@@ -28,6 +36,10 @@ use seqpool_tss::keystore::Keystore;
 use seqpool_tss::messages::pb;
 use seqpool_tss::reshare::{self, ReshareReceiver};
 use seqpool_tss::{KeyId, MemberSecret, SessionId, TssError};
+use sha2::{Digest, Sha256};
+
+/// (session, round, digest of the payloads of the round before it).
+type PayloadKey = (u64, u32, [u8; 32]);
 
 /// Misbehaviour a test node can be told to show (never set outside tests).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,8 +59,18 @@ pub struct KeygenDuties {
     dkg: Option<DkgParticipant>,
     /// Keys in state whose stored share this node checked against the state's package.
     verified: BTreeSet<u64>,
-    /// Payloads produced, by (session, round), re-sent until state holds them.
-    produced: BTreeMap<(u64, u32), KeygenPayload>,
+    /// Payloads produced, by the inputs they were made from, re-sent until state holds them.
+    produced: BTreeMap<PayloadKey, KeygenPayload>,
+    /// The share a confirmation was made with, by that confirmation's inputs.
+    confirmed_shares: BTreeMap<
+        PayloadKey,
+        (
+            frost_secp256k1::keys::KeyPackage,
+            frost_secp256k1::keys::PublicKeyPackage,
+        ),
+    >,
+    /// Which inputs the share in the keystore for a session's key was made from.
+    stored_from: BTreeMap<u64, PayloadKey>,
     /// Test-only misbehaviour.
     pub fault: Option<KeygenFault>,
 }
@@ -63,9 +85,6 @@ impl KeygenDuties {
         identity: &MemberSecret,
         keystore: &mut Keystore,
     ) {
-        if let Err(e) = self.follow_keys(state, identity, keystore) {
-            tracing::warn!(height, error = %e, "mpc keystore housekeeping failed");
-        }
         match self.payload(state, identity, keystore) {
             Ok(Some(payload)) => vote.keygen.push(payload),
             Ok(None) => {}
@@ -74,9 +93,9 @@ impl KeygenDuties {
     }
 
     /// Checks this node's stored share of a key that reached state against the key; deletes the
-    /// shares of retired and failed keys and of sessions that failed. Run at every ExtendVote and
-    /// after every commit (a node whose validator left the set no longer extends votes, and must
-    /// still delete the shares of the key it left).
+    /// shares of retired and failed keys and of sessions that failed. Run after every Commit, on
+    /// committed state only (also on a node whose validator left the set, which must still delete
+    /// the shares of the key it left).
     pub fn follow_keys<S: StateRead>(
         &mut self,
         state: &S,
@@ -176,12 +195,16 @@ impl KeygenDuties {
     ) -> Result<Option<KeygenPayload>, String> {
         let Some(session) = keygen::open_session(state).map_err(|e| e.to_string())? else {
             self.produced.clear();
+            self.confirmed_shares.clear();
             return Ok(None);
         };
         if self.fault == Some(KeygenFault::Silent) {
             return Ok(None);
         }
-        self.produced.retain(|(s, _), _| *s == session.session_id);
+        self.produced
+            .retain(|(s, _, _), _| *s == session.session_id);
+        self.confirmed_shares
+            .retain(|(s, _, _), _| *s == session.session_id);
         let me = identity.identifier().map_err(|e| e.to_string())?;
         let my_bytes = me.serialize();
         let delivered = keygen::round_payloads(state, session.session_id, session.round)
@@ -189,8 +212,14 @@ impl KeygenDuties {
         if delivered.contains_key(&my_bytes) {
             return Ok(None);
         }
-        if let Some(p) = self.produced.get(&(session.session_id, session.round)) {
-            return Ok(Some(p.clone()));
+        let key = (
+            session.session_id,
+            session.round,
+            inputs_digest(state, &session)?,
+        );
+        if let Some(p) = self.produced.get(&key).cloned() {
+            self.restore_share(&session, &key, keystore)?;
+            return Ok(Some(p));
         }
         let envelope = match (session.kind(), session.round) {
             (KeygenKind::Dkg, 1) => self.dkg_commit(&session, &my_bytes, identity)?,
@@ -204,18 +233,59 @@ impl KeygenDuties {
             }
             _ => None,
         };
-        Ok(envelope.map(|envelope| {
-            let payload = KeygenPayload {
-                session_id: session.session_id,
-                round: session.round,
-                sender: my_bytes,
-                envelope: Some(envelope),
-                height: 0,
-            };
-            self.produced
-                .insert((session.session_id, session.round), payload.clone());
-            payload
-        }))
+        let Some(envelope) = envelope else {
+            return Ok(None);
+        };
+        let payload = KeygenPayload {
+            session_id: session.session_id,
+            round: session.round,
+            sender: my_bytes,
+            envelope: Some(envelope),
+            height: 0,
+        };
+        let confirms = payload.envelope.as_ref().is_some_and(|e| {
+            e.kind == pb::MessageKind::DkgConfirm as i32
+                || e.kind == pb::MessageKind::ReshareConfirm as i32
+        });
+        if confirms {
+            self.remember_share(&session, key, keystore);
+        }
+        self.produced.insert(key, payload.clone());
+        Ok(Some(payload))
+    }
+
+    /// After a confirmation stored its share, remembers the share under the inputs it came from.
+    fn remember_share(
+        &mut self,
+        session: &KeygenSession,
+        key: PayloadKey,
+        keystore: &mut Keystore,
+    ) {
+        if let Ok(share) = keystore.key(KeyId(session.key_id)) {
+            self.confirmed_shares.insert(key, share);
+            self.stored_from.insert(session.key_id, key);
+        }
+    }
+
+    /// Puts back the share of the confirmation made from `key`'s inputs when the keystore holds
+    /// one made from other inputs (another candidate block of the same height).
+    fn restore_share(
+        &mut self,
+        session: &KeygenSession,
+        key: &PayloadKey,
+        keystore: &mut Keystore,
+    ) -> Result<(), String> {
+        let Some((share, public)) = self.confirmed_shares.get(key) else {
+            return Ok(());
+        };
+        if self.stored_from.get(&session.key_id) == Some(key) {
+            return Ok(());
+        }
+        keystore
+            .put_key(KeyId(session.key_id), share, public)
+            .map_err(|e| e.to_string())?;
+        self.stored_from.insert(session.key_id, *key);
+        Ok(())
     }
 
     fn is_member(session: &KeygenSession, me: &[u8]) -> bool {
@@ -417,6 +487,24 @@ impl KeygenDuties {
     }
 }
 
+/// Digest of what the session's current round is computed from: the previous round's payloads
+/// in state (sender and payload), none for the first round.
+fn inputs_digest<S: StateRead>(state: &S, session: &KeygenSession) -> Result<[u8; 32], String> {
+    let mut hasher = Sha256::new();
+    if session.round > 1 {
+        let previous = keygen::round_payloads(state, session.session_id, session.round - 1)
+            .map_err(|e| e.to_string())?;
+        for (sender, payload) in &previous {
+            hasher.update((sender.len() as u64).to_be_bytes());
+            hasher.update(sender);
+            let bytes = payload.encode_to_vec();
+            hasher.update((bytes.len() as u64).to_be_bytes());
+            hasher.update(&bytes);
+        }
+    }
+    Ok(hasher.finalize().into())
+}
+
 fn complain_dkg(
     p: &DkgParticipant,
     accused: &[u8],
@@ -482,5 +570,66 @@ impl SharesMessage for pb::ReshareDeal {
     const FAULT: KeygenFault = KeygenFault::BadDeal;
     fn shares_mut(&mut self) -> &mut Vec<pb::EncryptedShare> {
         &mut self.shares
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use frost_secp256k1::keys::{generate_with_dealer, IdentifierList, KeyPackage};
+    use seqpool_mpc::state::MpcWrite;
+    use seqpool_store::{StateDelta, Storage};
+    use seqpool_tss::keystore::{KdfParams, KeystoreSecret};
+
+    /// Hardening point 12: ExtendVote's view is a candidate block. A key that view shows RETIRED
+    /// may stay ACTIVE if another block commits at a later round, so the share is deleted only
+    /// after the Commit of a state that retires it (before, ExtendVote deleted it at once).
+    #[test]
+    fn a_share_is_deleted_only_from_committed_state() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let kdf = KdfParams {
+            memory_kib: 256,
+            iterations: 1,
+            parallelism: 1,
+        };
+        let mut keystore = Keystore::open_with(
+            &dir.path().join("keystore"),
+            &KeystoreSecret::passphrase("test"),
+            kdf,
+        )
+        .expect("keystore");
+        let identity = MemberSecret::random(&mut OsRng);
+        let (shares, public) =
+            generate_with_dealer(3, 2, IdentifierList::Default, OsRng).expect("dealer");
+        let share = shares.into_values().next().expect("a share");
+        let package = KeyPackage::try_from(share).expect("key package");
+        keystore
+            .put_key(KeyId(7), &package, &public)
+            .expect("store");
+        let storage = Storage::open(dir.path().join("state")).expect("storage");
+        let mut view = StateDelta::new(storage.latest_snapshot());
+        view.put_group_key(&GroupKey {
+            key_id: 7,
+            status: KeyStatus::Retired as i32,
+            ..Default::default()
+        });
+        let mut duties = KeygenDuties::default();
+        duties.extend(
+            &mut MpcVote::default(),
+            &view,
+            5,
+            "seqpool-test",
+            &identity,
+            &mut keystore,
+        );
+        assert!(
+            keystore.has_key(KeyId(7)),
+            "ExtendVote's candidate view deleted the share"
+        );
+        // The same state, committed: now it goes.
+        duties
+            .follow_keys(&view, &identity, &mut keystore)
+            .expect("housekeeping");
+        assert!(!keystore.has_key(KeyId(7)));
     }
 }

@@ -32,8 +32,10 @@ impl MpcNode {
         }
     }
 
-    /// After each commit: keystore housekeeping for the key statuses in state (store a new
-    /// key's share, delete retired ones), also on a node whose validator left the set.
+    /// After each commit: keystore housekeeping for the key statuses in state (check a new
+    /// key's share, delete retired ones), also on a node whose validator left the set, and the
+    /// answers kept for packages that did not commit are forgotten. Only committed state deletes:
+    /// ExtendVote's view is a candidate block that a later round may replace.
     pub fn after_commit<S: StateRead>(&mut self, state: &S) {
         if let Err(e) = self
             .keygen
@@ -41,6 +43,7 @@ impl MpcNode {
         {
             tracing::warn!(error = %e, "mpc keystore housekeeping failed");
         }
+        self.signer.after_commit(state);
     }
 
     /// The `mpc` section of this node's precommit for `height`, given x/mpc state as block

@@ -9,12 +9,21 @@
 //!   the typed contents and the chain's L1 contract params) and signs only then; otherwise the
 //!   request id goes into `refused`. The keystore retires the nonce durably before returning the
 //!   share, so a restart can never sign twice with one nonce.
+//! - Rounds: ExtendVote runs on a candidate block, which may not be the one that commits. A block
+//!   at a later round of the same height can fix another package for the same attempt (its
+//!   injected commit lists other online members, so other signers), with this node's same
+//!   commitment. Answers are therefore kept by the package's hash, not by (request, attempt): the
+//!   same package gets the same share again, another package is refused, because the nonce behind
+//!   that commitment already made a share that left in a precommit (two shares of one nonce reveal
+//!   the signing share). The chain marks the commitment used once the package that names it
+//!   commits, and a refusal is no fault. Answers are forgotten only after a Commit.
 //!
 //! Never blocks on RPC: the L2 view is a cache the L2 watcher fills.
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 use frost_secp256k1::round2::SignatureShare;
+use prost::Message;
 use seqpool_component::StateRead;
 use seqpool_mpc::requests;
 use seqpool_mpc::signing;
@@ -23,7 +32,8 @@ use seqpool_mpc::{GroupKey, KeyStatus, RequestType, SigningAttempt, SigningReque
 use seqpool_proto::mpc::v1::signing_request::Body;
 use seqpool_proto::mpc::v1::MpcVote;
 use seqpool_tss::keystore::Keystore;
-use seqpool_tss::{messages, KeyId, MemberSecret};
+use seqpool_tss::{messages, KeyId, MemberSecret, TssError};
+use sha2::{Digest, Sha256};
 
 /// Env switch of a test build's misbehaving node: `1` makes it send invalid signature shares.
 pub const CORRUPT_SHARES_ENV: &str = "SEQPOOL_MPC_CORRUPT_SHARES";
@@ -96,11 +106,25 @@ pub struct SignerDuties {
     pub l2_headers: SharedL2Headers,
     /// Test switch ([`CORRUPT_SHARES_ENV`]): send invalid shares.
     pub corrupt_shares: bool,
-    /// Attempts this node answered, with its answer: it signs each at most once (the keystore
-    /// enforces it too) and repeats the same answer if CometBFT asks again (a later round).
-    answered: BTreeMap<(u64, u32), Answer>,
+    /// Attempts this node answered, by (request, attempt, package hash), with its answer: it
+    /// signs a package at most once (the keystore enforces it too) and repeats the same answer if
+    /// CometBFT asks again for that package (a later round).
+    answered: BTreeMap<AnswerKey, Answer>,
     /// The nonce commitments sent at a height, repeated if ExtendVote runs again for it.
     top_up: Option<(u64, seqpool_proto::tss::v1::SignedEnvelope)>,
+}
+
+type AnswerKey = (u64, u32, [u8; 32]);
+
+/// The key of an attempt's answer: the package's content, so that two packages of one attempt
+/// (candidate blocks of one height) never share an answer.
+fn answer_key(attempt: &SigningAttempt) -> AnswerKey {
+    let hash = attempt
+        .package
+        .as_ref()
+        .map(|p| Sha256::digest(p.encode_to_vec()).into())
+        .unwrap_or([0; 32]);
+    (attempt.request_id, attempt.attempt, hash)
 }
 
 #[derive(Clone)]
@@ -161,12 +185,6 @@ impl SignerDuties {
                 return;
             }
         };
-        // Forget attempts that are no longer live.
-        let live: BTreeSet<(u64, u32)> = attempts
-            .iter()
-            .map(|(_, a)| (a.request_id, a.attempt))
-            .collect();
-        self.answered.retain(|k, _| live.contains(k));
         for (request, attempt) in attempts {
             let names_me = attempt
                 .package
@@ -175,7 +193,7 @@ impl SignerDuties {
             if !names_me {
                 continue;
             }
-            let key = (attempt.request_id, attempt.attempt);
+            let key = answer_key(&attempt);
             let answer = match self.answered.get(&key) {
                 Some(answer) => answer.clone(),
                 None => {
@@ -193,6 +211,19 @@ impl SignerDuties {
         }
     }
 
+    /// After a Commit: forgets the answers to packages that are not live in the committed state
+    /// (attempts that ended, and packages of candidate blocks that did not commit).
+    pub fn after_commit<S: StateRead>(&mut self, state: &S) {
+        match signing::live_attempts(state) {
+            Ok(attempts) => {
+                let live: BTreeSet<AnswerKey> =
+                    attempts.iter().map(|(_, a)| answer_key(a)).collect();
+                self.answered.retain(|k, _| live.contains(k));
+            }
+            Err(e) => tracing::warn!(error = %e, "mpc: cannot read signing attempts"),
+        }
+    }
+
     fn answer<S: StateRead>(
         &self,
         state: &S,
@@ -205,7 +236,16 @@ impl SignerDuties {
         match self.check(state, chain_id, request, attempt) {
             Ok(()) => match self.share(keystore, attempt, identity) {
                 Ok(share) => Answer::Share(share),
-                Err(e) => {
+                Err(ShareError::NonceBurned(commitment)) => {
+                    tracing::warn!(
+                        request = request.request_id,
+                        attempt = attempt.attempt,
+                        %commitment,
+                        "mpc: refusing a package whose nonce already signed another package of this attempt (a round that did not commit); the nonce is burned"
+                    );
+                    Answer::Refused
+                }
+                Err(ShareError::Other(e)) => {
                     tracing::warn!(
                         request = request.request_id,
                         attempt = attempt.attempt,
@@ -302,16 +342,33 @@ impl SignerDuties {
         keystore: &mut Keystore,
         attempt: &SigningAttempt,
         identity: &MemberSecret,
-    ) -> Result<seqpool_mpc::ShareVote, String> {
-        let package_pb = attempt.package.as_ref().ok_or("attempt without package")?;
+    ) -> Result<seqpool_mpc::ShareVote, ShareError> {
+        let other = |e: &dyn std::fmt::Display| ShareError::Other(e.to_string());
+        let package_pb = attempt
+            .package
+            .as_ref()
+            .ok_or_else(|| other(&"attempt without package"))?;
         let (key_id, _, package) =
-            messages::signing_package_from_pb(package_pb).map_err(|e| e.to_string())?;
-        let mut share = keystore.sign(key_id, &package).map_err(|e| e.to_string())?;
+            messages::signing_package_from_pb(package_pb).map_err(|e| other(&e))?;
+        let mut share = match keystore.sign(key_id, &package) {
+            Ok(share) => share,
+            Err(TssError::ReusedCommitment(commitment)) => {
+                return Err(ShareError::NonceBurned(commitment))
+            }
+            Err(e) => return Err(other(&e)),
+        };
         if self.corrupt_shares {
-            share = corrupt(&share).ok_or("cannot corrupt the share")?;
+            share = corrupt(&share).ok_or_else(|| other(&"cannot corrupt the share"))?;
         }
-        signing::seal_share(attempt, &share, identity).ok_or_else(|| "no package".into())
+        signing::seal_share(attempt, &share, identity).ok_or_else(|| other(&"no package"))
     }
+}
+
+/// Why this node has no share for a package.
+enum ShareError {
+    /// The nonce behind this node's commitment already signed another package.
+    NonceBurned(String),
+    Other(String),
 }
 
 /// The share plus one: an invalid share for the culprit tests.
