@@ -85,7 +85,8 @@ pub fn apply<S: StateWrite>(
     let agreed = tally(state.l2_head_number()?, &votes, verified.total_power);
     let mut hooks = BoundaryHooks {
         parent_app_hash,
-        events: Vec::new(),
+        // L1 randomness the bridge attested in this block, before any boundary draws from it.
+        events: seqpool_producer::capture_randomness(state, ctx)?,
     };
     let by_signer = if agreed.blocks.is_empty() {
         Default::default()

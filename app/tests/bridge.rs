@@ -533,18 +533,29 @@ fn l1_randomness_attested_by_more_than_two_thirds_seeds_the_next_schedule() {
         .expect("read")
         .expect("epoch 2 fixed");
     assert_eq!(schedule.l1_randomness_block, 64);
-    // seed = sha256(domain, epoch, parent app hash, L1 block || prevrandao).
+    // seed = sha256(domain v2, epoch, L1 block, prevrandao): the L1 value alone, the first one
+    // attested after genesis committed epoch 2's draw to it; no app hash a proposer could grind.
+    assert_eq!(
+        schedule.seed,
+        seqpool_producer::selection::l1_seed(2, 64, &[7; 32]).to_vec()
+    );
     let parent =
         seqpool_app::query::snapshot_at(d.nodes[0].app.storage(), schedule.decided_at_height - 1)
             .expect("parent state")
             .root_hash();
-    let l1 = [&64u64.to_be_bytes()[..], &[7; 32]].concat();
-    assert_eq!(
-        schedule.seed,
-        seqpool_producer::selection::seed(2, &parent, &l1).to_vec()
-    );
     assert_ne!(
         schedule.seed,
         seqpool_producer::selection::seed(2, &parent, &[]).to_vec()
     );
+    // The backup order: every other validator once.
+    let mut everyone: Vec<String> = schedule.backup_order.clone();
+    everyone.extend(schedule.assignments.iter().map(|a| a.producer.clone()));
+    everyone.sort();
+    let mut expected: Vec<String> = d
+        .validators
+        .iter()
+        .map(|v| hex::encode_upper(v.consensus_address()))
+        .collect();
+    expected.sort();
+    assert_eq!(everyone, expected);
 }

@@ -259,16 +259,23 @@ fn a_stall_reported_by_more_than_two_thirds_reelects_and_fewer_do_not() {
         .faults
         .is_empty());
 
-    // Three quarters report it: the rest of the epoch moves to the next candidate by stake.
+    // Three quarters report it: the rest of the epoch moves to the first of the epoch's backup
+    // order (drawn with the schedule from its seed).
     d.producer_votes.insert(2, vote.clone());
     d.produce_block(vec![]).expect("block");
     d.produce_block(vec![]).expect("block");
     let s = snapshot(&d);
+    let schedule = s.schedule(0).expect("read").expect("epoch 0");
     let validators = s.validators().expect("read");
-    let expected = seqpool_producer::selection::next_by_stake(&validators, &stalled, &[])
-        .expect("someone")
-        .consensus_address
-        .clone();
+    assert_eq!(
+        schedule.backup_order,
+        seqpool_producer::selection::backup_order(
+            &validators,
+            &schedule.seed.clone().try_into().expect("32 bytes"),
+            Some(&stalled)
+        )
+    );
+    let expected = schedule.backup_order[0].clone();
     let resp = pq::producer(&s, &QueryProducerRequest { l2_height: 3 }).expect("query");
     assert_eq!(resp.producer, expected);
     assert!(resp.reelected);
@@ -823,4 +830,109 @@ fn schedule_updates_report_fixed_epochs_and_reelections_once() {
     l2.produce_scheduled(&d, EPOCH_LENGTH);
     report(&mut d, &l2, [EPOCH_LENGTH; 4]);
     assert_eq!(poll(&d), vec![("fixed".into(), 2, 1)]);
+}
+
+/// Hardening point 6: the proposer of the block whose app hash the epoch boundary executes on
+/// varies its block (here: 0 to 3 admin txs, each a different app hash). The schedule that
+/// boundary fixes draws from L1 randomness attested after the draw before it (its commitment
+/// captured block 96's value), not from that app hash, so every variant gets the same draw and
+/// backup order. Before, the seed mixed in the parent app hash beside the L1 value the proposer
+/// already knew: it could try txs until the draw named it.
+#[test]
+fn a_proposer_varying_its_block_cannot_change_the_draw() {
+    use seqpool_bridge::{BridgeVote, L1Randomness};
+    let attest = |d: &mut Driver, block_number: u64, byte: u8| {
+        for i in 0..4 {
+            d.bridge_votes.insert(
+                i,
+                BridgeVote {
+                    randomness: Some(L1Randomness {
+                        block_number,
+                        prevrandao: vec![byte; 32],
+                    }),
+                    ..Default::default()
+                },
+            );
+        }
+        d.produce_block(vec![]).expect("block");
+        d.produce_block(vec![]).expect("block");
+    };
+    let run = |txs: usize| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut d = driver(dir.path(), 60_000, 3);
+        d.produce_block(vec![]).expect("block");
+        attest(&mut d, 64, 7);
+        // Epoch 1 starts: epoch 2 is drawn (from block 64's value), epoch 3's draw is committed
+        // to the first value attested after block 64.
+        let mut l2 = L2::new();
+        l2.produce_scheduled(&d, EPOCH_LENGTH + 1);
+        report(&mut d, &l2, [EPOCH_LENGTH + 1; 4]);
+        let s = snapshot(&d);
+        assert!(s.schedule(2).expect("read").is_some());
+        assert!(s.schedule(3).expect("read").is_none());
+        attest(&mut d, 96, 9);
+        // Epoch 2 starts in the block after the one with the variant txs: it executes on the
+        // variant's app hash and fixes epoch 3.
+        l2.produce_scheduled(&d, 2 * EPOCH_LENGTH + 1);
+        let head = snapshot(&d).l2_head_number().expect("head");
+        for i in 0..4 {
+            d.producer_votes
+                .insert(i, l2.vote(head, 2 * EPOCH_LENGTH + 1));
+        }
+        let admin = d.admin_key.clone();
+        let mut block = Vec::new();
+        let account =
+            seqpool_auth::AuthRead::account(&snapshot(&d), &seqpool_client::address_of(&admin))
+                .expect("read")
+                .expect("admin account");
+        for k in 0..txs {
+            let msg = seqpool_client::update_params_msg(
+                &d.admin_address(),
+                "staking",
+                r#"{"livenessWindow":"100","minSignedPerWindow":"50","downtimeJailBlocks":"600","slashDoubleSignBps":500}"#,
+            )
+            .expect("msg");
+            block.push(bytes::Bytes::from(seqpool_app::tx::sign_tx(
+                &admin,
+                &d.chain_id,
+                account.account_number,
+                account.sequence + k as u64,
+                vec![msg],
+                "",
+            )));
+        }
+        let out = d.produce_block(block).expect("the variant block");
+        assert!(out.tx_results.iter().all(|r| r.code.is_ok()), "{out:?}");
+        let parent = out.app_hash;
+        d.produce_block(vec![]).expect("the boundary block");
+        let schedule = snapshot(&d)
+            .schedule(3)
+            .expect("read")
+            .expect("epoch 3 fixed at the boundary");
+        (parent, schedule)
+    };
+    let (parent0, schedule0) = run(0);
+    for txs in 1..4 {
+        let (parent, schedule) = run(txs);
+        assert_ne!(parent, parent0, "{txs} txs give another app hash");
+        assert_eq!(
+            (
+                &schedule.seed,
+                &schedule.assignments[0].producer,
+                &schedule.backup_order
+            ),
+            (
+                &schedule0.seed,
+                &schedule0.assignments[0].producer,
+                &schedule0.backup_order
+            ),
+            "{txs} txs changed the draw"
+        );
+    }
+    assert_eq!(schedule0.l1_randomness_block, 96);
+    assert_eq!(
+        schedule0.seed,
+        seqpool_producer::selection::l1_seed(3, 96, &[9; 32]).to_vec()
+    );
+    assert_eq!(schedule0.backup_order.len(), 3);
 }

@@ -11,29 +11,35 @@ use seqpool_staking::{jail, StakingRead, Validator};
 use crate::selection;
 use crate::state::ProducerRead;
 use crate::{
-    state_key, Assignment, Fault, RewardSettlement, Schedule, SequencerBlocks, StallReport,
-    UnscheduledBlock,
+    state_key, Assignment, Fault, RandomnessCommitment, RewardSettlement, Schedule,
+    SequencerBlocks, StallReport, UnscheduledBlock,
 };
+use seqpool_bridge::L1Randomness;
+
+/// Where a schedule's seed comes from.
+pub(crate) enum SeedSource<'a> {
+    /// An attested L1 RANDAO value (the seed takes nothing else).
+    L1(&'a L1Randomness),
+    /// No L1 value was ever attested: the parent app hash (the chain id at genesis).
+    AppHash(&'a [u8]),
+}
 
 pub(crate) fn decide_schedule<S: StateWrite>(
     state: &mut S,
     validators: &[Validator],
     epoch: u64,
-    app_hash: &[u8],
+    source: SeedSource<'_>,
     chain_height: u64,
 ) -> Result<Option<String>, StoreError> {
-    // The latest L1 RANDAO value attested through the bridge: unknown to anyone until its L1 block
-    // exists, and no proposer can choose it. Before the first one, the app hash alone.
-    let l1 = seqpool_bridge::BridgeRead::attested_randomness(state)?.and_then(|a| a.randomness);
-    let (l1_block, l1_bytes) = match &l1 {
-        Some(r) => (
+    let (seed, l1_block) = match source {
+        SeedSource::L1(r) => (
+            selection::l1_seed(epoch, r.block_number, &r.prevrandao),
             r.block_number,
-            [&r.block_number.to_be_bytes()[..], &r.prevrandao[..]].concat(),
         ),
-        None => (0, Vec::new()),
+        SeedSource::AppHash(app_hash) => (selection::seed(epoch, app_hash, &[]), 0),
     };
-    let seed = selection::seed(epoch, app_hash, &l1_bytes);
     let producer = selection::select(validators, &seed).map(|v| v.consensus_address.clone());
+    let backup_order = selection::backup_order(validators, &seed, producer.as_deref());
     let first = seqpool_epochs::epoch(&state.epoch_params()?, epoch).first_l2_height;
     state.put_proto(
         state_key::schedule(epoch),
@@ -51,9 +57,99 @@ pub(crate) fn decide_schedule<S: StateWrite>(
                     chain_height,
                 })
                 .collect(),
+            backup_order,
         },
     );
     Ok(producer)
+}
+
+/// Commits `epoch`'s draw to the first L1 randomness attested from a block after the latest one
+/// attested now (one epoch before the draw). Nobody who builds a block before that value is
+/// attested knows it, so no block content can steer the draw.
+pub(crate) fn commit_randomness<S: StateWrite>(
+    state: &mut S,
+    epoch: u64,
+    chain_height: u64,
+) -> Result<(), StoreError> {
+    let mut all = state.randomness_commitments()?;
+    if all.commitments.iter().any(|c| c.epoch == epoch) {
+        return Ok(());
+    }
+    let after = seqpool_bridge::BridgeRead::attested_randomness(state)?
+        .and_then(|a| a.randomness)
+        .map(|r| r.block_number)
+        .unwrap_or(0);
+    all.commitments.push(RandomnessCommitment {
+        epoch,
+        after_l1_block: after,
+        committed_at_height: chain_height,
+        captured: None,
+        captured_at_height: 0,
+    });
+    state.put_proto(state_key::RANDOMNESS_COMMITMENTS.to_vec(), &all);
+    Ok(())
+}
+
+/// Each block, after the bridge applied its attestations: an open commitment takes the attested
+/// L1 randomness once it is from a block after the one the commitment names. Only the first such
+/// value counts (a proposer that delays its attestation by leaving extensions out gets the same
+/// value one block later).
+pub fn capture_randomness<S: StateWrite>(
+    state: &mut S,
+    ctx: &BlockContext,
+) -> Result<Vec<Event>, StoreError> {
+    let Some(latest) =
+        seqpool_bridge::BridgeRead::attested_randomness(state)?.and_then(|a| a.randomness)
+    else {
+        return Ok(Vec::new());
+    };
+    let mut all = state.randomness_commitments()?;
+    let mut events = Vec::new();
+    for c in all
+        .commitments
+        .iter_mut()
+        .filter(|c| c.captured.is_none() && latest.block_number > c.after_l1_block)
+    {
+        c.captured = Some(latest.clone());
+        c.captured_at_height = ctx.height;
+        events.push(
+            Event::new("producer_randomness_captured")
+                .attr("epoch", c.epoch.to_string())
+                .attr("l1_block", latest.block_number.to_string()),
+        );
+    }
+    if !events.is_empty() {
+        state.put_proto(state_key::RANDOMNESS_COMMITMENTS.to_vec(), &all);
+    }
+    Ok(events)
+}
+
+/// The seed source of `epoch`'s draw, and its commitment removed: the captured value; if none was
+/// attested in time, the latest attested one (known since the commitment, but fixed then, so still
+/// not steerable); before any L1 value, the parent app hash.
+fn take_seed_source<S: StateWrite>(
+    state: &mut S,
+    epoch: u64,
+) -> Result<Option<L1Randomness>, StoreError> {
+    let mut all = state.randomness_commitments()?;
+    let captured = all
+        .commitments
+        .iter()
+        .find(|c| c.epoch == epoch)
+        .and_then(|c| c.captured.clone());
+    let before = all.commitments.len();
+    all.commitments.retain(|c| c.epoch != epoch);
+    if all.commitments.len() != before {
+        if all.commitments.is_empty() {
+            state.delete(state_key::RANDOMNESS_COMMITMENTS.to_vec());
+        } else {
+            state.put_proto(state_key::RANDOMNESS_COMMITMENTS.to_vec(), &all);
+        }
+    }
+    if captured.is_some() {
+        return Ok(captured);
+    }
+    Ok(seqpool_bridge::BridgeRead::attested_randomness(state)?.and_then(|a| a.randomness))
 }
 
 /// Removes a queued settlement once x/mpc has turned it into a signing request.
@@ -115,8 +211,9 @@ pub fn record_block<S: StateWrite>(
     Ok(events)
 }
 
-/// At an epoch boundary: queue the ended epoch's reward settlement and fix the schedule of the
-/// epoch after the one that starts, from the app hash the block executes on.
+/// At an epoch boundary: queue the ended epoch's reward settlement, fix the schedule of the epoch
+/// after the one that starts (from the L1 randomness its commitment captured), and commit the draw
+/// of the epoch after that to the next L1 randomness.
 pub fn on_epoch_boundary<S: StateWrite>(
     state: &mut S,
     ctx: &BlockContext,
@@ -152,20 +249,27 @@ pub fn on_epoch_boundary<S: StateWrite>(
     let mut events =
         vec![Event::new("reward_settlement_queued").attr("epoch", ended.number.to_string())];
     if state.schedule(next)?.is_none() {
-        let producer = decide_schedule(state, &validators, next, parent_app_hash, ctx.height)?;
+        let l1 = take_seed_source(state, next)?;
+        let source = match &l1 {
+            Some(r) => SeedSource::L1(r),
+            None => SeedSource::AppHash(parent_app_hash),
+        };
+        let producer = decide_schedule(state, &validators, next, source, ctx.height)?;
         events.push(
             Event::new("producer_scheduled")
                 .attr("epoch", next.to_string())
                 .attr("producer", producer.unwrap_or_default()),
         );
     }
+    commit_randomness(state, next.saturating_add(1), ctx.height)?;
     Ok(events)
 }
 
 /// Applies an agreed stall report if it is current: the reported producer is the one scheduled for
 /// the next L2 height, the agreed head is the reported height, and the head has not moved for
-/// `stall_timeout_ms` of block time. Moves the rest of the epoch to the next candidate by stake,
-/// records the fault and jails after `max_faults` faults within the window (clearing them).
+/// `stall_timeout_ms` of block time. Moves the rest of the epoch to the next live validator of the
+/// schedule's backup order, records the fault and jails after `max_faults` faults within the
+/// window (clearing them).
 pub fn apply_stall<S: StateWrite>(
     state: &mut S,
     ctx: &BlockContext,
@@ -200,10 +304,25 @@ pub fn apply_stall<S: StateWrite>(
         .map(|a| a.replaces.clone())
         .collect();
     let mut events = Vec::new();
-    if let Some(next) = selection::next_by_stake(&validators, &stall.producer, &stalled) {
+    // The next live validator of the epoch's backup order (drawn with the schedule); a schedule
+    // stored without one falls back to stake order.
+    let live = |address: &str| {
+        address != stall.producer
+            && !stalled.iter().any(|s| s == address)
+            && validators
+                .iter()
+                .any(|v| v.consensus_address == address && v.power > 0 && !v.jailed)
+    };
+    let next = if schedule.backup_order.is_empty() {
+        selection::next_by_stake(&validators, &stall.producer, &stalled)
+            .map(|v| v.consensus_address.clone())
+    } else {
+        schedule.backup_order.iter().find(|a| live(a)).cloned()
+    };
+    if let Some(next) = next {
         schedule.assignments.push(Assignment {
             from_l2_height: next_height,
-            producer: next.consensus_address.clone(),
+            producer: next.clone(),
             replaces: stall.producer.clone(),
             chain_height: ctx.height,
         });
@@ -213,7 +332,7 @@ pub fn apply_stall<S: StateWrite>(
                 .attr("epoch", epoch.to_string())
                 .attr("from_l2_height", next_height.to_string())
                 .attr("stalled", stall.producer.clone())
-                .attr("producer", next.consensus_address.clone()),
+                .attr("producer", next),
         );
     }
     let mut record = state.faults(&stall.producer)?;

@@ -1,11 +1,12 @@
 //! x/producer: who produces the L2 blocks of each epoch.
 //!
-//! - Selection: stake-weighted, from a seed fixed one epoch ahead ([`selection`]).
+//! - Selection: stake-weighted, one epoch ahead, from L1 randomness attested only after the draw
+//!   before it was fixed, with a backup order for re-elections ([`selection`]).
 //! - The L2 view: each validator's vote extension carries a [`ProducerVote`] (the L2 blocks it saw
 //!   above the agreed head, and a stall report); [`vote::tally`] agrees on blocks and stalls that
 //!   more than 2/3 of the voting power report identically, so no single validator moves either.
-//! - Re-election: an agreed stall moves the rest of the epoch to the next candidate by stake and
-//!   records a fault; `max_faults` within `fault_window_epochs` jail the validator (x/staking flag)
+//! - Re-election: an agreed stall moves the rest of the epoch to the next live validator of the
+//!   schedule's backup order and records a fault; `max_faults` within `fault_window_epochs` jail the validator (x/staking flag)
 //!   and clear its faults, so that it comes back from MsgUnjail with none.
 //! - Records: blocks per sequencer per epoch, blocks by an unscheduled producer, and at each epoch
 //!   end a [`RewardSettlement`] queued for signing.
@@ -21,12 +22,14 @@ pub mod vote;
 
 pub use genesis::init_genesis;
 pub use handlers::{
-    apply_stall, on_epoch_boundary, record_block, remove_settlement, validators_by_signer,
+    apply_stall, capture_randomness, on_epoch_boundary, record_block, remove_settlement,
+    validators_by_signer,
 };
 pub use params::{default_params, put_params, validate_params};
 pub use seqpool_proto::producer::v1::{
-    Assignment, Fault, FaultRecord, GenesisState, Params, ProducerVote, RewardSettlement, Schedule,
-    SequencerBlocks, StallReport, UnscheduledBlock,
+    Assignment, Fault, FaultRecord, GenesisState, Params, ProducerVote, RandomnessCommitment,
+    RandomnessCommitments, RewardSettlement, Schedule, SequencerBlocks, StallReport,
+    UnscheduledBlock,
 };
 pub use state::ProducerRead;
 

@@ -1,16 +1,37 @@
-//! Stake-weighted producer selection: integer-only, deterministic, from a seed no single validator
-//! chooses.
+//! Stake-weighted producer selection: integer-only, deterministic, from a seed no validator can
+//! steer.
 //!
-//! seed = sha256(DOMAIN || epoch || app hash of the block that fixes the schedule || L1 randomness).
-//! The app hash commits to every validator's signed votes and all txs of the chain so far, so one
-//! validator cannot pick it; a proposer could still grind it by choosing which txs to include. So
-//! the latest L1 RANDAO value (`block.prevrandao` of a finalized L1 block attested by more than 2/3
-//! of the power through x/bridge, like any L1 event) is mixed in as `l1_randomness` (block number
-//! || value), which no proposer controls; before the first attested value it is empty.
+//! With L1 randomness (`block.prevrandao` of a finalized L1 block, attested by more than 2/3 of the
+//! power through x/bridge): seed = sha256(DOMAIN_V2 || epoch || L1 block || prevrandao), of the
+//! first value attested after the schedule of the epoch before was fixed ([`l1_seed`]). Nothing a
+//! proposer puts in a block enters it, and the value did not exist when the blocks before the draw
+//! were built: a proposer varying its block cannot change the draw. (The seed used to mix in the
+//! parent app hash beside the latest attested value, both known to the proposer of the block
+//! before the boundary, which could then grind its txs for a draw it liked.)
+//!
+//! Before any L1 value was attested (a chain without L1, or its first epochs): seed =
+//! sha256(DOMAIN || epoch || app hash || ""), which a proposer could grind; documented in
+//! docs/pool.md.
+//!
+//! The same seed draws the epoch's backup order ([`backup_order`]): the other eligible validators,
+//! stake-weighted without replacement, which re-elections follow.
 use seqpool_staking::Validator;
 use sha2::{Digest, Sha256};
 
 pub const SEED_DOMAIN: &[u8] = b"seqpool/producer/seed/v1";
+pub const SEED_DOMAIN_V2: &[u8] = b"seqpool/producer/seed/v2";
+const BACKUP_DOMAIN: &[u8] = b"seqpool/producer/backup/v1";
+
+/// The seed of `epoch` from an attested L1 RANDAO value alone.
+pub fn l1_seed(epoch: u64, l1_block: u64, prevrandao: &[u8]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(SEED_DOMAIN_V2);
+    h.update(epoch.to_be_bytes());
+    h.update(l1_block.to_be_bytes());
+    h.update((prevrandao.len() as u64).to_be_bytes());
+    h.update(prevrandao);
+    h.finalize().into()
+}
 
 pub fn seed(epoch: u64, app_hash: &[u8], l1_randomness: &[u8]) -> [u8; 32] {
     let mut h = Sha256::new();
@@ -57,8 +78,46 @@ fn pick<'a>(candidates: &[&'a Validator], target: u128) -> Option<&'a Validator>
     None
 }
 
+/// The eligible validators other than `producer`, in a stake-weighted random order drawn from
+/// `seed`: each next one with probability its power over the power of those not drawn yet.
+pub fn backup_order(
+    validators: &[Validator],
+    seed: &[u8; 32],
+    producer: Option<&str>,
+) -> Vec<String> {
+    let mut left: Vec<&Validator> = eligible(validators)
+        .into_iter()
+        .filter(|v| Some(v.consensus_address.as_str()) != producer)
+        .collect();
+    let mut order = Vec::with_capacity(left.len());
+    let mut draw = 0u64;
+    while !left.is_empty() {
+        let total: u128 = left.iter().map(|v| v.power as u128).sum();
+        let mut h = Sha256::new();
+        h.update(BACKUP_DOMAIN);
+        h.update(seed);
+        h.update(draw.to_be_bytes());
+        let digest: [u8; 32] = h.finalize().into();
+        let mut first = [0u8; 16];
+        first.copy_from_slice(&digest[..16]);
+        let target = u128::from_be_bytes(first) % total.max(1);
+        let mut cumulative = 0u128;
+        let index = left
+            .iter()
+            .position(|v| {
+                cumulative += v.power as u128;
+                target < cumulative
+            })
+            .unwrap_or(0);
+        order.push(left.remove(index).consensus_address.clone());
+        draw += 1;
+    }
+    order
+}
+
 /// The candidate after `current` in stake order (power descending, then address ascending),
-/// skipping `excluded`, wrapping around. `None` when nobody else is eligible.
+/// skipping `excluded`, wrapping around. `None` when nobody else is eligible. Re-elections take
+/// the schedule's backup order; this is for schedules that have none (stored before it existed).
 pub fn next_by_stake<'a>(
     validators: &'a [Validator],
     current: &str,
@@ -232,6 +291,64 @@ mod tests {
         assert_ne!(seed(1, b"a", &[]), seed(2, b"a", &[]));
         assert_ne!(seed(1, b"a", &[]), seed(1, b"b", &[]));
         assert_ne!(seed(1, b"a", &[]), seed(1, b"a", b"randao"));
+    }
+
+    #[test]
+    fn the_backup_order_is_every_other_eligible_validator_once_and_follows_the_seed() {
+        let mut set = validators(&[40, 30, 20, 10, 0]);
+        set[3].jailed = true;
+        let seed = seed(1, b"app", &[]);
+        let producer = select(&set, &seed)
+            .expect("someone")
+            .consensus_address
+            .clone();
+        let order = backup_order(&set, &seed, Some(&producer));
+        // Validators 0..=2 are eligible (3 jailed, 4 without power); the producer is not listed.
+        let mut sorted = order.clone();
+        sorted.push(producer.clone());
+        sorted.sort();
+        assert_eq!(
+            sorted,
+            vec![
+                format!("{:040X}", 0),
+                format!("{:040X}", 1),
+                format!("{:040X}", 2)
+            ]
+        );
+        assert_eq!(
+            order,
+            backup_order(&set, &seed, Some(&producer)),
+            "deterministic"
+        );
+        let other = l1_seed(1, 64, &[7; 32]);
+        let orders: std::collections::BTreeSet<Vec<String>> = (0..32u64)
+            .map(|e| backup_order(&set, &l1_seed(e, 64, &[7; 32]), None))
+            .collect();
+        assert!(orders.len() > 1, "the seed changes the order");
+        assert_eq!(backup_order(&set, &other, None).len(), 3);
+        assert!(backup_order(&validators(&[0, 0]), &other, None).is_empty());
+    }
+
+    #[test]
+    fn the_first_backup_is_drawn_by_stake_among_the_others() {
+        // Without a producer, the first of the order is drawn like the producer: by stake.
+        let set = validators(&[60, 30, 10]);
+        let mut first: BTreeMap<String, u64> = BTreeMap::new();
+        let draws = 20_000u64;
+        for e in 0..draws {
+            let order = backup_order(&set, &l1_seed(e, 1, &[3; 32]), None);
+            *first.entry(order[0].clone()).or_default() += 1;
+        }
+        for (v, power) in set.iter().zip([60u64, 30, 10]) {
+            let got = first.get(&v.consensus_address).copied().unwrap_or(0);
+            let expected = draws * power / 100;
+            // Within 5% of the draws (about 7 standard deviations at these sizes).
+            assert!(
+                got.abs_diff(expected) < draws / 20,
+                "{}: {got} of {draws}, expected about {expected}",
+                v.consensus_address
+            );
+        }
     }
 
     #[test]

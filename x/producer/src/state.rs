@@ -5,7 +5,8 @@ use seqpool_epochs::EpochRead;
 
 use crate::params::default_params;
 use crate::{
-    state_key, Assignment, FaultRecord, Params, RewardSettlement, Schedule, UnscheduledBlock,
+    state_key, Assignment, FaultRecord, Params, RandomnessCommitments, RewardSettlement, Schedule,
+    UnscheduledBlock,
 };
 
 pub trait ProducerRead: StateRead {
@@ -17,6 +18,13 @@ pub trait ProducerRead: StateRead {
 
     fn schedule(&self, epoch: u64) -> Result<Option<Schedule>, StoreError> {
         self.get_proto(&state_key::schedule(epoch))
+    }
+
+    /// The L1 randomness the next draws are committed to (see `handlers::capture_randomness`).
+    fn randomness_commitments(&self) -> Result<RandomnessCommitments, StoreError> {
+        Ok(self
+            .get_proto(state_key::RANDOMNESS_COMMITMENTS)?
+            .unwrap_or_default())
     }
 
     /// The assignment in force at `l2_height`: `None` if its epoch is not decided yet or nobody

@@ -1,5 +1,7 @@
 //! Where x/producer keeps its state.
 pub const PARAMS: &[u8] = b"producer/params";
+/// The open L1 randomness commitments of the next draws (one key: at most two entries).
+pub const RANDOMNESS_COMMITMENTS: &[u8] = b"producer/randomness_commitments";
 pub fn schedule(epoch: u64) -> Vec<u8> {
     [b"producer/schedule/".as_slice(), &epoch.to_be_bytes()].concat()
 }
