@@ -496,6 +496,34 @@ fn e2e_l2_blocks_follow_the_schedule_and_fail_over_when_the_producer_dies() {
         "L2 height {} was re-elected away from node{j}",
         stale.number + 1
     );
+    // Failover when the producer's whole node is dead (its votes are gone too: the stall needs
+    // the identical reports of all three others), against the sidecar-only kill above.
+    let first_after = log
+        .blocks
+        .iter()
+        .find(|b| b.number > stale.number)
+        .expect("a block after the kill")
+        .clone();
+    let last_before = log
+        .blocks
+        .iter()
+        .rfind(|b| b.number < first_after.number)
+        .expect("the dead producer's last block")
+        .clone();
+    let node_failover = first_after.at.duration_since(last_before.at);
+    eprintln!(
+        "FAILOVER (whole node dead): last block of the old producer #{} -> first of the new #{} \
+         ({}): {} ms seen ({} s by block timestamps)",
+        last_before.number,
+        first_after.number,
+        first_after.miner,
+        node_failover.as_millis(),
+        first_after.timestamp.saturating_sub(last_before.timestamp)
+    );
+    assert!(
+        node_failover < Duration::from_secs(20),
+        "failover with the whole node dead took {node_failover:?}"
+    );
     net.start_seqpoold(j);
     let alone_until = Instant::now() + Duration::from_secs(4);
     while Instant::now() < alone_until {

@@ -54,31 +54,41 @@ pub fn record_extended_commit<S: StateWrite>(
         let mut bitmap = state
             .get_raw(&state_key::missed_bitmap(addr))?
             .unwrap_or_default();
+        if live.window != window {
+            // `liveness_window` changed (or the record predates this field): the counters and the
+            // bitmap were kept for another window size, where slots and counts no longer match
+            // (stale misses in bits no slot reaches again jailed a validator that signed every
+            // block). Start a fresh window at this block.
+            live.window = window;
+            live.signed_in_window = 0;
+            live.missed_in_window = 0;
+            bitmap.clear();
+        }
         bitmap.resize(bytes_needed, 0);
         // Blocks recorded so far in the window, before this one.
-        let recorded = live.signed_in_window + live.missed_in_window;
+        let recorded = live.signed_in_window.saturating_add(live.missed_in_window);
         let (byte, bit) = (slot / 8, 1u8 << (slot % 8));
         let was_missed = bitmap[byte] & bit != 0;
         if recorded >= window {
             // The slot we overwrite leaves the window.
             if was_missed {
-                live.missed_in_window -= 1;
+                live.missed_in_window = live.missed_in_window.saturating_sub(1);
             } else {
-                live.signed_in_window -= 1;
+                live.signed_in_window = live.signed_in_window.saturating_sub(1);
             }
         }
         if signed.contains(addr) {
             bitmap[byte] &= !bit;
-            live.signed_in_window += 1;
-            live.total_signed += 1;
+            live.signed_in_window = live.signed_in_window.saturating_add(1);
+            live.total_signed = live.total_signed.saturating_add(1);
             live.last_signed_height = votes_height;
         } else {
             bitmap[byte] |= bit;
-            live.missed_in_window += 1;
-            live.total_missed += 1;
+            live.missed_in_window = live.missed_in_window.saturating_add(1);
+            live.total_missed = live.total_missed.saturating_add(1);
         }
         state.put_raw(state_key::missed_bitmap(addr), bitmap);
-        let full_window = live.signed_in_window + live.missed_in_window >= window;
+        let full_window = live.signed_in_window.saturating_add(live.missed_in_window) >= window;
         let down =
             params.min_signed_per_window > 0 && full_window && live.missed_in_window > max_missed;
         state.put_liveness(&live);
@@ -144,6 +154,61 @@ mod tests {
         assert!(check_vote(&make_vote(7, b"h"), 7, b"h").is_ok());
         assert!(check_vote(&make_vote(7, b"h"), 8, b"h").is_err());
         assert!(check_vote(&make_vote(7, b"h"), 7, b"x").is_err());
+    }
+
+    /// Hardening point 5: `liveness_window` changes from 8 to 4 after B missed heights 5-7, whose
+    /// bits no slot of a 4-block window reaches again. Before, those misses stayed counted: B,
+    /// signing every block since, was jailed for downtime at the first full window. Now the
+    /// change starts a fresh window.
+    #[test]
+    fn a_window_change_starts_a_fresh_window_and_jails_no_signer() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let storage = Storage::open(dir.path()).expect("open");
+        let mut state = StateDelta::new(storage.latest_snapshot());
+        let params = |window, min_signed| crate::Params {
+            liveness_window: window,
+            min_signed_per_window: min_signed,
+            downtime_jail_blocks: 10,
+            slash_double_sign_bps: 0,
+        };
+        state.put_staking_params(&params(8, 0));
+        let set = vec![validator("A"), validator("B")];
+        for v in &set {
+            state.put_validator(v);
+        }
+        let both: BTreeSet<String> = ["A".to_string(), "B".to_string()].into();
+        let only_a: BTreeSet<String> = ["A".to_string()].into();
+        for h in 1..=8 {
+            let signed = if (5..=7).contains(&h) { &only_a } else { &both };
+            record_extended_commit(&mut state, h + 1, h, &set, signed).expect("record");
+        }
+        assert_eq!(state.liveness("B").expect("b").missed_in_window, 3);
+        state.put_staking_params(&params(4, 2));
+        for h in 9..=20 {
+            let events = record_extended_commit(&mut state, h + 1, h, &set, &both).expect("record");
+            assert!(events.is_empty(), "height {h}: {events:?}");
+            let b = state.liveness("B").expect("b");
+            assert!(b.signed_in_window + b.missed_in_window <= 4, "{b:?}");
+        }
+        assert!(!state.validator("B").expect("read").expect("b").jailed);
+        let b = state.liveness("B").expect("b");
+        assert_eq!(
+            (
+                b.signed_in_window,
+                b.missed_in_window,
+                b.window,
+                b.total_missed
+            ),
+            (4, 0, 4, 3)
+        );
+        // And back to a larger window: fresh again, no underflow of the counts it had.
+        state.put_staking_params(&params(16, 8));
+        record_extended_commit(&mut state, 22, 21, &set, &only_a).expect("record");
+        let b = state.liveness("B").expect("b");
+        assert_eq!(
+            (b.signed_in_window, b.missed_in_window, b.window),
+            (0, 1, 16)
+        );
     }
 
     #[test]
