@@ -598,16 +598,7 @@ impl Driver {
     /// the block is not decided; a later [`Driver::finish`] of another block at the same height
     /// is the one that commits. Returns the extended votes that round produced.
     pub fn abandon_round(&mut self, txs: &[Bytes]) -> Result<Vec<ExtendedVoteInfo>, AppError> {
-        let verdicts = self.process(txs)?;
-        if let Some(i) = verdicts
-            .iter()
-            .position(|v| *v != response::ProcessProposal::Accept)
-        {
-            return Err(AppError::Sequence(format!(
-                "node {i} rejected the round's proposal at height {}",
-                self.height + 1
-            )));
-        }
+        self.process_all_accept(txs)?;
         let height = self.height + 1;
         self.apply_updates(height)?;
         self.extended_votes(height, txs)
@@ -700,17 +691,23 @@ impl Driver {
 
     /// ProcessProposal of `block` (every node must accept), then votes, FinalizeBlock and Commit.
     pub fn accept_and_finish(&mut self, block: Vec<Bytes>) -> Result<BlockOutcome, AppError> {
-        let verdicts = self.process(&block)?;
-        if let Some(i) = verdicts
+        self.process_all_accept(&block)?;
+        self.finish(block)
+    }
+
+    /// ProcessProposal of `txs` on every node; an error names the first node that rejects it.
+    fn process_all_accept(&mut self, txs: &[Bytes]) -> Result<(), AppError> {
+        let verdicts = self.process(txs)?;
+        match verdicts
             .iter()
             .position(|v| *v != response::ProcessProposal::Accept)
         {
-            return Err(AppError::Sequence(format!(
+            Some(i) => Err(AppError::Sequence(format!(
                 "node {i} rejected the proposal at height {}",
                 self.height + 1
-            )));
+            ))),
+            None => Ok(()),
         }
-        self.finish(block)
     }
 
     /// Stops node `i` and starts it again from its database, as after a crash (nothing that was not

@@ -78,10 +78,7 @@ fn events_of<'a>(
 
 #[test]
 fn an_injected_extension_over_its_caps_is_ignored_not_amplified() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut d = Driver::new(dir.path(), 4, 4).expect("driver");
-    d.produce_block(vec![]).expect("block 1");
-    d.produce_block(vec![]).expect("block 2");
+    let (_dir, mut d) = four_validators_at_height_2();
     let honest = d.propose(vec![]).expect("propose");
     // 10,000 refusals where a vote may carry 256: before, every node accepted it and emitted an
     // event per entry (about 95 response bytes per injected byte).
@@ -125,6 +122,15 @@ fn an_injected_extension_over_its_caps_is_ignored_not_amplified() {
     assert!(bytes < 8 * 1024, "{bytes} bytes of event attributes");
     // The chain goes on, with every node on the same app hash (the driver checks it).
     d.produce_block(vec![]).expect("block 4");
+}
+
+/// Four validators, each with a node, after two blocks (so the next block injects a commit).
+fn four_validators_at_height_2() -> (tempfile::TempDir, Driver) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut d = Driver::new(dir.path(), 4, 4).expect("driver");
+    d.produce_block(vec![]).expect("block 1");
+    d.produce_block(vec![]).expect("block 2");
+    (dir, d)
 }
 
 fn event_attr(e: &tendermint::abci::Event, name: &str) -> Option<String> {
@@ -288,10 +294,7 @@ fn a_proposal_never_exceeds_max_tx_bytes_whatever_the_extensions_hold() {
 
 #[test]
 fn a_proposer_may_leave_out_extensions_while_more_than_two_thirds_remain() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut d = Driver::new(dir.path(), 4, 4).expect("driver");
-    d.produce_block(vec![]).expect("block 1");
-    d.produce_block(vec![]).expect("block 2");
+    let (_dir, mut d) = four_validators_at_height_2();
     let honest = d.propose(vec![]).expect("propose");
     let leave_out = |d: &Driver, idxs: &[usize]| {
         idxs.iter().fold(honest.clone(), |block, &idx| {
@@ -319,10 +322,7 @@ fn a_proposer_may_leave_out_extensions_while_more_than_two_thirds_remain() {
 
 #[test]
 fn an_undecodable_injected_extension_is_ignored_not_fatal() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut d = Driver::new(dir.path(), 4, 4).expect("driver");
-    d.produce_block(vec![]).expect("block 1");
-    d.produce_block(vec![]).expect("block 2");
+    let (_dir, mut d) = four_validators_at_height_2();
     // A late precommit whose signed extension is not a VoteExtension, carried by a proposer
     // that kept it (an honest one leaves it out; see fit_injected).
     let honest = d.propose(vec![]).expect("propose");

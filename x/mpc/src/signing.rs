@@ -190,7 +190,7 @@ pub fn apply_votes<S: StateWrite>(
         }
         // A refusal counts only for a request being signed; others are noise.
         let mut refused = BTreeSet::new();
-        for &id in &vote.refused {
+        for id in vote.refused.iter().copied().collect::<BTreeSet<u64>>() {
             if state
                 .signing_request(id)?
                 .is_some_and(|r| r.status() == RequestStatus::Signing)
