@@ -102,6 +102,41 @@ const REORG_GAP_POLLS: u32 = 3;
 /// Polls that must find none of our transactions known to the node before they are sent again.
 const DROPPED_POLLS: u32 = 2;
 
+/// Polls in a row that see the account's count past our nonce with no receipt of ours before the
+/// nonce counts as used by someone else.
+const NONCE_TAKEN_POLLS: u32 = 3;
+/// Failed polls in a row, once our transaction is sent, before the wait gives up.
+const RPC_FAILURE_POLLS: u32 = 5;
+
+/// What one poll found of a sent nonce.
+enum Seen {
+    Mined(Box<TransactionReceipt>),
+    /// Not mined: the account's mined count, and whether the node knows any of ours (only
+    /// looked up when the count equals our nonce).
+    Pending {
+        confirmed: u64,
+        known: bool,
+    },
+}
+
+async fn look<P: Provider>(
+    provider: &P,
+    from: Address,
+    nonce: u64,
+    sent: &[TxHash],
+) -> Result<Seen, SendError> {
+    if let Some(receipt) = receipt_of_any(provider, sent).await? {
+        return Ok(Seen::Mined(Box::new(receipt)));
+    }
+    let confirmed = provider
+        .get_transaction_count(from)
+        .latest()
+        .await
+        .map_err(rpc("eth_getTransactionCount"))?;
+    let known = confirmed != nonce || any_known(provider, sent).await?;
+    Ok(Seen::Pending { confirmed, known })
+}
+
 /// Whether the node knows any of `sent` (pending or mined).
 async fn any_known<P: Provider>(provider: &P, sent: &[TxHash]) -> Result<bool, SendError> {
     for hash in sent {
@@ -213,31 +248,44 @@ pub async fn send_bumping<P: Provider>(
             Err(e) => return Err(rpc("eth_sendRawTransaction")(e)),
         }
     }
+    let mut taken_polls = 0u32;
+    let mut rpc_failures = 0u32;
     loop {
-        if let Some(receipt) = receipt_of_any(provider, &sent).await? {
-            return Ok(Mined {
-                receipt,
-                bumps,
-                sent,
-            });
-        }
-        let confirmed = provider
-            .get_transaction_count(from)
-            .latest()
-            .await
-            .map_err(rpc("eth_getTransactionCount"))?;
-        if confirmed > nonce {
-            // The nonce is used: either by one of ours whose receipt the node indexes a moment
-            // later, or by someone else with this key. Look once more before calling it foreign.
-            if let Some(receipt) = receipt_of_any(provider, &sent).await? {
+        let (confirmed, known) = match look(provider, from, nonce, &sent).await {
+            Ok(Seen::Mined(receipt)) => {
                 return Ok(Mined {
-                    receipt,
+                    receipt: *receipt,
                     bumps,
                     sent,
-                });
+                })
             }
-            return Err(SendError::NonceTaken { from, nonce });
+            Ok(Seen::Pending { confirmed, known }) => {
+                rpc_failures = 0;
+                (confirmed, known)
+            }
+            // The transaction is out: a node that fails a request or two (busy, restarting)
+            // must not make it look lost, or the caller gives up on a transaction that lands.
+            Err(e) => {
+                rpc_failures += 1;
+                if rpc_failures >= RPC_FAILURE_POLLS {
+                    return Err(e);
+                }
+                tokio::time::sleep(policy.poll_interval).await;
+                continue;
+            }
+        };
+        if confirmed > nonce {
+            // The nonce is used: either by one of ours whose receipt the node serves a moment
+            // after it counts the block (anvil under load does so), or by someone else with
+            // this key. Look again for a few polls before calling it foreign.
+            taken_polls += 1;
+            if taken_polls >= NONCE_TAKEN_POLLS {
+                return Err(SendError::NonceTaken { from, nonce });
+            }
+            tokio::time::sleep(policy.poll_interval).await;
+            continue;
         }
+        taken_polls = 0;
         if confirmed < nonce {
             // Possibly a node that puts reorged transactions back into its pool (geth does):
             // then the gap fills within a block or two. Look again before giving up on the nonce.
@@ -261,12 +309,7 @@ pub async fn send_bumping<P: Provider>(
         }
         // A node drops pending transactions on a reorg (anvil) or evicts them: then nothing of
         // ours is waiting, and only a resend gets the nonce mined.
-        let dropped = if confirmed == nonce {
-            !any_known(provider, &sent).await?
-        } else {
-            false
-        };
-        if dropped {
+        if confirmed == nonce && !known {
             dropped_polls += 1;
         } else {
             dropped_polls = 0;
@@ -303,6 +346,112 @@ pub async fn send_bumping<P: Provider>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use alloy::providers::ProviderBuilder;
+    use alloy::transports::mock::Asserter;
+
+    const FROM: Address = Address::repeat_byte(0x11);
+    const HASH: &str = "0x1111111111111111111111111111111111111111111111111111111111111111";
+
+    fn quick() -> SendPolicy {
+        SendPolicy {
+            bump_after: Duration::from_secs(600),
+            max_bumps: 0,
+            poll_interval: Duration::from_millis(1),
+            give_up_after: Duration::from_secs(600),
+        }
+    }
+
+    fn receipt() -> serde_json::Value {
+        serde_json::json!({
+            "type": "0x2",
+            "status": "0x1",
+            "transactionHash": HASH,
+            "transactionIndex": "0x0",
+            "blockHash": "0x2222222222222222222222222222222222222222222222222222222222222222",
+            "blockNumber": "0x7",
+            "from": FROM,
+            "to": Address::repeat_byte(0x22),
+            "cumulativeGasUsed": "0x5208",
+            "gasUsed": "0x5208",
+            "effectiveGasPrice": "0x3b9aca00",
+            "contractAddress": null,
+            "logs": [],
+            "logsBloom": format!("0x{}", "00".repeat(256)),
+        })
+    }
+
+    /// The answers up to the send: nonce 5, the gas estimate, the fee history, the hash.
+    fn sent_at_nonce_5() -> Asserter {
+        let a = Asserter::new();
+        a.push_success(&"0x5");
+        a.push_success(&"0x5208");
+        a.push_success(&serde_json::json!({
+            "oldestBlock": "0x1",
+            "baseFeePerGas": ["0x3b9aca00", "0x3b9aca00"],
+            "gasUsedRatio": [0.5],
+            "reward": [["0x1"]],
+        }));
+        a.push_success(&HASH);
+        a
+    }
+
+    async fn send(a: &Asserter) -> Result<Mined, SendError> {
+        let provider = ProviderBuilder::new()
+            .disable_recommended_fillers()
+            .connect_mocked_client(a.clone());
+        let tx = TransactionRequest::default().with_to(Address::repeat_byte(0x22));
+        send_bumping(&provider, FROM, tx, &quick(), |_, _| {}).await
+    }
+
+    #[tokio::test]
+    async fn a_count_past_the_nonce_before_our_receipt_is_served_is_still_ours() {
+        // Anvil under load counts the block's transactions before it serves their receipts: two
+        // polls see the count at 6 and no receipt, the third finds ours. Before, the first such
+        // poll called the nonce foreign and the relayer counted its own batch as someone else's.
+        let a = sent_at_nonce_5();
+        for _ in 0..2 {
+            a.push_success(&serde_json::Value::Null);
+            a.push_success(&"0x6");
+        }
+        a.push_success(&receipt());
+        let mined = send(&a).await.expect("our receipt");
+        assert_eq!(mined.receipt.transaction_hash.to_string(), HASH);
+        assert!(mined.receipt.status());
+    }
+
+    #[tokio::test]
+    async fn a_nonce_used_by_another_sender_is_reported_after_a_few_polls() {
+        let a = sent_at_nonce_5();
+        for _ in 0..NONCE_TAKEN_POLLS {
+            a.push_success(&serde_json::Value::Null);
+            a.push_success(&"0x6");
+        }
+        let err = send(&a).await.expect_err("not ours");
+        assert!(
+            matches!(err, SendError::NonceTaken { nonce: 5, .. }),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_poll_after_the_send_does_not_lose_the_transaction() {
+        let a = sent_at_nonce_5();
+        a.push_failure_msg("node busy");
+        a.push_success(&serde_json::Value::Null);
+        a.push_failure_msg("node busy");
+        a.push_success(&receipt());
+        let mined = send(&a).await.expect("our receipt");
+        assert_eq!(mined.receipt.transaction_hash.to_string(), HASH);
+
+        // A node that keeps failing is reported, not waited on for ever.
+        let a = sent_at_nonce_5();
+        for _ in 0..RPC_FAILURE_POLLS {
+            a.push_failure_msg("node down");
+        }
+        let err = send(&a).await.expect_err("node down");
+        assert!(matches!(err, SendError::Rpc { .. }), "{err}");
+    }
 
     #[test]
     fn bump_raises_by_at_least_an_eighth() {

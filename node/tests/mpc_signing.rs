@@ -1447,7 +1447,9 @@ fn signed_batch_is_relayed_to_l1_and_its_receipt_lands_it() {
     while metrics.get(&metrics.batches_relayed) == 0 {
         assert!(
             Instant::now() < deadline,
-            "the relayer did not count the relayed batch"
+            "the relayer did not count the relayed batch (counted as already done: {}, failed relays: {})",
+            metrics.get(&metrics.relays_already_done),
+            metrics.get(&metrics.relay_failures),
         );
         std::thread::sleep(Duration::from_millis(20));
     }
