@@ -286,6 +286,8 @@ impl App {
             .map_err(|e| AppError::Genesis(format!("producer: {e}")))?;
         seqpool_mpc::genesis::init_genesis(&mut state, &genesis.mpc)
             .map_err(|e| AppError::Genesis(format!("mpc: {e}")))?;
+        seqpool_gov::genesis::init_genesis(&mut state, &genesis.gov)
+            .map_err(|e| AppError::Genesis(format!("gov: {e}")))?;
 
         let updates: Vec<tendermint::validator::Update> = validators
             .iter()
@@ -770,6 +772,13 @@ impl App {
             }
             tx_results.push(deliver_tx(&mut state, &ctx, tx));
         }
+        // After the txs, so that votes in this block count; before the other end-block work, so
+        // that what a passed proposal changes (params, L1 actions) applies from this block on.
+        block_events.extend(seqpool_gov::execution::end_block(
+            &mut state,
+            &ctx,
+            &crate::msgs::AppRouter,
+        )?);
         let validator_updates =
             crate::bridge::validator_updates(&mut state, input.height).map_err(ExecError::Fatal)?;
         block_events.extend(seqpool_mpc::end_block(&mut state, &ctx)?);

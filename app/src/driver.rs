@@ -361,6 +361,23 @@ impl Driver {
         )))
     }
 
+    /// A tx of `msgs` signed by `key` at its account's next sequence as node 0 has committed it.
+    pub fn signed_tx(&self, key: &SigningKey, msgs: Vec<cosmrs::Any>) -> Result<Bytes, AppError> {
+        let address =
+            address::account_address(key.verifying_key().to_encoded_point(true).as_bytes());
+        let snapshot = self.nodes[0].app.storage().latest_snapshot();
+        let account = seqpool_auth::AuthRead::account(&snapshot, &address)?
+            .ok_or_else(|| AppError::Sequence(format!("no account {address}")))?;
+        Ok(Bytes::from(crate::tx::sign_tx(
+            key,
+            &self.chain_id,
+            account.account_number,
+            account.sequence,
+            msgs,
+            "",
+        )))
+    }
+
     pub fn admin_address(&self) -> String {
         address::account_address(
             self.admin_key

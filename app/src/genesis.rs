@@ -19,6 +19,7 @@ pub struct ParamsTemplate {
     pub epochs: seqpool_epochs::Params,
     pub producer: seqpool_producer::Params,
     pub mpc: seqpool_mpc::Params,
+    pub gov: seqpool_gov::Params,
 }
 
 impl ParamsTemplate {
@@ -31,6 +32,7 @@ impl ParamsTemplate {
             epochs: seqpool_epochs::default_params(),
             producer: seqpool_producer::default_params(),
             mpc: seqpool_mpc::params::default_params(),
+            gov: seqpool_gov::params::default_params(),
         }
     }
 
@@ -113,7 +115,9 @@ pub fn template_errors(value: &Value) -> Vec<String> {
     let Some(modules) = value.as_object() else {
         return vec!["the template must be a JSON object with one entry per module".into()];
     };
-    let known = ["auth", "staking", "bridge", "epochs", "producer", "mpc"];
+    let known = [
+        "auth", "staking", "bridge", "epochs", "producer", "mpc", "gov",
+    ];
     let mut errors: Vec<String> = modules
         .keys()
         .filter(|m| !known.contains(&m.as_str()))
@@ -155,6 +159,12 @@ pub fn template_errors(value: &Value) -> Vec<String> {
         "mpc",
         &defaults.mpc,
         seqpool_mpc::params::validate_params,
+    ));
+    errors.extend(module_errors(
+        modules,
+        "gov",
+        &defaults.gov,
+        seqpool_gov::params::validate,
     ));
     errors
 }
@@ -222,6 +232,8 @@ pub struct AppGenesis {
     pub producer: seqpool_producer::GenesisState,
     #[serde(default)]
     pub mpc: seqpool_mpc::GenesisState,
+    #[serde(default)]
+    pub gov: seqpool_gov::GenesisState,
 }
 
 impl AppGenesis {
@@ -263,6 +275,9 @@ impl AppGenesis {
                 params: Some(t.mpc),
                 next_l2_block: 1,
                 ..Default::default()
+            },
+            gov: seqpool_gov::GenesisState {
+                params: Some(t.gov),
             },
         }
     }

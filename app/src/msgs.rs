@@ -2,7 +2,9 @@
 //! `decode_tx` and executed by its module's handler.
 use cosmrs::Any;
 use prost::{Message, Name};
-use seqpool_admin::{handlers as admin_handlers, MsgTransferAdmin, MsgUpdateParams};
+use seqpool_admin::{
+    handlers as admin_handlers, MsgRetireAdmin, MsgTransferAdmin, MsgUpdateParams,
+};
 use seqpool_auth::AuthWrite;
 use seqpool_bridge::BridgeWrite;
 use seqpool_component::{codes, Event, MsgContext, StateWrite, TxError};
@@ -12,10 +14,15 @@ use seqpool_staking::{MsgUnjail, StakingWrite};
 pub enum Msg {
     UpdateParams(MsgUpdateParams),
     TransferAdmin(MsgTransferAdmin),
+    RetireAdmin(MsgRetireAdmin),
     Unjail(MsgUnjail),
     SubmitBatch(seqpool_mpc::MsgSubmitBatch),
     RegisterMember(seqpool_mpc::MsgRegisterMember),
     RequestGovernanceAction(seqpool_mpc::MsgRequestGovernanceAction),
+    SubmitProposal(seqpool_gov::MsgSubmitProposal),
+    Vote(seqpool_gov::MsgVote),
+    VoteWeighted(seqpool_gov::MsgVoteWeighted),
+    CancelProposal(seqpool_gov::MsgCancelProposal),
 }
 
 fn decode<M: Message + Default>(any: &Any) -> Result<M, TxError> {
@@ -34,6 +41,8 @@ impl Msg {
             Ok(Msg::UpdateParams(decode(any)?))
         } else if url == MsgTransferAdmin::type_url() {
             Ok(Msg::TransferAdmin(decode(any)?))
+        } else if url == MsgRetireAdmin::type_url() {
+            Ok(Msg::RetireAdmin(decode(any)?))
         } else if url == MsgUnjail::type_url() {
             Ok(Msg::Unjail(decode(any)?))
         } else if url == seqpool_mpc::MsgSubmitBatch::type_url() {
@@ -42,6 +51,14 @@ impl Msg {
             Ok(Msg::RegisterMember(decode(any)?))
         } else if url == seqpool_mpc::MsgRequestGovernanceAction::type_url() {
             Ok(Msg::RequestGovernanceAction(decode(any)?))
+        } else if url == seqpool_gov::MsgSubmitProposal::type_url() {
+            Ok(Msg::SubmitProposal(decode(any)?))
+        } else if url == seqpool_gov::MsgVote::type_url() {
+            Ok(Msg::Vote(decode(any)?))
+        } else if url == seqpool_gov::MsgVoteWeighted::type_url() {
+            Ok(Msg::VoteWeighted(decode(any)?))
+        } else if url == seqpool_gov::MsgCancelProposal::type_url() {
+            Ok(Msg::CancelProposal(decode(any)?))
         } else {
             Err(TxError::new(
                 codes::UNKNOWN_MESSAGE,
@@ -55,10 +72,15 @@ impl Msg {
         match self {
             Msg::UpdateParams(m) => &m.authority,
             Msg::TransferAdmin(m) => &m.authority,
+            Msg::RetireAdmin(m) => &m.authority,
             Msg::Unjail(m) => &m.operator,
             Msg::SubmitBatch(m) => &m.operator,
             Msg::RegisterMember(m) => &m.operator,
             Msg::RequestGovernanceAction(m) => &m.authority,
+            Msg::SubmitProposal(m) => &m.proposer,
+            Msg::Vote(m) => &m.voter,
+            Msg::VoteWeighted(m) => &m.voter,
+            Msg::CancelProposal(m) => &m.proposer,
         }
     }
 
@@ -66,10 +88,15 @@ impl Msg {
         match self {
             Msg::UpdateParams(_) => MsgUpdateParams::type_url(),
             Msg::TransferAdmin(_) => MsgTransferAdmin::type_url(),
+            Msg::RetireAdmin(_) => MsgRetireAdmin::type_url(),
             Msg::Unjail(_) => MsgUnjail::type_url(),
             Msg::SubmitBatch(_) => seqpool_mpc::MsgSubmitBatch::type_url(),
             Msg::RegisterMember(_) => seqpool_mpc::MsgRegisterMember::type_url(),
             Msg::RequestGovernanceAction(_) => seqpool_mpc::MsgRequestGovernanceAction::type_url(),
+            Msg::SubmitProposal(_) => seqpool_gov::MsgSubmitProposal::type_url(),
+            Msg::Vote(_) => seqpool_gov::MsgVote::type_url(),
+            Msg::VoteWeighted(_) => seqpool_gov::MsgVoteWeighted::type_url(),
+            Msg::CancelProposal(_) => seqpool_gov::MsgCancelProposal::type_url(),
         }
     }
 
@@ -81,14 +108,56 @@ impl Msg {
         match self {
             Msg::UpdateParams(m) => update_params(state, m),
             Msg::TransferAdmin(m) => admin_handlers::transfer_admin(state, ctx, m),
+            Msg::RetireAdmin(m) => admin_handlers::retire_admin(state, ctx, m),
             Msg::Unjail(m) => seqpool_staking::jail::unjail(state, ctx, m),
             Msg::SubmitBatch(m) => seqpool_mpc::msgs::submit_batch(state, ctx, m),
             Msg::RegisterMember(m) => seqpool_mpc::members::register_member(state, ctx, m),
             Msg::RequestGovernanceAction(m) => {
-                admin_handlers::require_admin(state, &m.authority)?;
+                admin_handlers::require_authority(state, &m.authority)?;
                 seqpool_mpc::msgs::request_governance_action(state, ctx, m)
             }
+            Msg::SubmitProposal(m) => {
+                seqpool_gov::handlers::submit_proposal(state, ctx, m, &AppRouter)
+            }
+            Msg::Vote(m) => seqpool_gov::handlers::vote(state, ctx, m),
+            Msg::VoteWeighted(m) => seqpool_gov::handlers::vote_weighted(state, ctx, m),
+            Msg::CancelProposal(m) => seqpool_gov::handlers::cancel_proposal(state, ctx, m),
         }
+    }
+}
+
+/// x/gov's view of this router: a proposal's messages are decoded and run as a tx's are.
+pub struct AppRouter;
+
+fn to_tx_any(msg: &pbjson_types::Any) -> Any {
+    Any {
+        type_url: msg.type_url.clone(),
+        value: msg.value.to_vec(),
+    }
+}
+
+impl seqpool_gov::Router for AppRouter {
+    fn signer(&self, msg: &pbjson_types::Any) -> Result<String, TxError> {
+        Ok(Msg::decode(&to_tx_any(msg))?.signer().to_string())
+    }
+
+    fn execute(
+        &self,
+        mut state: &mut dyn StateWrite,
+        ctx: &MsgContext,
+        msg: &pbjson_types::Any,
+    ) -> Result<Vec<Event>, TxError> {
+        let msg = Msg::decode(&to_tx_any(msg))?;
+        // The gov authority signs every message of a proposal; a message naming another signer
+        // would act for an account that never signed.
+        if msg.signer() != ctx.signer {
+            return Err(TxError::unauthorized(format!(
+                "the message names {} as its signer, not {}",
+                msg.signer(),
+                ctx.signer
+            )));
+        }
+        msg.execute(&mut state, ctx)
     }
 }
 
@@ -97,7 +166,7 @@ fn update_params<S: StateWrite>(
     state: &mut S,
     msg: &MsgUpdateParams,
 ) -> Result<Vec<Event>, TxError> {
-    admin_handlers::require_admin(state, &msg.authority)?;
+    admin_handlers::require_authority(state, &msg.authority)?;
     let any = msg
         .params
         .as_ref()
@@ -127,6 +196,17 @@ fn update_params<S: StateWrite>(
         seqpool_bridge::params::validate(&p)?;
         state.put_bridge_params(&p);
         seqpool_bridge::params::MODULE
+    } else if any.type_url == seqpool_gov::Params::type_url() {
+        // Gov's own rules change only by a proposal, never by the admin.
+        if msg.authority != seqpool_component::address::gov_authority() {
+            return Err(TxError::unauthorized(
+                "gov params change only through a passed proposal (the gov authority)",
+            ));
+        }
+        let p = seqpool_gov::Params::decode(any.value.as_ref())?;
+        seqpool_gov::params::validate(&p)?;
+        seqpool_gov::GovWrite::put_gov_params(state, &p);
+        seqpool_gov::params::MODULE
     } else if any.type_url == seqpool_mpc::Params::type_url() {
         let p = seqpool_mpc::Params::decode(any.value.as_ref())?;
         seqpool_mpc::params::validate_params(&p)?;

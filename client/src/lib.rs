@@ -3,6 +3,7 @@
 //! inclusion.
 #[cfg(feature = "cli")]
 pub mod cli;
+pub mod gov;
 pub mod grpc;
 pub mod keyring;
 
@@ -42,8 +43,10 @@ pub enum ClientError {
     UnknownAccount(String),
     #[error("tx {hash} was not included within {waited:?}")]
     NotIncluded { hash: String, waited: Duration },
-    #[error("unknown module {0:?} for update-params (known: auth, staking)")]
+    #[error("unknown module {0:?} for update-params (known: auth, staking, epochs, producer, bridge, mpc, gov)")]
     UnknownModule(String),
+    #[error("{0}")]
+    BadProposal(String),
     #[error("params for module {module} are not valid JSON for {type_name}: {reason}")]
     BadParams {
         module: String,
@@ -95,6 +98,20 @@ pub struct Included {
     pub code: u32,
     pub codespace: String,
     pub log: String,
+    /// The tx's events as (type, attributes).
+    pub events: Vec<(String, Vec<(String, String)>)>,
+}
+
+impl Included {
+    /// The value of attribute `key` of the first event of type `kind`.
+    pub fn attribute(&self, kind: &str, key: &str) -> Option<&str> {
+        self.events
+            .iter()
+            .filter(|(k, _)| k == kind)
+            .flat_map(|(_, attrs)| attrs.iter())
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 /// Height and app hash of a node's last block.
@@ -279,6 +296,24 @@ impl Rpc {
                         code: r.tx_result.code.value(),
                         codespace: r.tx_result.codespace,
                         log: r.tx_result.log,
+                        events: r
+                            .tx_result
+                            .events
+                            .iter()
+                            .map(|e| {
+                                let attrs = e
+                                    .attributes
+                                    .iter()
+                                    .map(|a| {
+                                        (
+                                            a.key_str().unwrap_or_default().to_string(),
+                                            a.value_str().unwrap_or_default().to_string(),
+                                        )
+                                    })
+                                    .collect();
+                                (e.kind.clone(), attrs)
+                            })
+                            .collect(),
                     })
                 }
                 // "not found" until indexed; other errors (node restarting) are retried too, to the deadline.
@@ -474,7 +509,7 @@ pub fn to_any<M: Message + Name>(msg: &M) -> Any {
     }
 }
 
-fn to_pbjson_any<M: Message + Name>(msg: &M) -> pbjson_types::Any {
+pub(crate) fn to_pbjson_any<M: Message + Name>(msg: &M) -> pbjson_types::Any {
     pbjson_types::Any {
         type_url: seqpool_proto::type_url::<M>(),
         value: msg.encode_to_vec().into(),
@@ -519,6 +554,8 @@ pub fn update_params_msg(
         "epochs" => parse::<seqpool_proto::epochs::v1::Params>(module, params_json)?,
         "producer" => parse::<seqpool_proto::producer::v1::Params>(module, params_json)?,
         "bridge" => parse::<seqpool_proto::bridge::v1::Params>(module, params_json)?,
+        "mpc" => parse::<seqpool_proto::mpc::v1::Params>(module, params_json)?,
+        "gov" => parse::<seqpool_proto::gov::v1::Params>(module, params_json)?,
         other => return Err(ClientError::UnknownModule(other.to_string())),
     };
     Ok(to_any(&MsgUpdateParams {
@@ -528,7 +565,7 @@ pub fn update_params_msg(
 }
 
 /// Proto and JSON names of the fields of message `full_name`, from the compiled descriptors.
-fn field_names(full_name: &str) -> Vec<String> {
+pub(crate) fn field_names(full_name: &str) -> Vec<String> {
     let Ok(set) = pbjson_types::FileDescriptorSet::decode(seqpool_proto::FILE_DESCRIPTOR_SET)
     else {
         return Vec::new();

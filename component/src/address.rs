@@ -24,6 +24,20 @@ pub fn encode_account(bytes: &[u8; 20]) -> String {
         .unwrap_or_default()
 }
 
+/// Address of a module account: the first 20 bytes of SHA-256(name), as the Cosmos SDK derives
+/// `authtypes.NewModuleAddress`. No key hashes to it, so only the module itself acts as it.
+pub fn module_account(name: &str) -> String {
+    let digest = Sha256::digest(name.as_bytes());
+    let mut bytes = [0u8; 20];
+    bytes.copy_from_slice(&digest[..20]);
+    encode_account(&bytes)
+}
+
+/// The account that messages carried by a passed governance proposal are signed by.
+pub fn gov_authority() -> String {
+    module_account("gov")
+}
+
 /// Parses a bech32 account address, checking the prefix and the length.
 pub fn parse_account(address: &str) -> Result<[u8; 20], String> {
     let id: cosmrs::AccountId = address

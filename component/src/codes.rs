@@ -66,6 +66,13 @@ pub const INVALID_BATCH: u32 = 46;
 pub const NOT_ACTIVE_VALIDATOR: u32 = 47;
 /// A request that needs the L1 chain id and contract addresses, which x/mpc params lack.
 pub const L1_NOT_CONFIGURED: u32 = 48;
+// x/gov (50-59).
+/// A vote or cancel for a proposal id that does not exist.
+pub const PROPOSAL_NOT_FOUND: u32 = 50;
+/// A vote or cancel for a proposal whose voting has ended (or that was canceled).
+pub const VOTING_CLOSED: u32 = 51;
+/// MsgSubmitProposal from a proposer that already has `max_open_proposals_per_proposer` open.
+pub const TOO_MANY_OPEN_PROPOSALS: u32 = 52;
 
 /// Name of a code, for logs and the CLI.
 pub fn name(code: u32) -> &'static str {
@@ -100,6 +107,9 @@ pub fn name(code: u32) -> &'static str {
         INVALID_BATCH => "invalid_batch",
         NOT_ACTIVE_VALIDATOR => "not_active_validator",
         L1_NOT_CONFIGURED => "l1_not_configured",
+        PROPOSAL_NOT_FOUND => "proposal_not_found",
+        VOTING_CLOSED => "voting_closed",
+        TOO_MANY_OPEN_PROPOSALS => "too_many_open_proposals",
         _ => "unknown",
     }
 }

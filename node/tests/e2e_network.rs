@@ -242,6 +242,8 @@ fn four_validators_agree_apply_admin_tx_and_refuse_bad_txs() {
     raw_state_reads_are_proven(&net);
     // 5. A late precommit with an invalid extension (hardening point 2).
     late_invalid_extension_stops_nothing(&mut net);
+    // 6. Governance: operators propose and vote with the CLI (issue 13).
+    governance_through_the_cli(&mut net);
 
     // The network keeps going and still agrees.
     net.wait_all_height(height_before_bad + 3, Duration::from_secs(30));
@@ -250,6 +252,103 @@ fn four_validators_agree_apply_admin_tx_and_refuse_bad_txs() {
         .min()
         .expect("heights");
     net.assert_same_app_hashes(1..=top - 1);
+}
+
+/// Issue 13 on real CometBFT: an operator submits a proposal file with the CLI, three of the four
+/// operators vote YES with the CLI, and when the devnet's 20 s voting period ends the proposal
+/// has passed and its param change shows over gRPC and REST.
+fn governance_through_the_cli(net: &mut Devnet) {
+    let client_home = net.client_home().display().to_string();
+    let rpc0 = net.nodes.nodes[0].cometbft_rpc.clone();
+    let grpc1 = net.nodes.nodes[1].grpc.clone();
+    let rest2 = net.nodes.nodes[2].rest.clone();
+    let authority = json(&net.cli(&[
+        "query",
+        "gov",
+        "authority",
+        "--grpc",
+        &grpc1,
+        "--output",
+        "json",
+    ]))["authority"]
+        .as_str()
+        .expect("authority")
+        .to_string();
+    let file = net.client_home().join("proposal.json");
+    let proposal = serde_json::json!({
+        "title": "Longer liveness window",
+        "summary": "Count downtime over 64 blocks",
+        "messages": [{
+            "@type": "/seqpool.admin.v1.MsgUpdateParams",
+            "authority": authority,
+            "params": {
+                "@type": "/seqpool.staking.v1.Params",
+                "livenessWindow": "64",
+                "minSignedPerWindow": "32",
+                "downtimeJailBlocks": "600",
+                "slashDoubleSignBps": 500
+            }
+        }]
+    });
+    std::fs::write(&file, proposal.to_string()).expect("write the proposal file");
+    let file = file.display().to_string();
+    let tx = |args: &[&str]| {
+        let mut full = vec!["tx"];
+        full.extend_from_slice(args);
+        full.extend_from_slice(&[
+            "--home",
+            &client_home,
+            "--keyring-backend",
+            "test",
+            "--node",
+            &rpc0,
+            "--output",
+            "json",
+            "--timeout",
+            "60s",
+        ]);
+        let out = json(&net.cli(&full));
+        assert_eq!(out["code"], 0, "{args:?}: {out}");
+        out
+    };
+    let started = std::time::Instant::now();
+    let submitted = tx(&["gov", "submit-proposal", &file, "--from", "node0"]);
+    let id = submitted["proposal_id"]
+        .as_str()
+        .expect("the CLI prints the proposal id")
+        .to_string();
+    for k in 0..3 {
+        tx(&["gov", "vote", &id, "yes", "--from", &format!("node{k}")]);
+    }
+    let path = format!("/seqpool/gov/v1/proposals/{id}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    let decided = loop {
+        let (status, body) = http_get(&rest2, &path);
+        assert_eq!(status, 200, "REST {path}: {body}");
+        let shown: serde_json::Value = serde_json::from_str(&body).expect("REST JSON");
+        let proposal = shown["proposal"].clone();
+        if proposal["status"] != "PROPOSAL_STATUS_VOTING_PERIOD" {
+            break proposal;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "proposal {id} still open: {proposal}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    assert_eq!(decided["status"], "PROPOSAL_STATUS_PASSED", "{decided}");
+    eprintln!(
+        "governance: proposal {id} submitted, voted by 3 of 4 and passed in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let params = json(&net.cli(&[
+        "query", "staking", "params", "--grpc", &grpc1, "--output", "json",
+    ]));
+    assert_eq!(params["params"]["livenessWindow"], "64", "{params}");
+    let votes = json(&net.cli(&[
+        "query", "gov", "votes", &id, "--grpc", &grpc1, "--output", "json",
+    ]));
+    assert_eq!(votes["votes"].as_array().map(Vec::len), Some(3), "{votes}");
 }
 
 /// Hardening point 2 on real CometBFT: node 3 answers ExtendVote at every other height only after

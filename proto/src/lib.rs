@@ -39,6 +39,11 @@ pub mod seqpool {
             generated!("seqpool.epochs.v1");
         }
     }
+    pub mod gov {
+        pub mod v1 {
+            generated!("seqpool.gov.v1");
+        }
+    }
     pub mod mpc {
         pub mod v1 {
             generated!("seqpool.mpc.v1");

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::Output;
 use seqpool_client::Rpc;
-use seqpool_proto::{admin, auth, bridge, epochs, mpc, node, producer, staking};
+use seqpool_proto::{admin, auth, bridge, epochs, gov, mpc, node, producer, staking};
 
 #[derive(Args, Debug)]
 pub struct QueryArgs {
@@ -55,6 +55,57 @@ pub enum What {
     /// The FROST group key, its members, keygen sessions and signing requests.
     #[command(subcommand)]
     Mpc(MpcQuery),
+    /// Governance proposals, votes, tallies and params.
+    #[command(subcommand)]
+    Gov(GovQuery),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum GovQuery {
+    /// Proposals, oldest first.
+    Proposals {
+        /// voting_period, passed, rejected, failed or canceled (default: all).
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        proposer: Option<String>,
+        /// Only proposals with an id above this one.
+        #[arg(long, default_value_t = 0)]
+        after: u64,
+        #[arg(long, default_value_t = 0)]
+        limit: u32,
+    },
+    Proposal {
+        id: u64,
+    },
+    /// The votes cast on a proposal.
+    Votes {
+        id: u64,
+    },
+    /// The tally: as it would stand if voting ended now, or the final one.
+    Tally {
+        id: u64,
+    },
+    Params,
+    /// The address a proposal's messages name as their signer.
+    Authority,
+}
+
+/// A proposal status from its CLI name.
+fn proposal_status(name: Option<&str>) -> Result<gov::v1::ProposalStatus> {
+    match name {
+        None => Ok(gov::v1::ProposalStatus::Unspecified),
+        Some(s) => gov::v1::ProposalStatus::from_str_name(&format!(
+            "PROPOSAL_STATUS_{}",
+            s.to_ascii_uppercase()
+                .trim_start_matches("PROPOSAL_STATUS_")
+        ))
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "unknown proposal status {s:?} (voting_period, passed, rejected, failed, canceled)"
+            )
+        }),
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -365,6 +416,46 @@ pub async fn run(args: QueryArgs) -> Result<()> {
             mpc::v1::QueryParamsRequest {},
             mpc::v1::QueryParamsResponse
         ),
+        What::Gov(GovQuery::Proposals {
+            ref status,
+            ref proposer,
+            after,
+            limit,
+        }) => ask!(
+            "/seqpool.gov.v1.Query/Proposals",
+            gov::v1::QueryProposalsRequest {
+                status: proposal_status(status.as_deref())? as i32,
+                proposer: proposer.clone().unwrap_or_default(),
+                after_id: after,
+                limit,
+            },
+            gov::v1::QueryProposalsResponse
+        ),
+        What::Gov(GovQuery::Proposal { id }) => ask!(
+            "/seqpool.gov.v1.Query/Proposal",
+            gov::v1::QueryProposalRequest { proposal_id: id },
+            gov::v1::QueryProposalResponse
+        ),
+        What::Gov(GovQuery::Votes { id }) => ask!(
+            "/seqpool.gov.v1.Query/Votes",
+            gov::v1::QueryVotesRequest { proposal_id: id },
+            gov::v1::QueryVotesResponse
+        ),
+        What::Gov(GovQuery::Tally { id }) => ask!(
+            "/seqpool.gov.v1.Query/Tally",
+            gov::v1::QueryTallyRequest { proposal_id: id },
+            gov::v1::QueryTallyResponse
+        ),
+        What::Gov(GovQuery::Params) => ask!(
+            "/seqpool.gov.v1.Query/Params",
+            gov::v1::QueryParamsRequest {},
+            gov::v1::QueryParamsResponse
+        ),
+        What::Gov(GovQuery::Authority) => ask!(
+            "/seqpool.gov.v1.Query/Authority",
+            gov::v1::QueryAuthorityRequest {},
+            gov::v1::QueryAuthorityResponse
+        ),
         What::Admin(AdminQuery::Admin) => show(
             t.call::<_, admin::v1::QueryAdminResponse>(
                 "/seqpool.admin.v1.Query/Admin",
@@ -507,5 +598,30 @@ mod tests {
         assert!(request_status(Some("done")).is_err());
         assert!(parse(&["producer", "at", "-1"]).is_err());
         assert!(parse(&["bridge", "event"]).is_err());
+    }
+
+    #[test]
+    fn gov_queries_parse() {
+        assert!(matches!(
+            parse(&["gov", "proposals", "--status", "voting_period"]),
+            Ok(What::Gov(GovQuery::Proposals { .. }))
+        ));
+        assert!(matches!(
+            parse(&["gov", "tally", "3"]),
+            Ok(What::Gov(GovQuery::Tally { id: 3 }))
+        ));
+        assert!(matches!(
+            parse(&["gov", "authority"]),
+            Ok(What::Gov(GovQuery::Authority))
+        ));
+        assert_eq!(
+            proposal_status(Some("passed")).ok(),
+            Some(gov::v1::ProposalStatus::Passed)
+        );
+        assert_eq!(
+            proposal_status(Some("PROPOSAL_STATUS_VOTING_PERIOD")).ok(),
+            Some(gov::v1::ProposalStatus::VotingPeriod)
+        );
+        assert!(proposal_status(Some("done")).is_err());
     }
 }

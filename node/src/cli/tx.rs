@@ -45,6 +45,42 @@ pub enum TxCommand {
     /// MPC messages (x/mpc).
     #[command(subcommand)]
     Mpc(MpcTx),
+    /// Governance: proposals and votes (x/gov).
+    #[command(subcommand)]
+    Gov(GovTx),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum GovTx {
+    /// Submit a proposal from a JSON file: {"title", "summary", "metadata", "expedited",
+    /// "messages": [{"@type": "/seqpool.admin.v1.MsgUpdateParams", "authority": <gov authority>,
+    /// "params": {"@type": "/seqpool.auth.v1.Params", ...}}]}. The --from key must operate an
+    /// active validator; `seqpoold query gov authority` prints the authority to name.
+    SubmitProposal {
+        file: std::path::PathBuf,
+        #[command(flatten)]
+        opts: TxOpts,
+    },
+    /// Vote on a proposal: yes, no, abstain or no_with_veto. A later vote replaces the earlier.
+    Vote {
+        proposal_id: u64,
+        option: String,
+        #[command(flatten)]
+        opts: TxOpts,
+    },
+    /// Split the vote between options: `yes=0.6,no=0.4` (weights sum to 1).
+    WeightedVote {
+        proposal_id: u64,
+        options: String,
+        #[command(flatten)]
+        opts: TxOpts,
+    },
+    /// Withdraw your own proposal while its voting is open.
+    Cancel {
+        proposal_id: u64,
+        #[command(flatten)]
+        opts: TxOpts,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -73,6 +109,11 @@ pub enum AdminTx {
     /// Hand the admin role to another account.
     Transfer {
         new_admin: String,
+        #[command(flatten)]
+        opts: TxOpts,
+    },
+    /// Give up the admin role for good: afterwards only passed proposals act for the chain.
+    Retire {
         #[command(flatten)]
         opts: TxOpts,
     },
@@ -117,6 +158,57 @@ pub async fn run(cmd: TxCommand) -> Result<()> {
                 .map_err(|e| anyhow::anyhow!("new admin: {e}"))?;
             send(opts, |from, _| {
                 Ok(vec![seqpool_client::transfer_admin_msg(from, &new_admin)])
+            })
+            .await
+        }
+        TxCommand::Admin(AdminTx::Retire { opts }) => {
+            send(opts, |from, _| {
+                Ok(vec![seqpool_client::gov::retire_admin_msg(from)])
+            })
+            .await
+        }
+        TxCommand::Gov(GovTx::SubmitProposal { file, opts }) => {
+            let json = std::fs::read_to_string(&file)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+            send(opts, |from, _| {
+                Ok(vec![seqpool_client::gov::submit_proposal_msg(from, &json)?])
+            })
+            .await
+        }
+        TxCommand::Gov(GovTx::Vote {
+            proposal_id,
+            option,
+            opts,
+        }) => {
+            send(opts, |from, _| {
+                Ok(vec![seqpool_client::gov::vote_msg(
+                    from,
+                    proposal_id,
+                    &option,
+                )?])
+            })
+            .await
+        }
+        TxCommand::Gov(GovTx::WeightedVote {
+            proposal_id,
+            options,
+            opts,
+        }) => {
+            send(opts, |from, _| {
+                Ok(vec![seqpool_client::gov::weighted_vote_msg(
+                    from,
+                    proposal_id,
+                    &options,
+                )?])
+            })
+            .await
+        }
+        TxCommand::Gov(GovTx::Cancel { proposal_id, opts }) => {
+            send(opts, |from, _| {
+                Ok(vec![seqpool_client::gov::cancel_proposal_msg(
+                    from,
+                    proposal_id,
+                )])
             })
             .await
         }
@@ -170,22 +262,31 @@ async fn send(opts: TxOpts, build: impl FnOnce(&str, &str) -> Result<Vec<Any>>) 
         );
     }
     let included = rpc.wait_for_tx(&checked.hash, opts.timeout).await?;
+    let proposal_id = included.attribute("seqpool.gov.v1.EventSubmitProposal", "proposal_id");
     match opts.output {
-        Output::Json => super::print_json(
-            &serde_json::json!({
+        Output::Json => {
+            let mut shown = serde_json::json!({
                 "hash": included.hash, "height": included.height, "code": included.code,
                 "codespace": included.codespace, "code_name": codes::name(included.code), "log": included.log,
-            }),
-            opts.output,
-        )?,
-        Output::Text => println!(
-            "hash: {}\nheight: {}\ncode: {} ({})\nlog: {}",
-            included.hash,
-            included.height,
-            included.code,
-            codes::name(included.code),
-            included.log
-        ),
+            });
+            if let Some(id) = proposal_id {
+                shown["proposal_id"] = serde_json::Value::String(id.to_string());
+            }
+            super::print_json(&shown, opts.output)?
+        }
+        Output::Text => {
+            println!(
+                "hash: {}\nheight: {}\ncode: {} ({})\nlog: {}",
+                included.hash,
+                included.height,
+                included.code,
+                codes::name(included.code),
+                included.log
+            );
+            if let Some(id) = proposal_id {
+                println!("proposal_id: {id}");
+            }
+        }
     }
     if included.code != codes::OK {
         bail!(

@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use seqpool_component::QueryError;
-use seqpool_proto::{admin, auth, bridge, epochs, mpc, node, producer, staking};
+use seqpool_proto::{admin, auth, bridge, epochs, gov, mpc, node, producer, staking};
 use seqpool_store::{Snapshot, Storage};
 use tonic::{Request, Response, Status};
 
@@ -106,6 +106,14 @@ grpc_service!(mpc::query_server::Query {
     requests(mpc::v1::QueryRequestsRequest) -> mpc::v1::QueryRequestsResponse => seqpool_mpc::query::requests;
     batches(mpc::v1::QueryBatchesRequest) -> mpc::v1::QueryBatchesResponse => seqpool_mpc::query::batches;
 });
+grpc_service!(gov::query_server::Query {
+    proposal(gov::v1::QueryProposalRequest) -> gov::v1::QueryProposalResponse => seqpool_gov::query::proposal;
+    proposals(gov::v1::QueryProposalsRequest) -> gov::v1::QueryProposalsResponse => seqpool_gov::query::proposals;
+    votes(gov::v1::QueryVotesRequest) -> gov::v1::QueryVotesResponse => seqpool_gov::query::votes;
+    tally(gov::v1::QueryTallyRequest) -> gov::v1::QueryTallyResponse => seqpool_gov::query::tally;
+    params(gov::v1::QueryParamsRequest) -> gov::v1::QueryParamsResponse => seqpool_gov::query::params;
+    authority(gov::v1::QueryAuthorityRequest) -> gov::v1::QueryAuthorityResponse => seqpool_gov::query::authority;
+});
 grpc_service!(node::node_server::Node {
     status(node::v1::StatusRequest) -> node::v1::StatusResponse => query::node_status;
 });
@@ -176,6 +184,7 @@ pub async fn serve(
         .add_service(producer::v1::query_server::QueryServer::new(q.clone()))
         .add_service(bridge::v1::query_server::QueryServer::new(q.clone()))
         .add_service(mpc::v1::query_server::QueryServer::new(q.clone()))
+        .add_service(gov::v1::query_server::QueryServer::new(q.clone()))
         .add_service(producer::v1::watch_server::WatchServer::new(q.clone()))
         .add_service(node::v1::node_server::NodeServer::new(q))
         .serve_with_shutdown(addr, shutdown)

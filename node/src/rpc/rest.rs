@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use seqpool_component::QueryError;
-use seqpool_proto::{admin, auth, bridge, epochs, mpc, node, producer, staking};
+use seqpool_proto::{admin, auth, bridge, epochs, gov, mpc, node, producer, staking};
 use seqpool_store::{Snapshot, Storage};
 use serde::{Deserialize, Serialize};
 
@@ -376,6 +376,79 @@ async fn mpc_batches(State(storage): State<Storage>, Query(q): Query<MpcListQuer
     run(&storage, &at, req, seqpool_mpc::query::batches)
 }
 
+handler!(
+    gov_params,
+    gov::v1::QueryParamsRequest {},
+    seqpool_gov::query::params
+);
+handler!(
+    gov_authority,
+    gov::v1::QueryAuthorityRequest {},
+    seqpool_gov::query::authority
+);
+
+#[derive(Deserialize, Default)]
+pub struct GovProposalsQuery {
+    height: Option<u64>,
+    /// A status name: `voting_period`, `passed`, `rejected`, `failed`, `canceled`.
+    status: Option<String>,
+    proposer: Option<String>,
+    /// Proposals with an id above this one.
+    after: Option<u64>,
+    limit: Option<u32>,
+}
+
+async fn gov_proposals(
+    State(storage): State<Storage>,
+    Query(q): Query<GovProposalsQuery>,
+) -> Response {
+    let at = AtHeight { height: q.height };
+    let status = match q.status.as_deref() {
+        None | Some("") => gov::v1::ProposalStatus::Unspecified,
+        Some(s) => match gov::v1::ProposalStatus::from_str_name(&format!(
+            "PROPOSAL_STATUS_{}",
+            s.trim_start_matches("PROPOSAL_STATUS_")
+                .to_ascii_uppercase()
+        )) {
+            Some(s) => s,
+            None => {
+                return error_response(QueryError::InvalidArgument(format!(
+                "unknown proposal status {s:?} (voting_period, passed, rejected, failed, canceled)"
+            )))
+            }
+        },
+    };
+    let req = gov::v1::QueryProposalsRequest {
+        status: status as i32,
+        proposer: q.proposer.unwrap_or_default(),
+        after_id: q.after.unwrap_or(0),
+        limit: q.limit.unwrap_or(0),
+    };
+    run(&storage, &at, req, seqpool_gov::query::proposals)
+}
+
+/// A gov query for one proposal: `/seqpool/gov/v1/proposals/{id}[/...]`.
+macro_rules! by_proposal_id {
+    ($name:ident, $req:ident, $f:path) => {
+        async fn $name(
+            State(storage): State<Storage>,
+            Path(proposal_id): Path<u64>,
+            Query(at): Query<AtHeight>,
+        ) -> Response {
+            run(&storage, &at, gov::v1::$req { proposal_id }, |s, r| {
+                $f(s, r)
+            })
+        }
+    };
+}
+by_proposal_id!(
+    gov_proposal,
+    QueryProposalRequest,
+    seqpool_gov::query::proposal
+);
+by_proposal_id!(gov_votes, QueryVotesRequest, seqpool_gov::query::votes);
+by_proposal_id!(gov_tally, QueryTallyRequest, seqpool_gov::query::tally);
+
 async fn auth_account(
     State(storage): State<Storage>,
     Path(address): Path<String>,
@@ -437,6 +510,18 @@ pub fn router(storage: Storage) -> Router {
         .route("/seqpool/mpc/v1/requests", get(mpc_requests))
         .route("/seqpool/mpc/v1/requests/:request_id", get(mpc_request))
         .route("/seqpool/mpc/v1/batches", get(mpc_batches))
+        .route("/seqpool/gov/v1/params", get(gov_params))
+        .route("/seqpool/gov/v1/authority", get(gov_authority))
+        .route("/seqpool/gov/v1/proposals", get(gov_proposals))
+        .route("/seqpool/gov/v1/proposals/:proposal_id", get(gov_proposal))
+        .route(
+            "/seqpool/gov/v1/proposals/:proposal_id/votes",
+            get(gov_votes),
+        )
+        .route(
+            "/seqpool/gov/v1/proposals/:proposal_id/tally",
+            get(gov_tally),
+        )
         .layer(axum::middleware::from_fn(json_errors))
         .with_state(storage)
 }

@@ -1,6 +1,7 @@
 //! x/admin: the admin account from genesis. The admin may change any module's params
-//! (`MsgUpdateParams`) and hand its role to another account (`MsgTransferAdmin`). Governance takes
-//! these powers over in a later version.
+//! (`MsgUpdateParams`, except x/gov's own) and hand its role to another account
+//! (`MsgTransferAdmin`). A passed governance proposal holds the same powers as the gov authority
+//! (x/gov).
 
 pub mod genesis;
 pub mod handlers;
@@ -8,5 +9,7 @@ pub mod query;
 pub mod state;
 pub mod state_key;
 
-pub use seqpool_proto::admin::v1::{GenesisState, MsgTransferAdmin, MsgUpdateParams};
+pub use seqpool_proto::admin::v1::{
+    GenesisState, MsgRetireAdmin, MsgTransferAdmin, MsgUpdateParams,
+};
 pub use state::{AdminRead, AdminWrite};

@@ -9,5 +9,7 @@ pub fn admin(
 ) -> Result<QueryAdminResponse, QueryError> {
     Ok(QueryAdminResponse {
         admin: state.admin()?.unwrap_or_default(),
+        retired_at_height: state.admin_retired_at()?.unwrap_or(0),
+        gov_authority: seqpool_component::address::gov_authority(),
     })
 }
