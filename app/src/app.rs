@@ -88,9 +88,10 @@ pub struct ExecutedBlock {
     pub tx_results: Vec<ExecTxResult>,
     pub events: Vec<tendermint::abci::Event>,
     pub validator_updates: Vec<tendermint::validator::Update>,
-    /// This block's writes under `mpc/`, so that ExtendVote of this height sees the signing
-    /// attempts and keygen rounds the block started before it is committed.
-    mpc_changes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    /// This block's writes, so that ExtendVote of this height sees the state the block leads to
+    /// before it is committed: the signing attempts and keygen rounds it started, and what a
+    /// signer checks a request against (a proposal that passed in it, a slash record it made).
+    block_changes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
     prepared: PreparedCommit,
 }
 
@@ -548,7 +549,7 @@ impl App {
         }
         let mut view = StateDelta::new(self.storage.latest_snapshot());
         if let Some(block) = self.proposals.get(&key) {
-            for (k, v) in &block.mpc_changes {
+            for (k, v) in &block.block_changes {
                 match v {
                     Some(v) => view.put_raw(k.clone(), v.clone()),
                     None => view.delete(k.clone()),
@@ -783,11 +784,7 @@ impl App {
             crate::bridge::validator_updates(&mut state, input.height).map_err(ExecError::Fatal)?;
         block_events.extend(seqpool_mpc::end_block(&mut state, &ctx)?);
         let (_, changes) = state.into_parts();
-        let mpc_changes = changes
-            .range(b"mpc/".to_vec()..)
-            .take_while(|(k, _)| k.starts_with(b"mpc/"))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
+        let block_changes = changes.clone();
         let prepared = self.storage.prepare(changes, input.height)?;
         Ok(ExecutedBlock {
             height: input.height,
@@ -798,7 +795,7 @@ impl App {
                 .map(to_abci_event)
                 .collect(),
             validator_updates,
-            mpc_changes,
+            block_changes,
             prepared,
         })
     }
@@ -1004,6 +1001,7 @@ pub fn deliver_tx<S: StateWrite>(state: &mut S, ctx: &BlockContext, bytes: &[u8]
     let mctx = MsgContext {
         block: ctx.clone(),
         signer: tx.signer.clone(),
+        proposal: None,
     };
     let result = state_transact(state, |s| {
         // `tx.hash` and `tx.height` are CometBFT's own index keys; use other attribute names.

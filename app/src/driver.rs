@@ -361,6 +361,15 @@ impl Driver {
         )))
     }
 
+    /// Calldata of LockingPool.setMaxLock(`value`): a governance action the default allow-list
+    /// permits.
+    pub fn set_max_lock_call(value: u64) -> Vec<u8> {
+        let mut data = seqpool_gov::params::selector("setMaxLock(uint256)").to_vec();
+        data.extend([0u8; 24]);
+        data.extend(value.to_be_bytes());
+        data
+    }
+
     /// A tx of `msgs` signed by `key` at its account's next sequence as node 0 has committed it.
     pub fn signed_tx(&self, key: &SigningKey, msgs: Vec<cosmrs::Any>) -> Result<Bytes, AppError> {
         let address =

@@ -12,6 +12,7 @@ pub mod driver;
 pub mod error;
 pub mod evidence;
 pub mod genesis;
+pub mod governance;
 pub mod mempool;
 pub mod mpc;
 pub mod msgs;

@@ -108,12 +108,23 @@ impl Msg {
         match self {
             Msg::UpdateParams(m) => update_params(state, m),
             Msg::TransferAdmin(m) => admin_handlers::transfer_admin(state, ctx, m),
-            Msg::RetireAdmin(m) => admin_handlers::retire_admin(state, ctx, m),
+            Msg::RetireAdmin(m) => {
+                crate::governance::check_no_action_stranded(state, true, None)?;
+                admin_handlers::retire_admin(state, ctx, m)
+            }
             Msg::Unjail(m) => seqpool_staking::jail::unjail(state, ctx, m),
             Msg::SubmitBatch(m) => seqpool_mpc::msgs::submit_batch(state, ctx, m),
             Msg::RegisterMember(m) => seqpool_mpc::members::register_member(state, ctx, m),
             Msg::RequestGovernanceAction(m) => {
                 admin_handlers::require_authority(state, &m.authority)?;
+                // Without L1 contracts x/mpc answers l1_not_configured; a target of the wrong
+                // length gets its own error there.
+                let configured = seqpool_mpc::state::MpcRead::mpc_params(state)?.l1.is_some();
+                if let (true, Ok(target)) = (configured, <[u8; 20]>::try_from(m.target.as_slice()))
+                {
+                    crate::governance::check_allowed(state, &target, &m.data)
+                        .map_err(TxError::unauthorized)?;
+                }
                 seqpool_mpc::msgs::request_governance_action(state, ctx, m)
             }
             Msg::SubmitProposal(m) => {
@@ -205,6 +216,7 @@ fn update_params<S: StateWrite>(
         }
         let p = seqpool_gov::Params::decode(any.value.as_ref())?;
         seqpool_gov::params::validate(&p)?;
+        crate::governance::check_no_action_stranded(state, false, Some(&p))?;
         seqpool_gov::GovWrite::put_gov_params(state, &p);
         seqpool_gov::params::MODULE
     } else if any.type_url == seqpool_mpc::Params::type_url() {

@@ -11,6 +11,9 @@ pub struct BlockContext {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MsgContext {
     pub block: BlockContext,
-    /// Bech32 address of the account that signed the tx.
+    /// Bech32 address of the account that signed the tx (the gov authority for a proposal's
+    /// messages).
     pub signer: String,
+    /// The passed proposal whose messages run; `None` for a tx's messages.
+    pub proposal: Option<u64>,
 }

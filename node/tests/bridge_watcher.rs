@@ -590,6 +590,7 @@ async fn watcher_reports_a_group_signed_action_and_x_mpc_lands_its_request() {
         deployment.locking_pool.into_array(),
         &data,
         "admin",
+        None,
     )
     .expect("request");
     let action = Governance::GovernanceAction {

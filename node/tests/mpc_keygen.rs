@@ -280,7 +280,7 @@ impl Net {
         let msg = seqpool_mpc::MsgRequestGovernanceAction {
             authority: admin,
             target: vec![0x2c; 20],
-            data: seqpool_mpc::requests::slash_calldata(1, 1),
+            data: seqpool_app::driver::Driver::set_max_lock_call(1),
         };
         let tx = seqpool_app::tx::sign_tx(
             &self.d.admin_key,

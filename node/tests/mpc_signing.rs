@@ -816,7 +816,7 @@ fn request_governance_action(
 fn the_admin_asks_for_a_governance_action_and_the_group_signs_it() {
     let mut net = net(4, 2, |_| {});
     warm_up(&mut net);
-    let data = requests::slash_calldata(3, 1_000);
+    let data = Driver::set_max_lock_call(1_000);
     let (msg, height) = request_governance_action(&mut net, [0x2c; 20], &data);
     net.d.produce_block(vec![]).expect("block h+1");
     let r = assert_signed_at(&net, 1, height + 1);
@@ -868,7 +868,7 @@ fn a_failed_governance_action_is_retried_with_its_nonce_and_signed() {
         .corrupt_shares = true;
     net.d.produce_block(vec![]).expect("block");
     let pool = [0x2c; 20];
-    let data = requests::slash_calldata(3, 1_000);
+    let data = Driver::set_max_lock_call(1_000);
     let (_, height) = request_governance_action(&mut net, pool, &data);
     let first = request(&net.d, 1);
     assert_eq!(
@@ -1272,7 +1272,7 @@ fn attested_action_receipt_lands_the_governance_request() {
     let mut net = net(4, 1, |_| {});
     warm_up(&mut net);
     let pool = [0x2c; 20];
-    let data = requests::slash_calldata(3, 1_000);
+    let data = Driver::set_max_lock_call(1_000);
     let (_, height) = request_governance_action(&mut net, pool, &data);
     net.d.produce_block(vec![]).expect("block h+1");
     let r = assert_signed_at(&net, 1, height + 1);
@@ -1645,4 +1645,212 @@ fn signed_poll_cost() {
              scan of every request {scan:.3} ms thread CPU per query (mean of {runs})"
         );
     }
+}
+
+/// Issue 13 point 3: a passed proposal's MsgRequestGovernanceAction becomes a GOVERNANCE_ACTION
+/// that names the proposal, and the group signs it; every signer refuses a request that no
+/// passed proposal (or the admin) in state justifies, or whose call the allow-list does not name.
+#[test]
+fn the_group_signs_governance_actions_only_as_the_chain_decided() {
+    use seqpool_gov::{MsgSubmitProposal, MsgVote, ProposalStatus, VoteOption};
+    use seqpool_proto::mpc::v1::signing_request::Body;
+    use seqpoold::mpc::signer::Refusal;
+
+    let mut net = net(4, 1, |_| {});
+    warm_up(&mut net);
+    let pool = [0x2c; 20];
+    let data = Driver::set_max_lock_call(5_000);
+    let action = seqpool_mpc::MsgRequestGovernanceAction {
+        authority: seqpool_component::address::gov_authority(),
+        target: pool.to_vec(),
+        data: data.clone(),
+    };
+    let proposer = net.d.validators[0].operator_key.clone();
+    let submit = MsgSubmitProposal {
+        messages: vec![pbjson_types::Any {
+            type_url: seqpool_mpc::MsgRequestGovernanceAction::type_url(),
+            value: action.encode_to_vec().into(),
+        }],
+        proposer: net.d.validators[0].operator(),
+        title: "raise maxLock".into(),
+        ..Default::default()
+    };
+    let tx = net
+        .d
+        .signed_tx(&proposer, vec![any(&submit)])
+        .expect("sign");
+    let out = net.d.produce_block(vec![tx]).expect("block");
+    assert_eq!(
+        out.tx_results[0].code.value(),
+        0,
+        "{}",
+        out.tx_results[0].log
+    );
+    let votes = (0..3)
+        .map(|i| {
+            let key = net.d.validators[i].operator_key.clone();
+            let vote = MsgVote {
+                proposal_id: 1,
+                voter: net.d.validators[i].operator(),
+                option: VoteOption::Yes as i32,
+                metadata: String::new(),
+            };
+            net.d.signed_tx(&key, vec![any(&vote)]).expect("sign")
+        })
+        .collect();
+    net.d.produce_block(votes).expect("block");
+    let mut decided = None;
+    for _ in 0..30 {
+        let out = net.d.produce_block(vec![]).expect("block");
+        let s = snapshot(&net.d);
+        let p = seqpool_gov::GovRead::proposal(&s, 1)
+            .expect("read")
+            .expect("proposal");
+        if p.status != ProposalStatus::VotingPeriod as i32 {
+            assert_eq!(p.status, ProposalStatus::Passed as i32, "{p:?}");
+            decided = Some(out.height);
+            break;
+        }
+    }
+    let decided = decided.expect("the proposal is decided within 30 blocks");
+    net.d.produce_block(vec![]).expect("block");
+    let r = assert_signed_at(&net, 1, decided + 1);
+    assert_eq!(r.body, Some(Body::GovernanceProposalId(1)));
+    assert_eq!(r.requested_by, seqpool_component::address::gov_authority());
+
+    // The same request with other calldata, another origin, or a call outside the allow-list:
+    // a signer's own check refuses each one, naming why.
+    let state = snapshot(&net.d);
+    let check = |net: &mut Net, forged: &SigningRequest| -> String {
+        let attempt = seqpool_mpc::SigningAttempt {
+            request_id: forged.request_id,
+            attempt: 1,
+            package: Some(seqpool_proto::tss::v1::SigningPackage {
+                message: forged.digest.clone(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let node = net.d.mpc_node(1).expect("node");
+        match node.signer.check(&state, "", forged, &attempt) {
+            Err(Refusal::Disagrees(why)) => why,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    };
+    let forge = |target: [u8; 20], data: &[u8], body: Option<Body>, by: &str| SigningRequest {
+        payload: requests::governance_payload(&target, data, r.sequence),
+        digest: requests::governance_digest(L1_CHAIN_ID, [0x4e; 20], &target, data, r.sequence)
+            .to_vec(),
+        body,
+        requested_by: by.to_string(),
+        ..r.clone()
+    };
+    let other = Driver::set_max_lock_call(9_999_999);
+    let why = check(
+        &mut net,
+        &forge(pool, &other, Some(Body::GovernanceProposalId(1)), ""),
+    );
+    assert!(why.contains("carries no"), "{why}");
+    let why = check(
+        &mut net,
+        &forge(pool, &data, Some(Body::GovernanceProposalId(7)), ""),
+    );
+    assert!(why.contains("does not exist"), "{why}");
+    let stranger = net.d.validators[2].operator();
+    let why = check(&mut net, &forge(pool, &data, None, &stranger));
+    assert!(why.contains("not the admin"), "{why}");
+    let admin = net.d.admin_address();
+    let slash = requests::slash_calldata(3, 1_000);
+    let why = check(&mut net, &forge(pool, &slash, None, &admin));
+    assert!(why.contains("allowed_l1_calls"), "{why}");
+    // The admin's own allowed call is justified while it holds the role.
+    let node = net.d.mpc_node(1).expect("node");
+    let fine = forge(pool, &data, None, &admin);
+    let attempt = seqpool_mpc::SigningAttempt {
+        package: Some(seqpool_proto::tss::v1::SigningPackage {
+            message: fine.digest.clone(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    assert!(node.signer.check(&state, "", &fine, &attempt).is_ok());
+}
+
+/// The chain makes no request the signers would refuse: the admin may not ask for a call outside
+/// the allow-list, and may not retire while an action it asked for is unsigned (the signers would
+/// refuse it, and Governance takes action nonces in order, so every later action would wait).
+#[test]
+fn the_chain_makes_no_governance_request_its_signers_would_refuse() {
+    let mut net = net(4, 1, |_| {});
+    warm_up(&mut net);
+    let admin = net.d.admin_address();
+    let key = net.d.admin_key.clone();
+    let slash = seqpool_mpc::MsgRequestGovernanceAction {
+        authority: admin.clone(),
+        target: vec![0x2c; 20],
+        data: requests::slash_calldata(3, 1_000),
+    };
+    let tx = net.d.signed_tx(&key, vec![any(&slash)]).expect("sign");
+    let out = net.d.produce_block(vec![tx]).expect("block");
+    assert_eq!(
+        out.tx_results[0].code.value(),
+        seqpool_component::codes::UNAUTHORIZED,
+        "{}",
+        out.tx_results[0].log
+    );
+    assert!(out.tx_results[0].log.contains("allowed_l1_calls"));
+
+    // An allowed action and the admin's retirement in one block: the retirement is refused.
+    let allowed = seqpool_mpc::MsgRequestGovernanceAction {
+        data: Driver::set_max_lock_call(5_000),
+        ..slash
+    };
+    let retire = seqpool_admin::MsgRetireAdmin {
+        authority: admin.clone(),
+    };
+    let acc = seqpool_auth::AuthRead::account(&snapshot(&net.d), &admin)
+        .expect("read")
+        .expect("admin");
+    let txs = [any(&allowed), any(&retire)]
+        .into_iter()
+        .enumerate()
+        .map(|(i, msg)| {
+            Bytes::from(sign_tx(
+                &key,
+                &net.d.chain_id,
+                acc.account_number,
+                acc.sequence + i as u64,
+                vec![msg],
+                "",
+            ))
+        })
+        .collect();
+    let out = net.d.produce_block(txs).expect("block");
+    assert_eq!(
+        out.tx_results[0].code.value(),
+        0,
+        "{}",
+        out.tx_results[0].log
+    );
+    assert_eq!(
+        out.tx_results[1].code.value(),
+        seqpool_component::codes::INVALID_MESSAGE,
+        "{}",
+        out.tx_results[1].log
+    );
+    assert!(out.tx_results[1].log.contains("not signed yet"));
+    net.d.produce_block(vec![]).expect("block");
+    let signed = snapshot(&net.d)
+        .signing_requests_with_status(RequestStatus::Signed, 0, 100)
+        .expect("read");
+    assert_eq!(signed.len(), 1, "{signed:?}");
+    // Once it is signed, the admin may retire.
+    let tx = net.d.signed_tx(&key, vec![any(&retire)]).expect("sign");
+    let out = net.d.produce_block(vec![tx]).expect("block");
+    assert_eq!(
+        out.tx_results[0].code.value(),
+        0,
+        "{}",
+        out.tx_results[0].log
+    );
 }

@@ -387,13 +387,6 @@ fn l1(state: &impl StateRead, contract: &str) -> Result<(u64, [u8; 20]), Refusal
     requests::l1_target(params.l1.as_ref(), contract).map_err(|e| Refusal::Unknown(e.message))
 }
 
-fn u64_word(word: &[u8]) -> Option<u64> {
-    if word.len() != 32 || word[..24].iter().any(|b| *b != 0) {
-        return None;
-    }
-    Some(u64::from_be_bytes(word[24..].try_into().ok()?))
-}
-
 /// The digest this node computes for `request` from its own view.
 fn expected_digest(
     state: &impl StateRead,
@@ -463,21 +456,36 @@ fn expected_digest(
         }
         RequestType::GovernanceAction | RequestType::Slashing => {
             let (chain, governance) = l1(state, requests::GOVERNANCE)?;
-            let p = &request.payload;
-            let target: [u8; 20] = p
-                .get(44..64)
-                .and_then(|t| t.try_into().ok())
-                .ok_or_else(|| bad("governance payload too short"))?;
-            let len = p
-                .get(128..160)
-                .and_then(u64_word)
-                .ok_or_else(|| bad("data length"))?;
-            let data = p
-                .get(160..160 + len as usize)
-                .ok_or_else(|| bad("governance data truncated"))?;
-            if requests::governance_payload(&target, data, request.sequence) != *p {
-                return Err(bad("governance payload is not canonical"));
-            }
+            let (target, data) =
+                requests::decode_governance_payload(&request.payload, request.sequence)
+                    .ok_or_else(|| bad("governance payload is not canonical"))?;
+            let data = data.as_slice();
+            // The group signs in governance's name only what the chain decided.
+            use seqpool_proto::mpc::v1::signing_request::Body;
+            let justified = match (request.request_type(), &request.body) {
+                (RequestType::Slashing, Some(Body::SlashingValidator(v))) => {
+                    seqpool_app::governance::justify_slashing(state, &target, data, v)
+                }
+                (RequestType::Slashing, _) => Err("a slash without its validator".into()),
+                (_, Some(Body::GovernanceProposalId(id))) => {
+                    seqpool_app::governance::justify_governance_action(
+                        state,
+                        &target,
+                        data,
+                        &request.requested_by,
+                        Some(*id),
+                    )
+                }
+                (_, None) => seqpool_app::governance::justify_governance_action(
+                    state,
+                    &target,
+                    data,
+                    &request.requested_by,
+                    None,
+                ),
+                (_, Some(_)) => Err("a governance action with another request's body".into()),
+            };
+            justified.map_err(Refusal::Disagrees)?;
             Ok(requests::governance_digest(
                 chain,
                 governance,

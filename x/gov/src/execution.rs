@@ -113,6 +113,7 @@ fn execute<S: StateWrite>(
     let mctx = MsgContext {
         block: ctx.clone(),
         signer: address::gov_authority(),
+        proposal: Some(proposal.id),
     };
     let mut fork = StateDelta::new(&mut *state);
     let mut events = Vec::new();

@@ -18,8 +18,9 @@ pub mod tally;
 
 use seqpool_component::{Event, MsgContext, StateWrite, TxError};
 pub use seqpool_proto::gov::v1::{
-    GenesisState, MsgCancelProposal, MsgSubmitProposal, MsgVote, MsgVoteWeighted, Params, Proposal,
-    ProposalStatus, TallyResult, Vote, VoteOption, VoterPower, WeightedVoteOption,
+    AllowedL1Call, GenesisState, MsgCancelProposal, MsgSubmitProposal, MsgVote, MsgVoteWeighted,
+    Params, Proposal, ProposalStatus, TallyResult, Vote, VoteOption, VoterPower,
+    WeightedVoteOption,
 };
 pub use state::{GovRead, GovWrite};
 

@@ -180,6 +180,7 @@ mod tests {
                 time_unix_nanos: 0,
             },
             signer: signer.into(),
+            proposal: None,
         }
     }
 

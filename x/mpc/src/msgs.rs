@@ -84,8 +84,9 @@ pub fn submit_batch<S: StateWrite>(
 /// Most calldata one governance action may carry.
 pub const MAX_ACTION_DATA: usize = 16 * 1024;
 
-/// MsgRequestGovernanceAction (the caller checked that the authority is the admin): a
-/// GOVERNANCE_ACTION request for Governance.executeSigned(target, data).
+/// MsgRequestGovernanceAction (the caller checked the authority and the allow-list): a
+/// GOVERNANCE_ACTION request for Governance.executeSigned(target, data), recording the passed
+/// proposal that asked for it, if one did.
 pub fn request_governance_action<S: StateWrite>(
     state: &mut S,
     ctx: &MsgContext,
@@ -103,8 +104,14 @@ pub fn request_governance_action<S: StateWrite>(
             msg.data.len()
         )));
     }
-    let (request, event) =
-        requests::create_governance_action(state, &ctx.block, target, &msg.data, &msg.authority)?;
+    let (request, event) = requests::create_governance_action(
+        state,
+        &ctx.block,
+        target,
+        &msg.data,
+        &msg.authority,
+        ctx.proposal,
+    )?;
     Ok(vec![
         event.attr("action_nonce", request.sequence.to_string())
     ])

@@ -186,6 +186,19 @@ pub fn rotation_digest(
     )
 }
 
+/// The (target, calldata) of a GOVERNANCE_ACTION or SLASHING payload, if it is exactly
+/// [`governance_payload`]`(target, data, nonce)`.
+pub fn decode_governance_payload(payload: &[u8], nonce: u64) -> Option<([u8; 20], Vec<u8>)> {
+    let target: [u8; 20] = payload.get(44..64)?.try_into().ok()?;
+    let len_word = payload.get(128..160)?;
+    if len_word[..24].iter().any(|b| *b != 0) {
+        return None;
+    }
+    let len = usize::try_from(u64::from_be_bytes(len_word[24..].try_into().ok()?)).ok()?;
+    let data = payload.get(160..160usize.checked_add(len)?)?.to_vec();
+    (governance_payload(&target, &data, nonce) == payload).then_some((target, data))
+}
+
 /// abi.encode(GovernanceAction{target, data, nonce}) (dynamic struct: offset word first).
 pub fn governance_payload(target: &[u8; 20], data: &[u8], nonce: u64) -> Vec<u8> {
     let mut out = Vec::new();
@@ -480,14 +493,15 @@ fn create_action<S: StateWrite>(
 }
 
 /// A GOVERNANCE_ACTION request: Governance.executeSigned calls `data` on `action_target`. The
-/// action nonce is x/mpc's counter (Governance.actionNonce starts at 0). For the admin (through
-/// a future msg) and a future gov module.
+/// action nonce is x/mpc's counter (Governance.actionNonce starts at 0). `proposal` is the passed
+/// proposal that asked for it (signers check the action against it), `None` for the admin.
 pub fn create_governance_action<S: StateWrite>(
     state: &mut S,
     ctx: &BlockContext,
     action_target: [u8; 20],
     data: &[u8],
     requested_by: &str,
+    proposal: Option<u64>,
 ) -> Result<(SigningRequest, Event), TxError> {
     create_action(
         state,
@@ -495,7 +509,7 @@ pub fn create_governance_action<S: StateWrite>(
         RequestType::GovernanceAction,
         action_target,
         data,
-        None,
+        proposal.map(Body::GovernanceProposalId),
         requested_by,
     )
 }

@@ -100,7 +100,7 @@ fn status_index_equals_a_full_scan_through_every_transition() {
     let (b1, _) = create_batch(&mut state, &ctx(1), &header(1, 5, 0x20), "op").unwrap();
     let selector = [0xaa, 0xbb, 0xcc, 0xdd];
     let (action, _) =
-        create_governance_action(&mut state, &ctx(1), [9; 20], &selector, "admin").unwrap();
+        create_governance_action(&mut state, &ctx(1), [9; 20], &selector, "admin", None).unwrap();
     assert_index_equals_scan(&state, "created");
     set_status(&mut state, b0.request_id, RequestStatus::Signing);
     set_status(&mut state, b1.request_id, RequestStatus::Signing);
@@ -195,7 +195,7 @@ fn a_failed_action_is_retried_with_the_same_nonce() {
     set_l1(&mut state);
     let selector = [0xaa, 0xbb, 0xcc, 0xdd];
     let (action, _) =
-        create_governance_action(&mut state, &ctx(1), [9; 20], &selector, "admin").unwrap();
+        create_governance_action(&mut state, &ctx(1), [9; 20], &selector, "admin", None).unwrap();
     let (batch, _) = create_batch(&mut state, &ctx(1), &header(0, 1, 0x10), "op").unwrap();
     assert!(retry_action(&mut state, &ctx(2), &batch).unwrap().is_none());
     set_status(&mut state, action.request_id, RequestStatus::Failed);

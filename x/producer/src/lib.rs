@@ -254,6 +254,7 @@ mod tests {
         let msg_ctx = seqpool_component::MsgContext {
             block: ctx(v.jailed_until_height, 21_000),
             signer: v.operator.clone(),
+            proposal: None,
         };
         jail::unjail(&mut state, &msg_ctx, &unjail).expect("unjail after the cool-down");
 
