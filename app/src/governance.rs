@@ -164,11 +164,11 @@ pub fn unsigned_actions(state: &impl StateRead) -> Result<Vec<UnsignedAction>, S
 
 /// Refuses a change that would leave an unsigned governance action unjustified: its signers
 /// would refuse it, and as Governance takes action nonces in order, every later action and slash
-/// would wait behind it. `admin_retires`: the admin's own actions lose their justification;
-/// `params`: the allow-list that would apply.
+/// would wait behind it. `admin_leaves`: the admin retires or hands the role over, and its own
+/// actions lose their justification; `params`: the allow-list that would apply.
 pub fn check_no_action_stranded(
     state: &impl StateRead,
-    admin_retires: bool,
+    admin_leaves: bool,
     params: Option<&seqpool_gov::Params>,
 ) -> Result<(), TxError> {
     for UnsignedAction {
@@ -177,9 +177,9 @@ pub fn check_no_action_stranded(
         data,
     } in unsigned_actions(state)?
     {
-        if admin_retires && r.body.is_none() {
+        if admin_leaves && r.body.is_none() {
             return Err(TxError::invalid_message(format!(
-                "the admin's governance action (request {}, action nonce {}) is not signed yet: retire once it is",
+                "the admin's governance action (request {}, action nonce {}) is not signed yet: leave the role once it is",
                 r.request_id, r.sequence
             )));
         }

@@ -107,7 +107,12 @@ impl Msg {
     ) -> Result<Vec<Event>, TxError> {
         match self {
             Msg::UpdateParams(m) => update_params(state, m),
-            Msg::TransferAdmin(m) => admin_handlers::transfer_admin(state, ctx, m),
+            Msg::TransferAdmin(m) => {
+                // The old admin's unsigned actions would lose their justification, like at a
+                // retirement.
+                crate::governance::check_no_action_stranded(state, true, None)?;
+                admin_handlers::transfer_admin(state, ctx, m)
+            }
             Msg::RetireAdmin(m) => {
                 crate::governance::check_no_action_stranded(state, true, None)?;
                 admin_handlers::retire_admin(state, ctx, m)

@@ -1839,6 +1839,29 @@ fn the_chain_makes_no_governance_request_its_signers_would_refuse() {
         out.tx_results[1].log
     );
     assert!(out.tx_results[1].log.contains("not signed yet"));
+    // Handing the role over would strand it the same way.
+    let transfer = seqpool_admin::MsgTransferAdmin {
+        authority: admin.clone(),
+        new_admin: net.d.validators[0].operator(),
+    };
+    let refused = seqpool_app::msgs::Msg::TransferAdmin(transfer).execute(
+        &mut seqpool_store::StateDelta::new(snapshot(&net.d)),
+        &seqpool_component::MsgContext {
+            block: seqpool_component::BlockContext {
+                chain_id: net.d.chain_id.clone(),
+                height: net.d.height + 1,
+                time_unix_nanos: 0,
+            },
+            signer: admin.clone(),
+            proposal: None,
+        },
+    );
+    assert!(
+        refused
+            .as_ref()
+            .is_err_and(|e| e.message.contains("not signed yet")),
+        "{refused:?}"
+    );
     net.d.produce_block(vec![]).expect("block");
     let signed = snapshot(&net.d)
         .signing_requests_with_status(RequestStatus::Signed, 0, 100)
