@@ -1,7 +1,8 @@
 //! What the group may sign on L1 in governance's name. The chain checks when a request is made,
 //! and every validator's signer checks again, on its own committed state, before its share: a
 //! GOVERNANCE_ACTION is signed only if a passed proposal in state carries exactly that action (or
-//! the admin that asked still holds the role) and the allow-list of gov params names the call; a
+//! the admin that asked still holds the role) and the allow-list of gov params names the call (or
+//! it is Governance.removeAdmin and the chain admin has retired); a
 //! SLASHING request only if a slash record of x/staking gives exactly that call.
 use prost::{Message, Name};
 use seqpool_admin::AdminRead;
@@ -61,6 +62,16 @@ pub fn justify_governance_action(
     requested_by: &str,
     proposal: Option<u64>,
 ) -> Result<(), String> {
+    if is_admin_removal(state, target, data).map_err(|e| e.to_string())? {
+        // The retirement is final, so it justifies this one call for good, whoever retired it.
+        return match state.admin_retired_at().map_err(|e| e.to_string())? {
+            Some(_) => Ok(()),
+            None => Err(
+                "Governance.removeAdmin is made only by the chain admin's retirement, and the admin has not retired"
+                    .into(),
+            ),
+        };
+    }
     match proposal {
         Some(id) => {
             let p = state
@@ -103,6 +114,17 @@ pub fn justify_governance_action(
         }
     }
     check_allowed(state, target, data)
+}
+
+/// Whether `data` on `target` is Governance.removeAdmin() on the deployment's Governance: the L1
+/// half of the admin's retirement, never an action of its own.
+pub fn is_admin_removal(
+    state: &impl StateRead,
+    target: &[u8; 20],
+    data: &[u8],
+) -> Result<bool, StoreError> {
+    Ok(data == requests::remove_admin_calldata().as_slice()
+        && contract_at(state, target)? == Some(requests::GOVERNANCE))
 }
 
 /// Why no slash record of x/staking for `validator` gives the call `data` on `target`, if none
@@ -177,6 +199,10 @@ pub fn check_no_action_stranded(
         data,
     } in unsigned_actions(state)?
     {
+        if is_admin_removal(state, &target, &data)? {
+            // Justified by the retirement, which nothing undoes.
+            continue;
+        }
         if admin_leaves && r.body.is_none() {
             return Err(TxError::invalid_message(format!(
                 "the admin's governance action (request {}, action nonce {}) is not signed yet: leave the role once it is",

@@ -115,7 +115,19 @@ impl Msg {
             }
             Msg::RetireAdmin(m) => {
                 crate::governance::check_no_action_stranded(state, true, None)?;
-                admin_handlers::retire_admin(state, ctx, m)
+                let mut events = admin_handlers::retire_admin(state, ctx, m)?;
+                // The same step retires the L1 admin: a group-signed Governance.removeAdmin.
+                // A chain without L1 contracts has no L1 admin to retire.
+                if seqpool_mpc::state::MpcRead::mpc_params(state)?.l1.is_some() {
+                    let (request, event) = seqpool_mpc::requests::create_admin_removal(
+                        state,
+                        &ctx.block,
+                        &m.authority,
+                        ctx.proposal,
+                    )?;
+                    events.push(event.attr("action_nonce", request.sequence.to_string()));
+                }
+                Ok(events)
             }
             Msg::Unjail(m) => seqpool_staking::jail::unjail(state, ctx, m),
             Msg::SubmitBatch(m) => seqpool_mpc::msgs::submit_batch(state, ctx, m),

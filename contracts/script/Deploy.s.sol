@@ -32,7 +32,9 @@ contract Deploy {
         address deployer = vm.addr(key);
         uint64 firstL2Block = uint64(vm.envOr("FIRST_L2_BLOCK", uint256(1)));
         vm.startBroadcast(key);
-        d = deploy(deployer, firstL2Block);
+        // The exit window of group-signed actions; by default the pool's withdrawal delay.
+        uint256 executionDelay = vm.envOr("EXECUTION_DELAY", uint256(600));
+        d = deploy(deployer, firstL2Block, executionDelay);
         vm.stopBroadcast();
         vm.createDir("deployments", true);
         _write(d, deployer, firstL2Block, vm.envOr("DEPLOYMENT_OUT", string("deployments/anvil.json")));
@@ -40,9 +42,9 @@ contract Deploy {
 
     /// @dev Must run with `deployer` as msg.sender of the calls (broadcast or prank), since the
     ///      deployer becomes the governance admin and reward payer.
-    function deploy(address deployer, uint64 firstL2Block) public returns (Deployed memory d) {
+    function deploy(address deployer, uint64 firstL2Block, uint256 executionDelay) public returns (Deployed memory d) {
         d.token = new DevnetToken();
-        d.governance = new Governance(deployer);
+        d.governance = new Governance(deployer, executionDelay);
         d.registry = d.governance.groupKeys();
         d.pool = new LockingPool(
             d.token,
@@ -60,6 +62,10 @@ contract Deploy {
         d.inbox = new BatchInbox(d.registry, firstL2Block);
         d.governance.execute(
             address(d.governance), abi.encodeCall(Governance.setGovernedTarget, (address(d.pool), true))
+        );
+        d.governance.execute(
+            address(d.governance),
+            abi.encodeCall(Governance.setImmediate, (address(d.pool), LockingPool.slash.selector, true))
         );
         d.token.mint(deployer, 1_000_000_000 ether);
         d.token.approve(address(d.pool), type(uint256).max);

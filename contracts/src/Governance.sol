@@ -15,8 +15,15 @@ struct GovernanceAction {
 
 /// @title Governance
 /// @notice The admin of the seqpool L1 contracts. Calls to governed targets come either from the
-///         admin key or from a FROST group-signed action. `retireAdmin` removes the admin for good,
-///         after which only the group can act. Creates and owns the GroupKeyRegistry.
+///         admin key or from a FROST group-signed action. `retireAdmin` (the admin) or
+///         `removeAdmin` (a group-signed action) removes the admin for good, after which only the
+///         group can act. Creates and owns the GroupKeyRegistry.
+///
+///         A group-signed action is an exit window: `executeSigned` takes its nonce and queues it,
+///         and `executeQueued` runs it once `executionDelay` has passed, so a sequencer that
+///         disagrees can start its unlock first. Calls marked immediate (slashing) run at once.
+///         An action whose call reverts still uses its nonce and emits ActionFailed, so no
+///         action can hold back the ones after it.
 contract Governance {
     error NotAdmin(address caller);
     error OnlySelf(address caller);
@@ -25,11 +32,31 @@ contract Governance {
     error InvalidGroupSignature();
     error GroupKeyNotSet();
     error ZeroAddress();
+    error ActionNotQueued(uint256 actionNonce);
+    error ActionAlreadyExecuted(uint256 actionNonce);
+    error ActionMismatch(uint256 actionNonce);
+    error ActionNotReady(uint256 actionNonce, uint256 eta);
+    error SelfCallNotImmediate();
+    error InsufficientGas();
 
     event AdminRetired(address indexed admin);
     event TargetGoverned(address indexed target, bool governed);
     /// @param actionNonce the nonce of a signed action, or type(uint256).max for an admin call.
     event ActionExecuted(address indexed target, bytes4 indexed selector, uint256 actionNonce, bool groupSigned);
+    /// @notice A group-signed action waits for its exit window; executeQueued runs it from `eta`.
+    event ActionQueued(uint256 indexed actionNonce, address indexed target, bytes4 indexed selector, uint256 eta);
+    /// @notice A group-signed action's call reverted (or its target is not governed): its nonce is
+    ///         used and nothing changed. `revertData` is the target's error.
+    event ActionFailed(uint256 actionNonce, address indexed target, bytes4 indexed selector, bytes revertData);
+    event ExecutionDelaySet(uint256 executionDelay);
+    event ImmediateSet(address indexed target, bytes4 indexed selector, bool immediate);
+
+    /// @notice A queued action: the hash of its (target, data), when it may run, whether it ran.
+    struct QueuedAction {
+        bytes32 actionHash;
+        uint64 eta;
+        bool executed;
+    }
 
     GroupKeyRegistry public immutable groupKeys;
     /// @notice The admin key; address(0) once retired.
@@ -37,15 +64,23 @@ contract Governance {
     /// @notice The nonce the next group-signed action must carry.
     uint256 public actionNonce;
     mapping(address => bool) public governedTarget;
+    /// @notice Seconds between queueing a group-signed action and running it.
+    uint256 public executionDelay;
+    /// @notice Calls that run as soon as they are signed (target => selector => immediate).
+    mapping(address => mapping(bytes4 => bool)) public immediate;
+    /// @notice Queued group-signed actions by nonce (eta 0: the nonce ran at once or is unused).
+    mapping(uint256 => QueuedAction) public queued;
 
-    constructor(address admin_) {
+    constructor(address admin_, uint256 executionDelay_) {
         if (admin_ == address(0)) revert ZeroAddress();
         admin = admin_;
+        executionDelay = executionDelay_;
         groupKeys = new GroupKeyRegistry(address(this));
         governedTarget[address(this)] = true;
         governedTarget[address(groupKeys)] = true;
         emit TargetGoverned(address(this), true);
         emit TargetGoverned(address(groupKeys), true);
+        emit ExecutionDelaySet(executionDelay_);
     }
 
     modifier onlyAdmin() {
@@ -53,17 +88,44 @@ contract Governance {
         _;
     }
 
-    /// @notice Adds or removes a contract that actions may call. Reached only through an action.
-    function setGovernedTarget(address target, bool governed) external {
+    modifier onlySelf() {
         if (msg.sender != address(this)) revert OnlySelf(msg.sender);
+        _;
+    }
+
+    /// @notice Adds or removes a contract that actions may call. Reached only through an action.
+    function setGovernedTarget(address target, bool governed) external onlySelf {
         if (target == address(0)) revert ZeroAddress();
         governedTarget[target] = governed;
         emit TargetGoverned(target, governed);
     }
 
+    /// @notice Sets the exit window. Reached only through an action, and an action calling
+    ///         Governance itself is never immediate: a change of the delay waits the old delay.
+    function setExecutionDelay(uint256 executionDelay_) external onlySelf {
+        executionDelay = executionDelay_;
+        emit ExecutionDelaySet(executionDelay_);
+    }
+
+    /// @notice Marks a call of another governed contract as immediate (or not). Reached only
+    ///         through an action; Governance's own functions cannot be made immediate.
+    function setImmediate(address target, bytes4 selector, bool isImmediate) external onlySelf {
+        if (target == address(this)) revert SelfCallNotImmediate();
+        if (target == address(0)) revert ZeroAddress();
+        immediate[target][selector] = isImmediate;
+        emit ImmediateSet(target, selector, isImmediate);
+    }
+
     /// @notice Calls a governed contract as the admin.
     function execute(address target, bytes calldata data) external onlyAdmin returns (bytes memory) {
-        bytes memory result = _call(target, data);
+        if (!governedTarget[target] || data.length < 4) revert TargetNotGoverned(target);
+        (bool ok, bytes memory result) = target.call(data);
+        if (!ok) {
+            // Bubble up the target's own error so callers see which check failed.
+            assembly ("memory-safe") {
+                revert(add(result, 32), mload(result))
+            }
+        }
         emit ActionExecuted(target, bytes4(data[:4]), type(uint256).max, false);
         return result;
     }
@@ -75,18 +137,33 @@ contract Governance {
         );
     }
 
-    /// @notice Executes a group-signed action; anyone may relay it.
-    function executeSigned(GovernanceAction calldata action, FrostSignature calldata sig)
-        external
-        returns (bytes memory)
-    {
+    /// @notice Takes a group-signed action; anyone may relay it. It runs at once if it is
+    ///         immediate or the delay is zero, else it is queued until `block.timestamp + delay`.
+    function executeSigned(GovernanceAction calldata action, FrostSignature calldata sig) external {
         uint256 nonce = actionNonce;
         if (action.nonce != nonce) revert ActionNonceMismatch(nonce, action.nonce);
         if (!groupKeys.verify(actionDigest(action), sig)) revert InvalidGroupSignature();
         actionNonce = nonce + 1;
-        bytes memory result = _call(action.target, action.data);
-        emit ActionExecuted(action.target, bytes4(action.data[:4]), nonce, true);
-        return result;
+        bytes4 selector = _selector(action.data);
+        uint256 delay = executionDelay;
+        if (delay == 0 || immediate[action.target][selector]) {
+            _run(action.target, action.data, nonce);
+            return;
+        }
+        uint256 eta = block.timestamp + delay;
+        queued[nonce] = QueuedAction({actionHash: _hash(action), eta: uint64(eta), executed: false});
+        emit ActionQueued(nonce, action.target, selector, eta);
+    }
+
+    /// @notice Runs a queued action once its exit window is over; anyone may call it.
+    function executeQueued(GovernanceAction calldata action) external {
+        QueuedAction storage q = queued[action.nonce];
+        if (q.eta == 0) revert ActionNotQueued(action.nonce);
+        if (q.executed) revert ActionAlreadyExecuted(action.nonce);
+        if (q.actionHash != _hash(action)) revert ActionMismatch(action.nonce);
+        if (block.timestamp < q.eta) revert ActionNotReady(action.nonce, q.eta);
+        q.executed = true;
+        _run(action.target, action.data, action.nonce);
     }
 
     /// @notice Gives up the admin key forever. Requires a group key, or nobody could govern.
@@ -96,16 +173,38 @@ contract Governance {
         admin = address(0);
     }
 
-    function _call(address target, bytes calldata data) private returns (bytes memory) {
-        if (!governedTarget[target]) revert TargetNotGoverned(target);
-        if (data.length < 4) revert TargetNotGoverned(target);
-        (bool ok, bytes memory result) = target.call(data);
-        if (!ok) {
-            // Bubble up the target's own error so callers see which check failed.
-            assembly ("memory-safe") {
-                revert(add(result, 32), mload(result))
-            }
+    /// @notice Removes the admin key forever, through a group-signed action (the chain's
+    ///         retirement of its admin makes one). Nothing sets an admin again.
+    function removeAdmin() external onlySelf {
+        emit AdminRetired(admin);
+        admin = address(0);
+    }
+
+    /// @dev Calls `target` for action `nonce`; a revert becomes ActionFailed, not a revert, so the
+    ///      nonce stays used. A relayer could make the call fail by sending too little gas: if the
+    ///      call failed with at most 1/64 of the gas left (all the forwarded gas used), the whole
+    ///      transaction reverts instead and the action can be relayed again.
+    function _run(address target, bytes calldata data, uint256 nonce) private {
+        bytes4 selector = _selector(data);
+        if (!governedTarget[target] || data.length < 4) {
+            emit ActionFailed(nonce, target, selector, abi.encodeWithSelector(TargetNotGoverned.selector, target));
+            return;
         }
-        return result;
+        uint256 gasBefore = gasleft();
+        (bool ok, bytes memory result) = target.call(data);
+        if (ok) {
+            emit ActionExecuted(target, selector, nonce, true);
+            return;
+        }
+        if (gasleft() <= gasBefore / 64) revert InsufficientGas();
+        emit ActionFailed(nonce, target, selector, result);
+    }
+
+    function _selector(bytes calldata data) private pure returns (bytes4) {
+        return data.length < 4 ? bytes4(0) : bytes4(data[:4]);
+    }
+
+    function _hash(GovernanceAction calldata action) private pure returns (bytes32) {
+        return keccak256(abi.encode(action.target, keccak256(action.data)));
     }
 }

@@ -10,6 +10,8 @@ import {LockingPool} from "../src/LockingPool.sol";
 contract GovernanceTest is Fixture {
     event AdminRetired(address indexed admin);
     event ActionExecuted(address indexed target, bytes4 indexed selector, uint256 actionNonce, bool groupSigned);
+    event ActionQueued(uint256 indexed actionNonce, address indexed target, bytes4 indexed selector, uint256 eta);
+    event ActionFailed(uint256 actionNonce, address indexed target, bytes4 indexed selector, bytes revertData);
 
     function setUp() public {
         deployAll();
@@ -21,7 +23,7 @@ contract GovernanceTest is Fixture {
 
     function test_constructorRejectsZeroAdmin() public {
         vm.expectRevert(Governance.ZeroAddress.selector);
-        new Governance(address(0));
+        new Governance(address(0), 0);
     }
 
     function test_adminExecutes() public {
@@ -56,18 +58,140 @@ contract GovernanceTest is Fixture {
         gov.execute(address(pool), abi.encodeCall(LockingPool.setMinLock, (0)));
     }
 
-    function test_groupSignedActionExecutesOnce() public {
+    /// @dev Signs and relays `data` on `target` as action `nonce`, then runs it after the window.
+    function _signQueueRun(address target, bytes memory data, uint256 nonce) internal returns (GovernanceAction memory action) {
+        action = GovernanceAction({target: target, data: data, nonce: nonce});
+        gov.executeSigned(action, groupSign(gov.actionDigest(action)));
+        vm.warp(block.timestamp + gov.executionDelay());
+        gov.executeQueued(action);
+    }
+
+    function test_groupSignedActionWaitsForTheExitWindow() public {
         GovernanceAction memory action = _action(abi.encodeCall(LockingPool.setMaxLock, (2000 ether)), 0);
         FrostSignature memory sig = groupSign(gov.actionDigest(action));
+        uint256 eta = block.timestamp + EXECUTION_DELAY;
         vm.prank(address(0xD00D)); // any relayer
         vm.expectEmit(true, true, true, true, address(gov));
-        emit ActionExecuted(address(pool), LockingPool.setMaxLock.selector, 0, true);
+        emit ActionQueued(0, address(pool), LockingPool.setMaxLock.selector, eta);
         gov.executeSigned(action, sig);
-        vm.assertEq(pool.maxLock(), 2000 ether, "applied");
-        vm.assertEq(gov.actionNonce(), 1, "nonce advanced");
-
+        vm.assertEq(gov.actionNonce(), 1, "nonce taken when queued");
+        vm.assertEq(pool.maxLock(), MAX_LOCK, "not applied during the window");
         vm.expectRevert(abi.encodeWithSelector(Governance.ActionNonceMismatch.selector, 1, 0));
         gov.executeSigned(action, sig);
+
+        vm.warp(eta - 1);
+        vm.expectRevert(abi.encodeWithSelector(Governance.ActionNotReady.selector, 0, eta));
+        gov.executeQueued(action);
+        vm.warp(eta);
+        GovernanceAction memory altered = _action(abi.encodeCall(LockingPool.setMaxLock, (9000 ether)), 0);
+        vm.expectRevert(abi.encodeWithSelector(Governance.ActionMismatch.selector, 0));
+        gov.executeQueued(altered);
+        vm.expectRevert(abi.encodeWithSelector(Governance.ActionNotQueued.selector, 1));
+        gov.executeQueued(_action(action.data, 1));
+
+        vm.prank(address(0xD00D));
+        vm.expectEmit(true, true, true, true, address(gov));
+        emit ActionExecuted(address(pool), LockingPool.setMaxLock.selector, 0, true);
+        gov.executeQueued(action);
+        vm.assertEq(pool.maxLock(), 2000 ether, "applied after the window");
+        vm.expectRevert(abi.encodeWithSelector(Governance.ActionAlreadyExecuted.selector, 0));
+        gov.executeQueued(action);
+    }
+
+    function test_slashingIsImmediate() public {
+        (uint256 id,) = lockAs(address(0xA11CE), 1, 500 ether);
+        GovernanceAction memory action = _action(abi.encodeCall(LockingPool.slash, (id, 100 ether)), 0);
+        vm.expectEmit(true, true, true, true, address(gov));
+        emit ActionExecuted(address(pool), LockingPool.slash.selector, 0, true);
+        gov.executeSigned(action, groupSign(gov.actionDigest(action)));
+        vm.assertEq(pool.sequencer(id).amount, 400 ether, "slashed at once");
+        vm.expectRevert(abi.encodeWithSelector(Governance.ActionNotQueued.selector, 0));
+        gov.executeQueued(action);
+    }
+
+    function test_revertingActionUsesItsNonceAndLaterActionsGoOn() public {
+        // setMinLock(0) reverts in the pool; the token is not a governed target.
+        GovernanceAction memory bad = _action(abi.encodeCall(LockingPool.setMinLock, (0)), 0);
+        gov.executeSigned(bad, groupSign(gov.actionDigest(bad)));
+        GovernanceAction memory ungoverned = GovernanceAction({
+            target: address(token), data: abi.encodeWithSignature("mint(address,uint256)", address(this), 1), nonce: 1
+        });
+        gov.executeSigned(ungoverned, groupSign(gov.actionDigest(ungoverned)));
+        vm.warp(block.timestamp + EXECUTION_DELAY);
+
+        vm.expectEmit(true, true, true, true, address(gov));
+        emit ActionFailed(
+            0,
+            address(pool),
+            LockingPool.setMinLock.selector,
+            abi.encodeWithSelector(LockingPool.InvalidLockBounds.selector, 0, MAX_LOCK)
+        );
+        gov.executeQueued(bad);
+        vm.expectEmit(true, true, true, true, address(gov));
+        emit ActionFailed(
+            1, address(token), bytes4(keccak256("mint(address,uint256)")),
+            abi.encodeWithSelector(Governance.TargetNotGoverned.selector, address(token))
+        );
+        gov.executeQueued(ungoverned);
+        vm.assertEq(gov.actionNonce(), 2, "both nonces used");
+        vm.assertEq(pool.minLock(), MIN_LOCK, "nothing changed");
+        vm.expectRevert(abi.encodeWithSelector(Governance.ActionAlreadyExecuted.selector, 0));
+        gov.executeQueued(bad);
+
+        _signQueueRun(address(pool), abi.encodeCall(LockingPool.setMaxLock, (2000 ether)), 2);
+        vm.assertEq(pool.maxLock(), 2000 ether, "a later action lands");
+    }
+
+    function test_tooLittleGasCannotBurnAQueuedAction() public {
+        GasHungry hungry = new GasHungry();
+        gov.execute(address(gov), abi.encodeCall(Governance.setGovernedTarget, (address(hungry), true)));
+        GovernanceAction memory action = GovernanceAction({
+            target: address(hungry), data: abi.encodeCall(GasHungry.fill, ()), nonce: 0
+        });
+        gov.executeSigned(action, groupSign(gov.actionDigest(action)));
+        vm.warp(block.timestamp + EXECUTION_DELAY);
+        // A relayer that sends too little gas for the call cannot turn it into ActionFailed.
+        vm.expectRevert(Governance.InsufficientGas.selector);
+        gov.executeQueued{gas: 150_000}(action);
+        (,, bool executed) = gov.queued(0);
+        vm.assertFalse(executed, "still queued");
+        gov.executeQueued{gas: 2_000_000}(action);
+        vm.assertTrue(hungry.filled(), "ran with enough gas");
+    }
+
+    function test_exitWindowChangesOnlyThroughADelayedAction() public {
+        vm.expectRevert(abi.encodeWithSelector(Governance.OnlySelf.selector, address(this)));
+        gov.setExecutionDelay(0);
+        vm.expectRevert(abi.encodeWithSelector(Governance.OnlySelf.selector, address(this)));
+        gov.setImmediate(address(pool), LockingPool.setMaxLock.selector, true);
+        // Governance's own functions are never immediate, not even through the admin.
+        vm.expectRevert(Governance.SelfCallNotImmediate.selector);
+        gov.execute(address(gov), abi.encodeCall(Governance.setImmediate, (address(gov), Governance.setExecutionDelay.selector, true)));
+
+        GovernanceAction memory shorten = _action(abi.encodeCall(Governance.setExecutionDelay, (60)), 0);
+        shorten.target = address(gov);
+        gov.executeSigned(shorten, groupSign(gov.actionDigest(shorten)));
+        vm.assertEq(gov.executionDelay(), EXECUTION_DELAY, "waits the old window");
+        vm.warp(block.timestamp + EXECUTION_DELAY);
+        gov.executeQueued(shorten);
+        vm.assertEq(gov.executionDelay(), 60, "changed after the window");
+    }
+
+    function test_groupRemovesTheAdmin() public {
+        vm.expectRevert(abi.encodeWithSelector(Governance.OnlySelf.selector, address(this)));
+        gov.removeAdmin();
+        GovernanceAction memory action = GovernanceAction({
+            target: address(gov), data: abi.encodeCall(Governance.removeAdmin, ()), nonce: 0
+        });
+        gov.executeSigned(action, groupSign(gov.actionDigest(action)));
+        vm.assertEq(gov.admin(), address(this), "admin kept during the window");
+        vm.warp(block.timestamp + EXECUTION_DELAY);
+        vm.expectEmit(true, true, true, true, address(gov));
+        emit AdminRetired(address(this));
+        gov.executeQueued(action);
+        vm.assertEq(gov.admin(), address(0), "admin gone");
+        vm.expectRevert(abi.encodeWithSelector(Governance.NotAdmin.selector, address(this)));
+        gov.execute(address(pool), abi.encodeCall(LockingPool.setRewardPerBlock, (5)));
     }
 
     function test_groupSignedActionRejectsBadSignatures() public {
@@ -80,7 +204,7 @@ contract GovernanceTest is Fixture {
         vm.expectRevert(Governance.InvalidGroupSignature.selector);
         gov.executeSigned(altered, sig);
         // Another governance contract with the same group key cannot reuse it (domain separation).
-        Governance other = new Governance(address(this));
+        Governance other = new Governance(address(this), 0);
         (uint256 px, uint256 py) = groupKeyOf(GROUP_SECRET);
         other.execute(address(other.groupKeys()), abi.encodeCall(GroupKeyRegistry.setInitialKey, (px, py)));
         other.execute(address(other), abi.encodeCall(Governance.setGovernedTarget, (address(pool), true)));
@@ -109,15 +233,27 @@ contract GovernanceTest is Fixture {
         gov.execute(address(pool), abi.encodeCall(LockingPool.setRewardPerBlock, (5)));
 
         // The group still governs, including whitelisting.
-        GovernanceAction memory action = _action(abi.encodeCall(LockingPool.setWhitelist, (address(0xA11CE), true)), 0);
-        gov.executeSigned(action, groupSign(gov.actionDigest(action)));
+        _signQueueRun(address(pool), abi.encodeCall(LockingPool.setWhitelist, (address(0xA11CE), true)), 0);
         vm.assertTrue(pool.whitelisted(address(0xA11CE)), "group whitelisted");
     }
 
     function test_retireAdminNeedsGroupKey() public {
-        Governance fresh = new Governance(address(this));
+        Governance fresh = new Governance(address(this), 0);
         vm.expectRevert(Governance.GroupKeyNotSet.selector);
         fresh.retireAdmin();
         vm.assertEq(fresh.admin(), address(this), "admin kept");
+    }
+}
+
+/// @notice A governed target whose call needs about 450k gas (20 fresh storage slots).
+contract GasHungry {
+    uint256[20] internal slots;
+    bool public filled;
+
+    function fill() external {
+        for (uint256 i = 0; i < slots.length; ++i) {
+            slots[i] = i + 1;
+        }
+        filled = true;
     }
 }

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use alloy::primitives::{Address, U256};
 use alloy::providers::{Provider, WalletProvider};
+use alloy::sol_types::SolCall;
 use serde::{Deserialize, Serialize};
 
 use crate::bindings::{BatchInbox, DevnetToken, Governance, LockingPool};
@@ -54,6 +55,10 @@ pub struct DeployConfig {
     pub signer_update_throttle: U256,
     /// Devnet tokens minted to the deployer, which approves the pool to pay rewards from them.
     pub devnet_reward_funds: U256,
+    /// Seconds a group-signed action waits in Governance before it runs (the exit window; slashing
+    /// runs at once). At least the withdrawal delay in production, so a sequencer that disagrees
+    /// can leave before the action takes effect.
+    pub execution_delay: U256,
 }
 
 impl Default for DeployConfig {
@@ -67,6 +72,7 @@ impl Default for DeployConfig {
             withdrawal_delay: U256::from(600u64),
             signer_update_throttle: U256::from(60u64),
             devnet_reward_funds: U256::from(1_000_000_000u64) * ether,
+            execution_delay: U256::from(600u64),
         }
     }
 }
@@ -124,7 +130,8 @@ macro_rules! send_ok {
 }
 
 /// Deploys everything with the provider's default signer and wires it together: the pool is
-/// made a governed target and the deployer approves the pool as reward payer.
+/// made a governed target whose slash runs at once (other group-signed actions wait
+/// `execution_delay`) and the deployer approves the pool as reward payer.
 pub async fn deploy_all<P>(provider: P, config: &DeployConfig) -> Result<Deployment, DeployError>
 where
     P: Provider + WalletProvider + Clone,
@@ -144,7 +151,7 @@ where
     let token = DevnetToken::deploy(provider.clone())
         .await
         .map_err(contract("deploy DevnetToken"))?;
-    let governance = Governance::deploy(provider.clone(), deployer)
+    let governance = Governance::deploy(provider.clone(), deployer, config.execution_delay)
         .await
         .map_err(contract("deploy Governance"))?;
     let registry = governance
@@ -186,7 +193,19 @@ where
         "Governance.execute(setGovernedTarget(pool))",
         governance.execute(
             *governance.address(),
-            alloy::sol_types::SolCall::abi_encode(&govern_pool).into()
+            SolCall::abi_encode(&govern_pool).into()
+        )
+    );
+    let slash_immediate = Governance::setImmediateCall {
+        target: *pool.address(),
+        selector: LockingPool::slashCall::SELECTOR.into(),
+        isImmediate: true,
+    };
+    send_ok!(
+        "Governance.execute(setImmediate(pool, slash))",
+        governance.execute(
+            *governance.address(),
+            SolCall::abi_encode(&slash_immediate).into()
         )
     );
     send_ok!(

@@ -16,6 +16,7 @@ use alloy::primitives::{Address, U256};
 use alloy::providers::Provider;
 use alloy::rpc::types::{Filter, Log};
 use alloy::sol_types::SolEventInterface;
+use seqpool_bridge::receipts::MAX_REVERT_DATA;
 use seqpool_bridge::{l1_receipt, L1Receipt};
 use seqpool_bridge::{L1Event, Payload};
 use seqpool_l1::bindings::BatchInbox::BatchInboxEvents;
@@ -23,8 +24,9 @@ use seqpool_l1::bindings::Governance::GovernanceEvents;
 use seqpool_l1::bindings::GroupKeyRegistry::GroupKeyRegistryEvents;
 use seqpool_l1::bindings::LockingPool::LockingPoolEvents;
 use seqpool_proto::bridge::v1::{
-    ActionExecuted, BatchAppended, GroupKeyRotated, GroupKeySet, LockBoundChanged, Locked,
-    OtherEvent, Relocked, RewardsDistributed, SignerChange, Slashed, UnlockInit, WhitelistChanged,
+    ActionExecuted, ActionFailed, BatchAppended, GroupKeyRotated, GroupKeySet, LockBoundChanged,
+    Locked, OtherEvent, Relocked, RewardsDistributed, SignerChange, Slashed, UnlockInit,
+    WhitelistChanged,
 };
 use serde::{Deserialize, Serialize};
 
@@ -229,7 +231,7 @@ fn word(v: U256) -> Vec<u8> {
 }
 
 /// The receipt form of a BatchInbox, GroupKeyRegistry, LockingPool.RewardsDistributed or
-/// group-signed Governance.ActionExecuted log; `None` for any other log (an admin call's
+/// group-signed Governance.ActionExecuted / ActionFailed log; `None` for any other log (an admin call's
 /// ActionExecuted, or a log from an address that is not `config`'s).
 pub fn to_receipt(log: &Log, config: &WatcherConfig) -> Result<Option<L1Receipt>, WatchError> {
     let (Some(tx_hash), Some(log_index), Some(block_number)) =
@@ -280,6 +282,12 @@ pub fn to_receipt(log: &Log, config: &WatcherConfig) -> Result<Option<L1Receipt>
                     action_nonce: id64(e.actionNonce, "action nonce", &id)?,
                 })
             }
+            Ok(GovernanceEvents::ActionFailed(e)) => Payload::ActionFailed(ActionFailed {
+                target: e.target.to_vec(),
+                selector: e.selector.to_vec(),
+                action_nonce: id64(e.actionNonce, "action nonce", &id)?,
+                revert_data: e.revertData[..e.revertData.len().min(MAX_REVERT_DATA)].to_vec(),
+            }),
             _ => return Ok(None),
         }
     } else if address == config.locking_pool {

@@ -1763,6 +1763,10 @@ fn the_group_signs_governance_actions_only_as_the_chain_decided() {
     let slash = requests::slash_calldata(3, 1_000);
     let why = check(&mut net, &forge(pool, &slash, None, &admin));
     assert!(why.contains("allowed_l1_calls"), "{why}");
+    // Governance.removeAdmin only after the chain admin's retirement, asked for by anyone.
+    let removal = requests::remove_admin_calldata();
+    let why = check(&mut net, &forge([0x4e; 20], &removal, None, &admin));
+    assert!(why.contains("has not retired"), "{why}");
     // The admin's own allowed call is justified while it holds the role.
     let node = net.d.mpc_node(1).expect("node");
     let fine = forge(pool, &data, None, &admin);
@@ -1867,7 +1871,23 @@ fn the_chain_makes_no_governance_request_its_signers_would_refuse() {
         .signing_requests_with_status(RequestStatus::Signed, 0, 100)
         .expect("read");
     assert_eq!(signed.len(), 1, "{signed:?}");
-    // Once it is signed, the admin may retire.
+    // Governance.removeAdmin is no action the admin may ask for: only its retirement makes one.
+    let removal = requests::remove_admin_calldata();
+    let early = seqpool_mpc::MsgRequestGovernanceAction {
+        authority: admin.clone(),
+        target: vec![0x4e; 20],
+        data: removal.clone(),
+    };
+    let tx = net.d.signed_tx(&key, vec![any(&early)]).expect("sign");
+    let out = net.d.produce_block(vec![tx]).expect("block");
+    assert_eq!(
+        out.tx_results[0].code.value(),
+        seqpool_component::codes::UNAUTHORIZED,
+        "{}",
+        out.tx_results[0].log
+    );
+    // Once it is signed, the admin may retire; the retirement asks the group to remove the L1
+    // admin, and the group signs it the next block (every signer's check passes now).
     let tx = net.d.signed_tx(&key, vec![any(&retire)]).expect("sign");
     let out = net.d.produce_block(vec![tx]).expect("block");
     assert_eq!(
@@ -1876,4 +1896,20 @@ fn the_chain_makes_no_governance_request_its_signers_would_refuse() {
         "{}",
         out.tx_results[0].log
     );
+    let retired_at = out.height;
+    net.d.produce_block(vec![]).expect("block");
+    let state = snapshot(&net.d);
+    let signed = state
+        .signing_requests_with_status(RequestStatus::Signed, 0, 100)
+        .expect("read");
+    let removal_request = signed
+        .iter()
+        .find(|r| {
+            requests::decode_governance_payload(&r.payload, r.sequence)
+                .is_some_and(|(target, data)| target == [0x4e; 20] && data == removal)
+        })
+        .unwrap_or_else(|| panic!("no signed Governance.removeAdmin in {signed:?}"));
+    assert_eq!(removal_request.requested_by, admin);
+    assert_eq!(removal_request.signed_height, retired_at + 1);
+    assert_valid_signature(&net, removal_request);
 }

@@ -1,6 +1,8 @@
 //! The L1 relayer: sends every SIGNED x/mpc request to its L1 contract (BatchInbox.appendBatch,
 //! LockingPool.distributeRewards, GroupKeyRegistry.rotateKey, Governance.executeSigned), and, on a
-//! devnet with the governance admin's key, registers the first active group key.
+//! devnet with the governance admin's key, registers the first active group key. A governance
+//! action takes two transactions: executeSigned queues it (a slash runs at once), and once its
+//! exit window is over executeQueued runs it.
 //!
 //! Every sidecar may relay; the contracts accept each payload once. Before sending, the relayer
 //! reads the contract's own progress (isAppended, rewardSequence, keyNonce, actionNonce): a payload
@@ -70,6 +72,11 @@ pub enum Relayed {
     },
     /// L1 already has it (another relayer, or ours before a restart).
     AlreadyDone,
+    /// Our transaction queued a governance action in its exit window; it runs from `eta` (L1
+    /// block time, seconds), when the relayer sends Governance.executeQueued.
+    Queued { tx: TxHash, eta: u64 },
+    /// A queued governance action whose exit window ends at `eta`; nothing to send yet.
+    Waiting { eta: u64 },
     /// Not for L1 (a key's test signature).
     NotRelayed,
 }
@@ -82,7 +89,7 @@ pub enum DoneCheck {
     RewardSequence(U256),
     /// GroupKeyRegistry.keyNonce() > sequence.
     KeyNonce(U256),
-    /// Governance.actionNonce() > nonce.
+    /// Governance.actionNonce() > nonce and the action is not waiting in the queue.
     ActionNonce(U256),
 }
 
@@ -246,6 +253,19 @@ pub fn l1_call(
     Ok(Some(call))
 }
 
+/// Where a group-signed governance action stands on L1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ActionStage {
+    /// Its nonce is not used yet: executeSigned takes it.
+    NotTaken,
+    /// Queued; its exit window ends at `eta`.
+    Waiting { eta: u64 },
+    /// Queued and its window is over: executeQueued runs it.
+    Ready,
+    /// Ran (executed or failed), at once or from the queue.
+    Done,
+}
+
 /// The request types in the order the relayer sends them. SLASHING and GOVERNANCE_ACTION share
 /// Governance.actionNonce, so they form one sequence sent in nonce order (a later nonce sent first
 /// would only revert and wait for the next round).
@@ -345,15 +365,50 @@ impl Relayer {
                     .map_err(self.rpc("GroupKeyRegistry.keyNonce"))?
                     > *nonce
             }
-            DoneCheck::ActionNonce(nonce) => {
-                Governance::new(self.contracts.governance, p)
-                    .actionNonce()
-                    .block(BlockId::latest())
-                    .call()
-                    .await
-                    .map_err(self.rpc("Governance.actionNonce"))?
-                    > *nonce
-            }
+            DoneCheck::ActionNonce(nonce) => self.action_stage(*nonce).await? == ActionStage::Done,
+        })
+    }
+
+    /// Where action `nonce` stands on L1, at the latest block.
+    pub async fn action_stage(&self, nonce: U256) -> Result<ActionStage, RelayError> {
+        let gov = Governance::new(self.contracts.governance, &self.provider);
+        let next = gov
+            .actionNonce()
+            .block(BlockId::latest())
+            .call()
+            .await
+            .map_err(self.rpc("Governance.actionNonce"))?;
+        if next <= nonce {
+            return Ok(ActionStage::NotTaken);
+        }
+        let queued = gov
+            .queued(nonce)
+            .block(BlockId::latest())
+            .call()
+            .await
+            .map_err(self.rpc("Governance.queued"))?;
+        if queued.eta == 0 || queued.executed {
+            return Ok(ActionStage::Done);
+        }
+        let latest = self
+            .provider
+            .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+            .await
+            .map_err(|e| RelayError::Rpc {
+                url: self.url.clone(),
+                call: "eth_getBlockByNumber",
+                reason: e.to_string(),
+            })?
+            .ok_or_else(|| RelayError::Rpc {
+                url: self.url.clone(),
+                call: "eth_getBlockByNumber",
+                reason: "no latest block".into(),
+            })?;
+        // executeQueued runs in a later block, whose timestamp is at least the latest one's.
+        Ok(if latest.header.timestamp < queued.eta {
+            ActionStage::Waiting { eta: queued.eta }
+        } else {
+            ActionStage::Ready
         })
     }
 
@@ -371,7 +426,55 @@ impl Relayer {
         let Some(call) = l1_call(request, &self.contracts)? else {
             return Ok(Relayed::NotRelayed);
         };
+        if let DoneCheck::ActionNonce(nonce) = call.done {
+            return self.relay_action(request, &call, nonce).await;
+        }
         self.relay_call(&call).await
+    }
+
+    /// A governance action in two steps: executeSigned takes its nonce (and runs it at once if
+    /// it is immediate), then, after the exit window, executeQueued runs it.
+    async fn relay_action(
+        &self,
+        request: &SigningRequest,
+        call: &L1Call,
+        nonce: U256,
+    ) -> Result<Relayed, RelayError> {
+        match self.action_stage(nonce).await? {
+            ActionStage::Done => Ok(Relayed::AlreadyDone),
+            ActionStage::Waiting { eta } => Ok(Relayed::Waiting { eta }),
+            ActionStage::NotTaken => match self.relay_call(call).await? {
+                Relayed::Sent { tx, .. }
+                    if self.action_stage(nonce).await? != ActionStage::Done =>
+                {
+                    let eta = Governance::new(self.contracts.governance, &self.provider)
+                        .queued(nonce)
+                        .call()
+                        .await
+                        .map_err(self.rpc("Governance.queued"))?
+                        .eta;
+                    Ok(Relayed::Queued { tx, eta })
+                }
+                other => Ok(other),
+            },
+            ActionStage::Ready => {
+                // l1_call decoded this payload already.
+                let action =
+                    Governance::GovernanceAction::abi_decode(&request.payload).map_err(|e| {
+                        bad(
+                            request.request_id,
+                            format!("governance action payload: {e}"),
+                        )
+                    })?;
+                let run = L1Call {
+                    to: call.to,
+                    data: Governance::executeQueuedCall { action }.abi_encode().into(),
+                    what: format!("{}, after its exit window", call.what),
+                    done: call.done.clone(),
+                };
+                self.relay_call(&run).await
+            }
+        }
     }
 
     pub async fn relay_call(&self, call: &L1Call) -> Result<Relayed, RelayError> {
@@ -674,6 +777,17 @@ pub async fn run(
                         }
                         Ok(Relayed::NotRelayed) => {
                             finished.insert(id, ());
+                        }
+                        Ok(Relayed::Queued { tx, eta }) => {
+                            tracing::info!(request = id, sequence = request.sequence, %tx, eta, "queued on L1; runs after its exit window");
+                            metrics.inc(&metrics.relays_sent);
+                        }
+                        Ok(Relayed::Waiting { eta }) => {
+                            tracing::debug!(
+                                request = id,
+                                eta,
+                                "queued on L1, waiting for its exit window"
+                            );
                         }
                         Err(e) => {
                             metrics.inc(&metrics.relay_failures);

@@ -405,3 +405,130 @@ async fn slashing_is_relayed_through_governance_once() {
         "slashed once"
     );
 }
+
+/// A GOVERNANCE_ACTION request signed by the group for action `nonce` calling `data` on the pool.
+fn signed_pool_action(s: &Setup, id: u64, nonce: u64, data: Vec<u8>) -> SigningRequest {
+    use alloy::primitives::U256;
+    use alloy::sol_types::SolValue;
+    use seqpool_l1::bindings::Governance;
+    let action = Governance::GovernanceAction {
+        target: s.deployment.locking_pool,
+        data: data.into(),
+        nonce: U256::from(nonce),
+    };
+    let digest = digest::governance_action_digest(s.chain_id, s.deployment.governance, &action);
+    SigningRequest {
+        request_id: id,
+        request_type: RequestType::GovernanceAction as i32,
+        target: Some(L1Target {
+            contract: "Governance".into(),
+            address: s.deployment.governance.to_vec(),
+            function: "executeSigned".into(),
+        }),
+        sequence: nonce,
+        payload: action.abi_encode(),
+        digest: digest.to_vec(),
+        status: RequestStatus::Signed as i32,
+        key_id: 1,
+        signature: group_signature(s, digest, 200 + id),
+        ..Default::default()
+    }
+}
+
+/// A group-signed setMaxLock is queued by the relayer's first transaction and changes nothing
+/// during the exit window (the relayer waits); after it, the relayer's executeQueued applies it.
+/// An action that reverts in the pool (setMinLock(0)) still uses its nonce: Governance emits
+/// ActionFailed with the pool's error, the relayer counts it done, and the next action lands.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn governance_action_waits_its_exit_window_and_a_reverting_one_uses_its_nonce() {
+    use alloy::primitives::U256;
+    use alloy::sol_types::{SolCall, SolError, SolEvent};
+    use seqpool_l1::bindings::{Governance, LockingPool};
+
+    let s = setup().await;
+    let provider = ProviderBuilder::new().connect_http(s.anvil.url.parse().expect("url"));
+    let gov = Governance::new(s.deployment.governance, provider.clone());
+    let pool = LockingPool::new(s.deployment.locking_pool, provider.clone());
+    let delay: u64 = gov.executionDelay().call().await.expect("delay").to();
+    assert_eq!(U256::from(delay), DeployConfig::default().execution_delay);
+    let before = pool.maxLock().call().await.expect("maxLock");
+    let raised = before * U256::from(2);
+    let r = Relayer::new(
+        &s.anvil.url,
+        DEV_KEYS[2].parse().expect("relayer key"),
+        s.deployment.clone(),
+        fast_policy(),
+        Arc::new(Metrics::default()),
+    )
+    .expect("relayer");
+
+    let failing = signed_pool_action(
+        &s,
+        50,
+        0,
+        LockingPool::setMinLockCall {
+            newMinLock: U256::ZERO,
+        }
+        .abi_encode(),
+    );
+    let raise = signed_pool_action(
+        &s,
+        51,
+        1,
+        LockingPool::setMaxLockCall { newMaxLock: raised }.abi_encode(),
+    );
+    for request in [&failing, &raise] {
+        let queued = r.relay(request).await.expect("queue");
+        assert!(matches!(queued, Relayed::Queued { .. }), "{queued:?}");
+        assert!(
+            matches!(
+                r.relay(request).await.expect("again"),
+                Relayed::Waiting { .. }
+            ),
+            "nothing to send during the window"
+        );
+    }
+    assert_eq!(pool.maxLock().call().await.expect("maxLock"), before);
+
+    // Move anvil's clock past the window (a real anvil, its own time-travel RPC).
+    let _: serde_json::Value = provider
+        .raw_request("evm_increaseTime".into(), (delay + 1,))
+        .await
+        .expect("evm_increaseTime");
+    let _: serde_json::Value = provider
+        .raw_request("evm_mine".into(), ())
+        .await
+        .expect("evm_mine");
+
+    let ran = r.relay(&failing).await.expect("run the failing action");
+    let Relayed::Sent { tx, .. } = ran else {
+        panic!("{ran:?}");
+    };
+    let receipt = provider
+        .get_transaction_receipt(tx)
+        .await
+        .expect("receipt")
+        .expect("mined");
+    let failed = receipt
+        .inner
+        .logs()
+        .iter()
+        .find_map(|l| Governance::ActionFailed::decode_log(&l.inner).ok())
+        .expect("ActionFailed emitted");
+    assert_eq!(failed.actionNonce, U256::ZERO);
+    assert_eq!(
+        &failed.revertData[..4],
+        LockingPool::InvalidLockBounds::SELECTOR.as_slice(),
+        "the pool's own error"
+    );
+    assert_eq!(r.relay(&failing).await.expect("done"), Relayed::AlreadyDone);
+
+    let ran = r.relay(&raise).await.expect("run the raise");
+    assert!(matches!(ran, Relayed::Sent { .. }), "{ran:?}");
+    assert_eq!(pool.maxLock().call().await.expect("maxLock"), raised);
+    assert_eq!(r.relay(&raise).await.expect("done"), Relayed::AlreadyDone);
+    assert_eq!(
+        gov.actionNonce().call().await.expect("nonce"),
+        U256::from(2)
+    );
+}

@@ -19,6 +19,8 @@ abstract contract Fixture is TestBase {
     uint256 internal constant REWARD_PER_BLOCK = 1 ether;
     uint256 internal constant WITHDRAWAL_DELAY = 7 days;
     uint256 internal constant SIGNER_THROTTLE = 1 days;
+    /// @dev The exit window of group-signed actions: the withdrawal delay, as in production.
+    uint256 internal constant EXECUTION_DELAY = WITHDRAWAL_DELAY;
     uint64 internal constant FIRST_L2_BLOCK = 1;
 
     DevnetToken internal token;
@@ -32,7 +34,7 @@ abstract contract Fixture is TestBase {
 
     function deployAll() internal {
         token = new DevnetToken();
-        gov = new Governance(address(this));
+        gov = new Governance(address(this), EXECUTION_DELAY);
         registry = gov.groupKeys();
         pool = new LockingPool(
             token,
@@ -49,6 +51,7 @@ abstract contract Fixture is TestBase {
         );
         inbox = new BatchInbox(registry, FIRST_L2_BLOCK);
         gov.execute(address(gov), abi.encodeCall(Governance.setGovernedTarget, (address(pool), true)));
+        gov.execute(address(gov), abi.encodeCall(Governance.setImmediate, (address(pool), LockingPool.slash.selector, true)));
         (groupPx, groupPy) = groupKeyOf(GROUP_SECRET);
         gov.execute(address(registry), abi.encodeCall(GroupKeyRegistry.setInitialKey, (groupPx, groupPy)));
         // Reward payer funds and approves the pool.

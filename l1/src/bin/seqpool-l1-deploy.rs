@@ -43,6 +43,9 @@ struct Args {
     /// Minimum seconds between signer changes.
     #[arg(long)]
     signer_update_throttle: Option<u64>,
+    /// Seconds a group-signed action waits before it runs (the exit window; default 600).
+    #[arg(long)]
+    execution_delay: Option<u64>,
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -77,6 +80,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if let Some(v) = args.signer_update_throttle {
         config.signer_update_throttle = U256::from(v);
+    }
+    if let Some(v) = args.execution_delay {
+        config.execution_delay = U256::from(v);
     }
 
     let deployment = deploy_all(provider, &config)

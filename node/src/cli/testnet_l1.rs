@@ -22,6 +22,9 @@ use crate::config::AppConfig;
 
 /// One token of the stake token in wei; voting power is stake in whole tokens.
 const TOKEN_WEI: u64 = 1_000_000_000_000_000_000;
+/// The devnet's exit window for group-signed actions, in seconds (production: at least the
+/// withdrawal delay): long enough to see an action queued, short enough for a demo.
+pub const DEVNET_EXECUTION_DELAY_SECS: u64 = 5;
 
 #[derive(Args, Debug, Clone)]
 pub struct L1Args {
@@ -117,7 +120,11 @@ pub fn setup(args: &L1Args, out: &Path, validators: &[L1Validator<'_>]) -> Resul
         let provider = ProviderBuilder::new()
             .wallet(deployer.clone())
             .connect_http(url);
-        let deployment = deploy_all(provider, &DeployConfig::default())
+        let config = DeployConfig {
+            execution_delay: U256::from(DEVNET_EXECUTION_DELAY_SECS),
+            ..DeployConfig::default()
+        };
+        let deployment = deploy_all(provider, &config)
             .await
             .with_context(|| format!("deploying the L1 contracts at {rpc}"))?;
         let locked = onboard_sequencers(&rpc, deployer.clone(), &deployment, &locks)

@@ -1,5 +1,5 @@
 //! L1 receipts of group-signed payloads (BatchAppended, GroupKeySet/GroupKeyRotated,
-//! RewardsDistributed, Governance.ActionExecuted) in the bridge section: checked like events, and taken as attested when
+//! RewardsDistributed, Governance.ActionExecuted / ActionFailed) in the bridge section: checked like events, and taken as attested when
 //! validators with more than 2/3 of the power list the byte-identical receipt in one extended
 //! commit. There is no nonce sequence: the module that consumes a receipt (x/mpc) makes applying
 //! it twice a no-op, and validators stop listing it once their state shows it recorded.
@@ -40,6 +40,10 @@ pub fn check_receipts(vote: &BridgeVote, max: u32) -> Result<(), String> {
     Ok(())
 }
 
+/// The most revert data an ActionFailed receipt carries: enough for a custom error with a few
+/// words. Watchers cut longer data at this length, all the same, so receipts stay byte-identical.
+pub const MAX_REVERT_DATA: usize = 256;
+
 fn check_payload(payload: &Payload) -> Result<(), String> {
     let words: Vec<(&str, &[u8])> = match payload {
         Payload::BatchAppended(b) => vec![
@@ -57,6 +61,17 @@ fn check_payload(payload: &Payload) -> Result<(), String> {
         Payload::ActionExecuted(a) => {
             check_len("target", &a.target, 20)?;
             check_len("selector", &a.selector, 4)?;
+            vec![]
+        }
+        Payload::ActionFailed(a) => {
+            check_len("target", &a.target, 20)?;
+            check_len("selector", &a.selector, 4)?;
+            if a.revert_data.len() > MAX_REVERT_DATA {
+                return Err(format!(
+                    "bridge section: receipt revert_data has {} bytes, at most {MAX_REVERT_DATA}",
+                    a.revert_data.len()
+                ));
+            }
             vec![]
         }
     };

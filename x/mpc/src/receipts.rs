@@ -1,6 +1,6 @@
 //! L1 receipts attested through the bridge (x/bridge `receipts`): a BatchAppended,
 //! RewardsDistributed, GroupKeyRotated or (group-signed) Governance.ActionExecuted event marks its
-//! SIGNED request LANDED (matched by type and sequence - an ActionExecuted by action nonce, which
+//! SIGNED request LANDED, a Governance.ActionFailed marks it FAILED with the revert reason (matched by type and sequence - an ActionExecuted by action nonce, which
 //! SLASHING and GOVERNANCE_ACTION share - and only when the event's content equals the request's:
 //! for an action its target and selector), and a GroupKeySet or
 //! GroupKeyRotated event marks the keys with that group key `registered_on_l1`.
@@ -60,23 +60,52 @@ fn matching_request<S: StateRead + ?Sized>(
                 .filter(|r| r.payload == payload)
         }
         Payload::ActionExecuted(e) => {
-            // SLASHING and GOVERNANCE_ACTION share Governance.actionNonce: at most one of them
-            // has this nonce.
-            let mut found = None;
-            for kind in [RequestType::Slashing, RequestType::GovernanceAction] {
-                if let Some(r) = state.request_by_sequence(kind, e.action_nonce)? {
-                    found = Some(r);
-                    break;
-                }
-            }
-            found.filter(|r| {
-                governance_call(&r.payload).is_some_and(|(target, selector)| {
-                    target.as_slice() == e.target && selector.as_slice() == e.selector
-                })
-            })
+            action_request(state, e.action_nonce, &e.target, &e.selector)?
         }
+        Payload::ActionFailed(e) => action_request(state, e.action_nonce, &e.target, &e.selector)?,
         Payload::GroupKeySet(_) => None,
     })
+}
+
+/// The SLASHING or GOVERNANCE_ACTION request with action nonce `nonce`, if it calls `selector` on
+/// `target`. The two types share Governance.actionNonce: at most one of them has this nonce.
+fn action_request<S: StateRead + ?Sized>(
+    state: &S,
+    nonce: u64,
+    target: &[u8],
+    selector: &[u8],
+) -> Result<Option<SigningRequest>, StoreError> {
+    let mut found = None;
+    for kind in [RequestType::Slashing, RequestType::GovernanceAction] {
+        if let Some(r) = state.request_by_sequence(kind, nonce)? {
+            found = Some(r);
+            break;
+        }
+    }
+    Ok(found.filter(|r| {
+        governance_call(&r.payload)
+            .is_some_and(|(t, s)| t.as_slice() == target && s.as_slice() == selector)
+    }))
+}
+
+/// Why an action failed on L1, from its revert data: a Solidity `Error(string)` as its text,
+/// else the custom error's selector and the data in hex.
+pub fn describe_revert(data: &[u8]) -> String {
+    const ERROR_STRING: [u8; 4] = [0x08, 0xc3, 0x79, 0xa0];
+    if data.len() >= 4 + 64 && data[..4] == ERROR_STRING {
+        let len = u64::from_be_bytes(data[4 + 56..4 + 64].try_into().unwrap_or_default()) as usize;
+        if let Some(text) = data.get(4 + 64..).and_then(|rest| rest.get(..len)) {
+            return format!("Error({:?})", String::from_utf8_lossy(text));
+        }
+    }
+    match data.get(..4) {
+        None => format!("revert data 0x{}", hex::encode(data)),
+        Some(selector) => format!(
+            "custom error 0x{} (revert data 0x{})",
+            hex::encode(selector),
+            hex::encode(data)
+        ),
+    }
 }
 
 /// The keys whose group key is (px, py).
@@ -143,6 +172,28 @@ pub fn apply<S: StateWrite>(
     let tx = hex::encode(&receipt.tx_hash);
     match matching_request(state, payload)? {
         Some(mut request) if request.status() == RequestStatus::Signed => {
+            if let Payload::ActionFailed(e) = payload {
+                // Governance used the nonce and changed nothing: the request is over. A retry
+                // would need a new decision (another proposal), not the same signature again.
+                request.set_status(RequestStatus::Failed);
+                request.failure = format!(
+                    "the call reverted on L1 (tx 0x{tx}, block {}): {}",
+                    receipt.block_number,
+                    describe_revert(&e.revert_data)
+                );
+                request.l1_tx_hash = receipt.tx_hash.clone();
+                request.l1_block = receipt.block_number;
+                state.put_signing_request(&request);
+                events.push(
+                    Event::new("mpc_request_failed_on_l1")
+                        .attr("request_id", request.request_id.to_string())
+                        .attr("type", request.request_type().as_str_name())
+                        .attr("sequence", request.sequence.to_string())
+                        .attr("l1_tx", tx.clone())
+                        .attr("reason", request.failure.clone()),
+                );
+                return Ok(events);
+            }
             request.set_status(RequestStatus::Landed);
             request.l1_tx_hash = receipt.tx_hash.clone();
             request.l1_block = receipt.block_number;
@@ -489,5 +540,119 @@ mod tests {
                 ReceiptStatus::Recorded
             );
         }
+    }
+
+    #[test]
+    fn action_failed_on_l1_fails_its_request_with_the_reason_and_later_actions_land() {
+        use crate::requests::{governance_payload, slash_calldata};
+        use seqpool_proto::bridge::v1::{ActionExecuted, ActionFailed};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let storage = Storage::open(dir.path()).expect("open");
+        let mut state = StateDelta::new(storage.latest_snapshot());
+        let data = slash_calldata(7, 50);
+        for (id, nonce) in [(3, 0u64), (4, 1)] {
+            state.put_signing_request(&SigningRequest {
+                request_id: id,
+                request_type: RequestType::GovernanceAction as i32,
+                sequence: nonce,
+                payload: governance_payload(&[2; 20], &data, nonce),
+                status: RequestStatus::Signed as i32,
+                ..Default::default()
+            });
+            state.put_u64(
+                crate::state_key::request_by_sequence(RequestType::GovernanceAction as i32, nonce),
+                id,
+            );
+        }
+        // LockingPool.InvalidLockBounds(0, 1000): a custom error with two words.
+        let revert = [&[0x1a, 0x2b, 0x3c, 0x4d][..], &[0; 32], &[0; 31], &[0xe8]].concat();
+        let failed = L1Receipt {
+            tx_hash: vec![9; 32],
+            block_number: 77,
+            payload: Some(Payload::ActionFailed(ActionFailed {
+                target: vec![2; 20],
+                selector: data[..4].to_vec(),
+                action_nonce: 0,
+                revert_data: revert.clone(),
+            })),
+            ..Default::default()
+        };
+        let mut other_target = failed.clone();
+        if let Some(Payload::ActionFailed(e)) = &mut other_target.payload {
+            e.target = vec![8; 20];
+        }
+        assert_eq!(
+            status(&state, &other_target).expect("status"),
+            ReceiptStatus::Unmatched,
+            "a failure of another call fails nothing"
+        );
+        assert_eq!(
+            status(&state, &failed).expect("status"),
+            ReceiptStatus::Pending
+        );
+        let events = apply(&mut state, &failed, 12).expect("apply");
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].kind, "mpc_request_failed_on_l1");
+        let request = state.signing_request(3).expect("get").expect("request");
+        assert_eq!(request.status(), RequestStatus::Failed);
+        assert!(
+            request.failure.contains("reverted on L1")
+                && request.failure.contains(&hex::encode(&revert)),
+            "{}",
+            request.failure
+        );
+        assert_eq!(
+            state
+                .request_by_sequence(RequestType::GovernanceAction, 0)
+                .expect("get")
+                .map(|r| r.request_id),
+            Some(3),
+            "not retried: no new request for the nonce"
+        );
+        assert_eq!(
+            status(&state, &failed).expect("status"),
+            ReceiptStatus::Recorded
+        );
+        assert!(apply(&mut state, &failed, 13).expect("apply").is_empty());
+
+        let next = L1Receipt {
+            tx_hash: vec![10; 32],
+            block_number: 78,
+            payload: Some(Payload::ActionExecuted(ActionExecuted {
+                target: vec![2; 20],
+                selector: data[..4].to_vec(),
+                action_nonce: 1,
+            })),
+            ..Default::default()
+        };
+        apply(&mut state, &next, 14).expect("apply");
+        assert_eq!(
+            state.signing_request(4).expect("get").map(|r| r.status()),
+            Some(RequestStatus::Landed)
+        );
+    }
+
+    #[test]
+    fn revert_reasons_read_as_text_or_hex() {
+        let text = [
+            &[0x08, 0xc3, 0x79, 0xa0][..],
+            &[0; 31],
+            &[0x20],
+            &[0; 31],
+            &[2],
+            b"no",
+            &[0; 30],
+        ]
+        .concat();
+        assert_eq!(describe_revert(&text), "Error(\"no\")");
+        assert_eq!(
+            describe_revert(&[1, 2, 3, 4, 5]),
+            "custom error 0x01020304 (revert data 0x0102030405)"
+        );
+        assert_eq!(describe_revert(&[]), "revert data 0x");
+        // A length past the data is not read.
+        let mut bad = text.clone();
+        bad[4 + 63] = 200;
+        assert!(describe_revert(&bad).starts_with("custom error 0x08c379a0"));
     }
 }

@@ -256,6 +256,35 @@ pub fn slash_calldata(sequencer_id: u64, amount: u128) -> Vec<u8> {
     .concat()
 }
 
+/// Governance.removeAdmin(): the L1 half of the chain admin's retirement.
+pub const FN_REMOVE_ADMIN: &str = "removeAdmin()";
+
+/// The calldata of Governance.removeAdmin() (a selector, no arguments).
+pub fn remove_admin_calldata() -> Vec<u8> {
+    keccak256(FN_REMOVE_ADMIN.as_bytes())[..4].to_vec()
+}
+
+/// The GOVERNANCE_ACTION request that removes the L1 admin (Governance.removeAdmin on the
+/// deployment's Governance): made by the chain admin's retirement, so one decision retires the
+/// admin on the chain and on L1. `proposal` is the passed proposal that retired it, if one did.
+pub fn create_admin_removal<S: StateWrite>(
+    state: &mut S,
+    ctx: &BlockContext,
+    requested_by: &str,
+    proposal: Option<u64>,
+) -> Result<(SigningRequest, Event), TxError> {
+    let params = state.mpc_params()?;
+    let (_, governance) = l1_target(params.l1.as_ref(), GOVERNANCE)?;
+    create_governance_action(
+        state,
+        ctx,
+        governance,
+        &remove_admin_calldata(),
+        requested_by,
+        proposal,
+    )
+}
+
 /// What a new key signs before it becomes active: binds the chain, the key id, the group key and
 /// the public key package every member confirmed, so a test signature of one key never passes
 /// for another. Not relayed to L1.
