@@ -614,15 +614,41 @@ pub async fn sign_and_broadcast(
         .account(&address)
         .await?
         .ok_or(ClientError::UnknownAccount(address))?;
-    let tx = seqpool_app::tx::sign_tx(
-        key,
-        chain_id,
-        account.account_number,
-        account.sequence,
-        msgs,
-        memo,
-    );
-    rpc.broadcast(tx).await
+    let mut sequence = account.sequence;
+    let mut tries = 0;
+    loop {
+        let tx = seqpool_app::tx::sign_tx(
+            key,
+            chain_id,
+            account.account_number,
+            sequence,
+            msgs.clone(),
+            memo,
+        );
+        let checked = rpc.broadcast(tx).await?;
+        // Another process with this key (a node's sidecar sends with the operator key) has a tx
+        // pending at this sequence: take the one the mempool names as free, a few times.
+        tries += 1;
+        match next_free_sequence(&checked) {
+            Some(next) if next > sequence && tries < SEQUENCE_RETRIES => sequence = next,
+            _ => return Ok(checked),
+        }
+    }
+}
+
+/// Broadcasts made when the account's sequence is taken by pending txs of another process.
+const SEQUENCE_RETRIES: u32 = 5;
+
+/// The sequence a `sequence_replayed` CheckTx answer names as the next free one ("... the next is
+/// N"), if `checked` is such an answer.
+fn next_free_sequence(checked: &Broadcast) -> Option<u64> {
+    if checked.code != seqpool_component::codes::SEQUENCE_REPLAYED {
+        return None;
+    }
+    checked
+        .log
+        .rsplit_once("the next is ")
+        .and_then(|(_, n)| n.trim().parse().ok())
 }
 
 #[cfg(test)]
@@ -678,5 +704,25 @@ mod tests {
         assert_eq!(any.type_url, "/seqpool.admin.v1.MsgTransferAdmin");
         let msg = MsgTransferAdmin::decode(any.value.as_slice()).unwrap();
         assert_eq!(msg.new_admin, "seqpool1b");
+    }
+
+    #[test]
+    fn a_taken_sequence_names_the_next_free_one() {
+        let answer = |code, log: &str| Broadcast {
+            hash: String::new(),
+            code,
+            codespace: String::new(),
+            log: log.into(),
+        };
+        let taken = "sequence 4 of seqpool1x is taken by a pending tx; the next is 5";
+        assert_eq!(
+            next_free_sequence(&answer(seqpool_component::codes::SEQUENCE_REPLAYED, taken)),
+            Some(5)
+        );
+        assert_eq!(next_free_sequence(&answer(0, taken)), None);
+        assert_eq!(
+            next_free_sequence(&answer(seqpool_component::codes::SEQUENCE_REPLAYED, "used")),
+            None
+        );
     }
 }

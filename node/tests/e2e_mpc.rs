@@ -344,6 +344,11 @@ fn dkg_key_registered_on_l1_then_a_joiner_is_reshared_in_with_the_same_key() {
     assert_eq!(call_view(&l1, &registry, "px()"), vec![b64_hex(&key["px"])]);
     assert_eq!(call_view(&l1, &registry, "py()"), vec![b64_hex(&key["py"])]);
 
+    // 2b. Governance acts on L1 (issue 13): a proposal raising maxLock, submitted with the CLI
+    // and voted by 3 of the 4 operators, passes; the group signs the action, relayers queue it in
+    // Governance and run it after the exit window.
+    raise_max_lock_by_proposal(&mut net, &l1, &deployment);
+
     // 3. A user's L2 txs end up in batches appended to BatchInbox (L1 verified each group
     // signature), contiguous and each index once.
     let (batches, inclusion) = user_txs_reach_l1(&mut net, &l1, &l2, &inbox, 6);
@@ -507,6 +512,10 @@ fn dkg_key_registered_on_l1_then_a_joiner_is_reshared_in_with_the_same_key() {
     let latency = batch_signing_latency(&net, &rest0);
     assert!(!latency.is_empty(), "no signed batch request");
     eprintln!("FIGURE batch_signing_latency_blocks_ms {latency:?}");
+
+    // 8. Last (the joiner needed the L1 admin's whitelist): a proposal retires the admin, on the
+    // chain and on L1. node3 is still down: operators 0-2 (3 of 5 validators' power) vote yes.
+    retire_the_admin_by_proposal(&mut net, &l1, &deployment, &[0, 1, 2]);
 }
 
 /// Makes, configures and starts a node for a new validator (index returned): `seqpoold init` on
@@ -673,6 +682,311 @@ fn devnet_with_key() -> (Devnet, String, L1Rpc, L1Rpc, String, Value) {
         set.first().is_some_and(|w| w.ends_with('1')).then_some(())
     });
     (net, rest0, l1, l2, inbox, key)
+}
+
+/// The CLI's JSON output of a command that must succeed.
+fn cli_json(net: &Devnet, args: &[&str]) -> Value {
+    let out = net.cli(args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{args:?}: not JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
+/// The mined L1 block timestamp of the first log of event `signature` by `address` whose first
+/// indexed topic is `topic1` (a 32-byte word, 0x-hex).
+fn log_time(l1: &L1Rpc, address: &str, signature: &str, topic1: &str) -> Option<u64> {
+    let topic = alloy::primitives::keccak256(signature.as_bytes());
+    let logs = l1.rpc(
+        "eth_getLogs",
+        json!([{"address": address, "fromBlock": "0x0", "toBlock": "latest",
+                "topics": [format!("0x{}", hex::encode(topic)), topic1]}]),
+    );
+    let block = logs.as_array()?.first()?["blockNumber"]
+        .as_str()?
+        .to_string();
+    let header = l1.rpc("eth_getBlockByNumber", json!([block, false]));
+    Some(hex_u64(header["timestamp"].as_str()?))
+}
+
+/// `seqpoold tx ...` with the devnet's client home, through node0; must be included with code 0.
+fn cli_tx(net: &Devnet, args: &[&str]) -> Value {
+    let client_home = net.client_home().display().to_string();
+    let rpc0 = net.nodes.nodes[0].cometbft_rpc.clone();
+    let mut full = vec!["tx"];
+    full.extend_from_slice(args);
+    full.extend_from_slice(&[
+        "--home",
+        &client_home,
+        "--keyring-backend",
+        "test",
+        "--node",
+        &rpc0,
+        "--output",
+        "json",
+        "--timeout",
+        "60s",
+    ]);
+    let out = cli_json(net, &full);
+    assert_eq!(out["code"], 0, "{args:?}: {out}");
+    out
+}
+
+/// The gov authority, as `seqpoold query gov authority` prints it (over node1's gRPC).
+fn gov_authority(net: &Devnet) -> String {
+    let grpc1 = net.nodes.nodes[1].grpc.clone();
+    let shown = cli_json(
+        net,
+        &[
+            "query",
+            "gov",
+            "authority",
+            "--grpc",
+            &grpc1,
+            "--output",
+            "json",
+        ],
+    );
+    shown["authority"].as_str().expect("authority").to_string()
+}
+
+/// Submits `proposal` (a proposal file's JSON) with the CLI from node `proposer`'s operator,
+/// votes yes from each of `voters` and waits until it PASSED (over REST). Returns its id.
+fn pass_proposal(
+    net: &mut Devnet,
+    name: &str,
+    proposal: &Value,
+    proposer: usize,
+    voters: &[usize],
+) -> String {
+    let file = net.client_home().join(format!("{name}.json"));
+    std::fs::write(&file, proposal.to_string()).expect("write the proposal file");
+    let file = file.display().to_string();
+    let out = cli_tx(
+        net,
+        &[
+            "gov",
+            "submit-proposal",
+            &file,
+            "--from",
+            &format!("node{proposer}"),
+        ],
+    );
+    let id = out["proposal_id"]
+        .as_str()
+        .expect("proposal id")
+        .to_string();
+    for k in voters {
+        cli_tx(
+            net,
+            &["gov", "vote", &id, "yes", "--from", &format!("node{k}")],
+        );
+    }
+    let rest = net.nodes.nodes[1].rest.clone();
+    let decided = wait_for(net, "the proposal decided", Duration::from_secs(90), || {
+        let p = rest_json(&rest, &format!("/seqpool/gov/v1/proposals/{id}"))?["proposal"].clone();
+        (p["status"] != "PROPOSAL_STATUS_VOTING_PERIOD").then_some(p)
+    });
+    assert_eq!(decided["status"], "PROPOSAL_STATUS_PASSED", "{decided}");
+    id
+}
+
+/// Governance action `nonce` was queued (ActionQueued) and ran from the queue, its eta exactly
+/// the exit window after the block that queued it.
+fn ran_after_the_exit_window(l1: &L1Rpc, governance: &str, nonce: u64) {
+    use alloy::sol_types::SolCall;
+    let delay = hex_u64(&call_view(l1, governance, "executionDelay()")[0]);
+    let topic = format!("0x{nonce:064x}");
+    let queued = log_time(
+        l1,
+        governance,
+        "ActionQueued(uint256,address,bytes4,uint256)",
+        &topic,
+    )
+    .unwrap_or_else(|| panic!("action {nonce} was never queued"));
+    // Governance.queued(nonce): (actionHash, eta, executed).
+    let call =
+        seqpool_l1::bindings::Governance::queuedCall::new((alloy::primitives::U256::from(nonce),))
+            .abi_encode();
+    let out = l1.rpc(
+        "eth_call",
+        json!([{"to": governance, "data": format!("0x{}", hex::encode(call))}, "latest"]),
+    );
+    let words = out.as_str().unwrap_or_default().trim_start_matches("0x");
+    assert_eq!(words.len(), 192, "queued({nonce}): {out}");
+    assert_ne!(&words[..64], "0".repeat(64), "action {nonce} queued");
+    assert!(words[128..].ends_with('1'), "action {nonce} ran");
+    assert_eq!(
+        hex_u64(&words[64..128]),
+        queued + delay,
+        "action {nonce}: eta = queued + exit window"
+    );
+}
+
+/// Issue 13 on the devnet, part 1: a proposal raising LockingPool.maxLock, submitted with the CLI
+/// and voted yes by 3 of the 4 operators, passes; the group signs the action, a relayer queues it
+/// in Governance and runs it once the exit window is over (`cast call maxLock()`: eth_call).
+fn raise_max_lock_by_proposal(net: &mut Devnet, l1: &L1Rpc, deployment: &Value) {
+    use alloy::sol_types::SolCall;
+    use base64::Engine;
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+    let address = |name: &str| deployment[name].as_str().expect(name).to_string();
+    let (pool, governance) = (address("lockingPool"), address("governance"));
+    // A real L1 makes blocks whether or not there are transactions; the exit window is L1 time.
+    l1.set_interval_mining(1);
+    let delay = hex_u64(&call_view(l1, &governance, "executionDelay()")[0]);
+    assert!(delay > 0, "the devnet has an exit window");
+    let authority = gov_authority(net);
+    let old_max = u128::from_str_radix(&call_view(l1, &pool, "maxLock()")[0], 16).expect("maxLock");
+    let new_max = old_max * 2;
+    let pool_bytes = hex::decode(pool.trim_start_matches("0x")).expect("pool address");
+    let calldata = seqpool_l1::bindings::LockingPool::setMaxLockCall {
+        newMaxLock: alloy::primitives::U256::from(new_max),
+    }
+    .abi_encode();
+    let raise = json!({
+        "title": "Raise maxLock",
+        "summary": "Double LockingPool.maxLock",
+        "messages": [{
+            "@type": "/seqpool.mpc.v1.MsgRequestGovernanceAction",
+            "authority": authority,
+            "target": b64(&pool_bytes),
+            "data": b64(&calldata),
+        }]
+    });
+    let started = Instant::now();
+    pass_proposal(net, "raise", &raise, 0, &[0, 1, 2]);
+    let passed = started.elapsed();
+    wait_for(net, "maxLock raised on L1", Duration::from_secs(90), || {
+        let now = u128::from_str_radix(&call_view(l1, &pool, "maxLock()")[0], 16).ok()?;
+        (now == new_max).then_some(())
+    });
+    let executed = started.elapsed();
+    ran_after_the_exit_window(l1, &governance, 0);
+    l1.set_automine();
+    eprintln!(
+        "FIGURE governance_maxlock_s submit->passed {:.1}, ->executed on L1 {:.1} (exit window {delay} s)",
+        passed.as_secs_f64(),
+        executed.as_secs_f64(),
+    );
+}
+
+/// Issue 13 on the devnet, part 2: a proposal retires the admin. The chain refuses the old
+/// admin's `tx admin update-params`; the group signs Governance.removeAdmin, relayers run it after
+/// the exit window: Governance.admin() is 0 and the old admin's `execute` reverts (NotAdmin);
+/// `query admin` shows both halves retired.
+fn retire_the_admin_by_proposal(
+    net: &mut Devnet,
+    l1: &L1Rpc,
+    deployment: &Value,
+    voters: &[usize],
+) {
+    use alloy::sol_types::SolCall;
+    use seqpool_l1::bindings::{Governance, LockingPool};
+    let address = |name: &str| deployment[name].as_str().expect(name).to_string();
+    let (pool, governance) = (address("lockingPool"), address("governance"));
+    l1.set_interval_mining(1);
+    let authority = gov_authority(net);
+    let nonce = hex_u64(&call_view(l1, &governance, "actionNonce()")[0]);
+    let retire = json!({
+        "title": "Retire the admin",
+        "summary": "On the chain and on L1, for good",
+        "messages": [{"@type": "/seqpool.admin.v1.MsgRetireAdmin", "authority": authority}]
+    });
+    let started = Instant::now();
+    pass_proposal(net, "retire", &retire, 1, voters);
+    let passed = started.elapsed();
+    let client_home = net.client_home().display().to_string();
+    let rpc0 = net.nodes.nodes[0].cometbft_rpc.clone();
+    let refused = net.cli(&[
+        "tx",
+        "admin",
+        "update-params",
+        "staking",
+        r#"{"livenessWindow":"99"}"#,
+        "--from",
+        "admin",
+        "--home",
+        &client_home,
+        "--keyring-backend",
+        "test",
+        "--node",
+        &rpc0,
+        "--timeout",
+        "30s",
+    ]);
+    assert!(
+        !refused.status.success(),
+        "the retired admin's update-params went through"
+    );
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("retired"), "{stderr}");
+    wait_for(
+        net,
+        "Governance.admin() == 0",
+        Duration::from_secs(90),
+        || {
+            let admin = call_view(l1, &governance, "admin()");
+            admin
+                .first()
+                .is_some_and(|w| w.chars().all(|c| c == '0'))
+                .then_some(())
+        },
+    );
+    let removed = started.elapsed();
+    ran_after_the_exit_window(l1, &governance, nonce);
+    let execute = Governance::executeCall {
+        target: pool.parse().expect("pool"),
+        data: LockingPool::setRewardPerBlockCall {
+            newRewardPerBlock: alloy::primitives::U256::from(5u64),
+        }
+        .abi_encode()
+        .into(),
+    }
+    .abi_encode();
+    let reverted = l1.try_rpc(
+        "eth_call",
+        json!([{"from": deployment["deployer"], "to": governance,
+                "data": format!("0x{}", hex::encode(execute))}, "latest"]),
+    );
+    let reason = reverted.expect_err("the old admin's execute went through");
+    let not_admin = hex::encode(
+        alloy::primitives::keccak256("NotAdmin(address)".as_bytes())
+            .get(..4)
+            .unwrap_or_default(),
+    );
+    assert!(reason.contains(&not_admin), "{reason}");
+    let shown = cli_json(
+        net,
+        &[
+            "query",
+            "admin",
+            "admin",
+            "--grpc",
+            &net.nodes.nodes[1].grpc,
+            "--l1-rpc",
+            &l1.url,
+            "--output",
+            "json",
+        ],
+    );
+    assert_ne!(shown["retiredAtHeight"], "0", "{shown}");
+    assert_eq!(shown["l1"]["admin"], Value::Null, "{shown}");
+    l1.set_automine();
+    eprintln!(
+        "FIGURE governance_retire_s submit->passed {:.1}, ->L1 admin removed {:.1}",
+        passed.as_secs_f64(),
+        removed.as_secs_f64(),
+    );
 }
 
 /// The culprits of every attempt of every batch request, as (validator, reason).

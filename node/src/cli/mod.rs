@@ -13,6 +13,7 @@ pub mod genesis;
 pub mod home;
 mod init;
 mod keys;
+mod l1_admin;
 pub mod load;
 pub mod mpc;
 mod query;

@@ -201,8 +201,13 @@ pub enum BridgeQuery {
 
 #[derive(Subcommand, Debug)]
 pub enum AdminQuery {
-    /// The current admin account.
-    Admin,
+    /// The admin account (or the height it retired at), and with an L1 RPC the L1 Governance
+    /// contract's admin, exit window and next action nonce.
+    Admin {
+        /// L1 JSON-RPC to read Governance from (default: `l1_rpc` of app.toml; none: chain only).
+        #[arg(long)]
+        l1_rpc: Option<String>,
+    },
     /// Params of every module, or of one with --module.
     Params {
         #[arg(long, default_value = "")]
@@ -456,15 +461,34 @@ pub async fn run(args: QueryArgs) -> Result<()> {
             gov::v1::QueryAuthorityRequest {},
             gov::v1::QueryAuthorityResponse
         ),
-        What::Admin(AdminQuery::Admin) => show(
-            t.call::<_, admin::v1::QueryAdminResponse>(
-                "/seqpool.admin.v1.Query/Admin",
-                admin::v1::QueryAdminRequest {},
-                h,
-            )
-            .await?,
-            args.output,
-        ),
+        What::Admin(AdminQuery::Admin { ref l1_rpc }) => {
+            let chain = t
+                .call::<_, admin::v1::QueryAdminResponse>(
+                    "/seqpool.admin.v1.Query/Admin",
+                    admin::v1::QueryAdminRequest {},
+                    h,
+                )
+                .await?;
+            let rpc = l1_rpc.clone().unwrap_or(config.l1_rpc.clone());
+            let l1 = if rpc.is_empty() {
+                None
+            } else {
+                let params = t
+                    .call::<_, mpc::v1::QueryParamsResponse>(
+                        "/seqpool.mpc.v1.Query/Params",
+                        mpc::v1::QueryParamsRequest {},
+                        h,
+                    )
+                    .await?;
+                let governance = params
+                    .params
+                    .and_then(|p| p.l1)
+                    .map(|l1| l1.governance)
+                    .context("the chain has no L1 contracts (x/mpc params.l1)")?;
+                Some(super::l1_admin::read(&rpc, &governance).await?)
+            };
+            super::l1_admin::show(&chain, l1.as_ref(), args.output)
+        }
         What::Admin(AdminQuery::Params { module }) => show(
             t.call::<_, admin::v1::QueryParamsResponse>(
                 "/seqpool.admin.v1.Query/Params",
