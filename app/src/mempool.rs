@@ -144,12 +144,16 @@ impl MempoolState {
             CheckKind::New => taken_by.is_some(),
             CheckKind::Recheck => taken_by.is_some_and(|hash| hash != tx.hash),
         };
-        if taken {
+        if let (true, Some(pending)) = (taken, taken_by) {
+            // The pending tx's hash lets a client tell its own earlier tx (the same bytes again)
+            // from another process's.
             return Err(TxError::new(
                 codes::SEQUENCE_REPLAYED,
                 format!(
-                    "sequence {} of {} is taken by a pending tx; the next is {expected}",
-                    tx.sequence, tx.signer
+                    "sequence {} of {} is taken by pending tx {}; the next is {expected}",
+                    tx.sequence,
+                    tx.signer,
+                    hex::encode_upper(pending)
                 ),
             ));
         }

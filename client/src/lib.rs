@@ -627,7 +627,9 @@ pub async fn sign_and_broadcast(
         );
         let checked = rpc.broadcast(tx).await?;
         // Another process with this key (a node's sidecar sends with the operator key) has a tx
-        // pending at this sequence: take the one the mempool names as free, a few times.
+        // pending at this sequence: take the one the mempool names as free, a few times. Not if
+        // the pending tx is this very one (a command run again while its tx waits): signing it
+        // again at the next sequence would send it twice.
         tries += 1;
         match next_free_sequence(&checked) {
             Some(next) if next > sequence && tries < SEQUENCE_RETRIES => sequence = next,
@@ -642,7 +644,9 @@ const SEQUENCE_RETRIES: u32 = 5;
 /// The sequence a `sequence_replayed` CheckTx answer names as the next free one ("... the next is
 /// N"), if `checked` is such an answer.
 fn next_free_sequence(checked: &Broadcast) -> Option<u64> {
-    if checked.code != seqpool_component::codes::SEQUENCE_REPLAYED {
+    if checked.code != seqpool_component::codes::SEQUENCE_REPLAYED
+        || (!checked.hash.is_empty() && checked.log.contains(&checked.hash))
+    {
         return None;
     }
     checked
@@ -714,11 +718,15 @@ mod tests {
             codespace: String::new(),
             log: log.into(),
         };
-        let taken = "sequence 4 of seqpool1x is taken by a pending tx; the next is 5";
+        let taken = "sequence 4 of seqpool1x is taken by pending tx ABCD; the next is 5";
         assert_eq!(
             next_free_sequence(&answer(seqpool_component::codes::SEQUENCE_REPLAYED, taken)),
             Some(5)
         );
+        // Our own tx is the pending one: no second copy.
+        let mut own = answer(seqpool_component::codes::SEQUENCE_REPLAYED, taken);
+        own.hash = "ABCD".into();
+        assert_eq!(next_free_sequence(&own), None);
         assert_eq!(next_free_sequence(&answer(0, taken)), None);
         assert_eq!(
             next_free_sequence(&answer(seqpool_component::codes::SEQUENCE_REPLAYED, "used")),

@@ -32,8 +32,9 @@ contract Deploy {
         address deployer = vm.addr(key);
         uint64 firstL2Block = uint64(vm.envOr("FIRST_L2_BLOCK", uint256(1)));
         vm.startBroadcast(key);
-        // The exit window of group-signed actions; by default the pool's withdrawal delay.
-        uint256 executionDelay = vm.envOr("EXECUTION_DELAY", uint256(600));
+        // The exit window of group-signed actions; by default twice the pool's withdrawal delay,
+        // so a sequencer that unlocks when an action is queued can claim before it runs.
+        uint256 executionDelay = vm.envOr("EXECUTION_DELAY", uint256(1200));
         d = deploy(deployer, firstL2Block, executionDelay);
         vm.stopBroadcast();
         vm.createDir("deployments", true);

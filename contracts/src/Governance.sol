@@ -38,6 +38,8 @@ contract Governance {
     error ActionNotReady(uint256 actionNonce, uint256 eta);
     error SelfCallNotImmediate();
     error InsufficientGas();
+    error ActionOutOfOrder(uint256 expected, uint256 got);
+    error DelayTooLong(uint256 delay, uint256 maxDelay);
 
     event AdminRetired(address indexed admin);
     event TargetGoverned(address indexed target, bool governed);
@@ -58,6 +60,14 @@ contract Governance {
         bool executed;
     }
 
+    /// @notice Upper bound of the exit window (keeps every eta far inside uint64).
+    uint256 public constant MAX_EXECUTION_DELAY = 365 days;
+    /// @notice Gas a group-signed action's call is always given at least. A relayer chooses the
+    ///         transaction's gas: with less, a call a few frames deep (slash -> escrow -> token)
+    ///         could run out while each frame above kept its 1/64, and the action would fail
+    ///         for good. Every governed function needs far less (a slash about 60k).
+    uint256 public constant MIN_ACTION_GAS = 500_000;
+
     GroupKeyRegistry public immutable groupKeys;
     /// @notice The admin key; address(0) once retired.
     address public admin;
@@ -70,9 +80,14 @@ contract Governance {
     mapping(address => mapping(bytes4 => bool)) public immediate;
     /// @notice Queued group-signed actions by nonce (eta 0: the nonce ran at once or is unused).
     mapping(uint256 => QueuedAction) public queued;
+    /// @notice The lowest action nonce that has not run: queued actions run in nonce order, so a
+    ///         later action never runs before one it may depend on (a target made governed, an
+    ///         older value of the same setting). Immediate actions run when signed.
+    uint256 public nextToRun;
 
     constructor(address admin_, uint256 executionDelay_) {
         if (admin_ == address(0)) revert ZeroAddress();
+        _checkDelay(executionDelay_);
         admin = admin_;
         executionDelay = executionDelay_;
         groupKeys = new GroupKeyRegistry(address(this));
@@ -100,9 +115,12 @@ contract Governance {
         emit TargetGoverned(target, governed);
     }
 
-    /// @notice Sets the exit window. Reached only through an action, and an action calling
-    ///         Governance itself is never immediate: a change of the delay waits the old delay.
+    /// @notice Sets the exit window (at most MAX_EXECUTION_DELAY). Reached only through a
+    ///         self-call: a group-signed action, which calling Governance itself is never
+    ///         immediate, so a change of the delay waits the old delay; or, until it retires, the
+    ///         admin's execute.
     function setExecutionDelay(uint256 executionDelay_) external onlySelf {
+        _checkDelay(executionDelay_);
         executionDelay = executionDelay_;
         emit ExecutionDelaySet(executionDelay_);
     }
@@ -148,22 +166,27 @@ contract Governance {
         uint256 delay = executionDelay;
         if (delay == 0 || immediate[action.target][selector]) {
             _run(action.target, action.data, nonce);
+            if (nonce == nextToRun) _advance(nonce + 1);
             return;
         }
-        uint256 eta = block.timestamp + delay;
+        uint256 eta = block.timestamp + delay; // delay <= MAX_EXECUTION_DELAY: fits in uint64
+        // forge-lint: disable-next-line(unsafe-typecast)
         queued[nonce] = QueuedAction({actionHash: _hash(action), eta: uint64(eta), executed: false});
         emit ActionQueued(nonce, action.target, selector, eta);
     }
 
-    /// @notice Runs a queued action once its exit window is over; anyone may call it.
+    /// @notice Runs a queued action once its exit window is over and every earlier action has
+    ///         run; anyone may call it.
     function executeQueued(GovernanceAction calldata action) external {
         QueuedAction storage q = queued[action.nonce];
         if (q.eta == 0) revert ActionNotQueued(action.nonce);
         if (q.executed) revert ActionAlreadyExecuted(action.nonce);
         if (q.actionHash != _hash(action)) revert ActionMismatch(action.nonce);
         if (block.timestamp < q.eta) revert ActionNotReady(action.nonce, q.eta);
+        if (action.nonce != nextToRun) revert ActionOutOfOrder(nextToRun, action.nonce);
         q.executed = true;
         _run(action.target, action.data, action.nonce);
+        _advance(action.nonce + 1);
     }
 
     /// @notice Gives up the admin key forever. Requires a group key, or nobody could govern.
@@ -180,16 +203,34 @@ contract Governance {
         admin = address(0);
     }
 
+    /// @dev Moves nextToRun to the first nonce from `from` that has not run (nonces that ran at
+    ///      once have eta 0; nonces from actionNonce on are not taken yet).
+    function _advance(uint256 from) private {
+        uint256 next = from;
+        uint256 taken = actionNonce;
+        while (next < taken && queued[next].eta == 0) {
+            ++next;
+        }
+        nextToRun = next;
+    }
+
+    function _checkDelay(uint256 delay) private pure {
+        if (delay > MAX_EXECUTION_DELAY) revert DelayTooLong(delay, MAX_EXECUTION_DELAY);
+    }
+
     /// @dev Calls `target` for action `nonce`; a revert becomes ActionFailed, not a revert, so the
-    ///      nonce stays used. A relayer could make the call fail by sending too little gas: if the
-    ///      call failed with at most 1/64 of the gas left (all the forwarded gas used), the whole
-    ///      transaction reverts instead and the action can be relayed again.
+    ///      nonce stays used. A relayer could make the call fail by sending too little gas: the
+    ///      call is given at least MIN_ACTION_GAS, and if it still failed with at most 1/64 of
+    ///      the gas left (all the forwarded gas used), the whole transaction reverts instead and
+    ///      the action can be relayed again.
     function _run(address target, bytes calldata data, uint256 nonce) private {
         bytes4 selector = _selector(data);
         if (!governedTarget[target] || data.length < 4) {
             emit ActionFailed(nonce, target, selector, abi.encodeWithSelector(TargetNotGoverned.selector, target));
             return;
         }
+        // The call gets 63/64 of what is left: demand enough that it gets MIN_ACTION_GAS.
+        if (gasleft() < MIN_ACTION_GAS + MIN_ACTION_GAS / 63 + 5_000) revert InsufficientGas();
         uint256 gasBefore = gasleft();
         (bool ok, bytes memory result) = target.call(data);
         if (ok) {

@@ -3,6 +3,7 @@ pragma solidity 0.8.30;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {FrostSignature, FrostVerifier} from "./FrostVerifier.sol";
 import {GroupKeyRegistry} from "./GroupKeyRegistry.sol";
 import {LockingEscrow} from "./LockingEscrow.sol";
@@ -48,6 +49,7 @@ contract LockingPool {
     error AmountBelowMinLock(uint256 amount, uint256 minLock);
     error AmountAboveMaxLock(uint256 amount, uint256 maxLock);
     error InvalidSignerPubkey(address signer);
+    error InvalidSignerProof(address signer);
     error SignerInUse(address signer);
     error ZeroAddress();
     error ZeroAmount();
@@ -97,6 +99,9 @@ contract LockingPool {
     /// @param totalLocked the pool's totalLocked after the slash.
     event Slashed(uint256 indexed sequencerId, uint256 nonce, uint256 amount, uint256 totalLocked);
 
+    /// @notice Domain of a signer key's proof of possession (see signerProofDigest).
+    bytes32 public constant SIGNER_PROOF_DOMAIN = keccak256("seqpool.LockingPool.SignerProof");
+
     /// @notice Upper bound for withdrawalDelay and signerUpdateThrottle (keeps timestamps in uint64).
     uint256 public constant MAX_DELAY = 365 days;
 
@@ -132,6 +137,9 @@ contract LockingPool {
     /// @notice The sequencer id that a signer address belongs or belonged to; signers are never reused.
     mapping(address => uint256) public sequencerIdBySigner;
     mapping(address => bool) public whitelisted;
+    /// @notice Signer keys an owner registered (lockFor and updateSigner): the nonce its next proof
+    ///         of possession signs, so a proof is good for one registration.
+    mapping(address => uint256) public signerNonce;
 
     struct Params {
         uint256 minLock;
@@ -179,9 +187,19 @@ contract LockingPool {
 
     // ------------------------------------------------------------------ sequencer operations
 
+    /// @notice What a signer key signs to prove that whoever registers it holds it: the pool, the
+    ///         chain, the owner registering it and the owner's signerNonce. Without it, anyone
+    ///         whitelisted could copy a victim's public key from a pending lockFor and register
+    ///         it first, tying the victim's consensus key to the attacker's sequencer.
+    function signerProofDigest(address owner, address signer, uint256 nonce) public view returns (bytes32) {
+        return keccak256(abi.encode(SIGNER_PROOF_DOMAIN, block.chainid, address(this), owner, signer, nonce));
+    }
+
     /// @notice Locks `amount` for a new sequencer whose consensus key is `signerPubkey`
     ///         (64-byte uncompressed secp256k1 key without prefix; must hash to `signer`).
-    function lockFor(address signer, uint256 amount, bytes calldata signerPubkey)
+    ///         `signerProof` is the key's 65-byte ECDSA signature (r, s, v) over
+    ///         signerProofDigest(msg.sender, signer, signerNonce[msg.sender]).
+    function lockFor(address signer, uint256 amount, bytes calldata signerPubkey, bytes calldata signerProof)
         external
         whenNotPaused
         returns (uint256 sequencerId)
@@ -193,7 +211,7 @@ contract LockingPool {
         }
         if (amount < minLock) revert AmountBelowMinLock(amount, minLock);
         if (amount > maxLock) revert AmountAboveMaxLock(amount, maxLock);
-        _checkSigner(signer, signerPubkey);
+        _registerSigner(signer, signerPubkey, signerProof);
 
         sequencerId = ++lastSequencerId;
         _sequencers[sequencerId] = Sequencer({
@@ -254,8 +272,14 @@ contract LockingPool {
         emit Unlocked(sequencerId, _nextNonce(), msg.sender, amount, total);
     }
 
-    /// @notice Replaces the sequencer's consensus key, at most once per signerUpdateThrottle.
-    function updateSigner(uint256 sequencerId, address newSigner, bytes calldata signerPubkey)
+    /// @notice Replaces the sequencer's consensus key, at most once per signerUpdateThrottle;
+    ///         `signerProof` as for lockFor, by the new key.
+    function updateSigner(
+        uint256 sequencerId,
+        address newSigner,
+        bytes calldata signerPubkey,
+        bytes calldata signerProof
+    )
         external
         whenNotPaused
     {
@@ -263,7 +287,7 @@ contract LockingPool {
         if (seq.status != Status.Active) revert SequencerNotActive(sequencerId);
         uint256 allowedAt = uint256(seq.lastSignerChangeAt) + signerUpdateThrottle;
         if (block.timestamp < allowedAt) revert SignerChangeThrottled(sequencerId, allowedAt);
-        _checkSigner(newSigner, signerPubkey);
+        _registerSigner(newSigner, signerPubkey, signerProof);
         address oldSigner = seq.signer;
         seq.signer = newSigner;
         seq.lastSignerChangeAt = uint64(block.timestamp);
@@ -318,8 +342,9 @@ contract LockingPool {
     ///         still in escrow, so a sequencer cannot escape a slash by unlocking first), and sends it
     ///         to the Governance contract, where only a later group-signed action can move it.
     ///         Never reverts for the sequencer or the amount: an unknown or Unlocked sequencer, or
-    ///         amount 0, slashes 0 and still emits. A group-signed action that reverted would hold
-    ///         Governance.actionNonce, and with it every later action, forever.
+    ///         amount 0, slashes 0 and still emits: a slash that reverted would use its action
+    ///         nonce on nothing (Governance records it as ActionFailed), and the chain does not
+    ///         sign the same slash again.
     ///         Works while paused. Leaves the status alone: the chain turns a stake below minLock
     ///         into voting power 0, and the owner may still relock or unlock what is left.
     function slash(uint256 sequencerId, uint256 amount) external onlyGovernance {
@@ -399,7 +424,9 @@ contract LockingPool {
 
     /// @dev The public key must be a 64-byte (x || y) secp256k1 point whose keccak256 ends in
     ///      `signer`, and the signer must never have been used by any sequencer.
-    function _checkSigner(address signer, bytes calldata signerPubkey) private view {
+    /// @dev Checks a new signer key (its address, a curve point, never used, held by the caller)
+    ///      and uses the caller's proof nonce.
+    function _registerSigner(address signer, bytes calldata signerPubkey, bytes calldata signerProof) private {
         if (signer == address(0)) revert ZeroAddress();
         if (signerPubkey.length != 64 || address(uint160(uint256(keccak256(signerPubkey)))) != signer) {
             revert InvalidSignerPubkey(signer);
@@ -408,5 +435,10 @@ contract LockingPool {
             revert InvalidSignerPubkey(signer);
         }
         if (sequencerIdBySigner[signer] != 0) revert SignerInUse(signer);
+        uint256 nonce = signerNonce[msg.sender];
+        (address recovered, ECDSA.RecoverError err,) =
+            ECDSA.tryRecover(signerProofDigest(msg.sender, signer, nonce), signerProof);
+        if (err != ECDSA.RecoverError.NoError || recovered != signer) revert InvalidSignerProof(signer);
+        signerNonce[msg.sender] = nonce + 1;
     }
 }

@@ -159,6 +159,68 @@ contract GovernanceTest is Fixture {
         vm.assertTrue(hungry.filled(), "ran with enough gas");
     }
 
+    function test_queuedActionsRunInNonceOrder() public {
+        // Nonce 0 makes a target governed, nonce 1 calls it: run out of order, nonce 1 would fail.
+        GasHungry hungry = new GasHungry();
+        GovernanceAction memory govern = GovernanceAction({
+            target: address(gov), data: abi.encodeCall(Governance.setGovernedTarget, (address(hungry), true)), nonce: 0
+        });
+        GovernanceAction memory use = GovernanceAction({
+            target: address(hungry), data: abi.encodeCall(GasHungry.fill, ()), nonce: 1
+        });
+        gov.executeSigned(govern, groupSign(gov.actionDigest(govern)));
+        gov.executeSigned(use, groupSign(gov.actionDigest(use)));
+        // An immediate slash signed after them runs at once, ahead of both.
+        (uint256 id,) = lockAs(address(0xA11CE), 1, 500 ether);
+        GovernanceAction memory slash = _action(abi.encodeCall(LockingPool.slash, (id, 1 ether)), 2);
+        gov.executeSigned(slash, groupSign(gov.actionDigest(slash)));
+        vm.assertEq(pool.sequencer(id).amount, 499 ether, "slashed at once");
+        vm.assertEq(gov.nextToRun(), 0, "the queue waits for nonce 0");
+
+        vm.warp(block.timestamp + EXECUTION_DELAY);
+        vm.expectRevert(abi.encodeWithSelector(Governance.ActionOutOfOrder.selector, 0, 1));
+        gov.executeQueued(use);
+        gov.executeQueued(govern);
+        vm.assertEq(gov.nextToRun(), 1, "next");
+        gov.executeQueued(use);
+        vm.assertTrue(hungry.filled(), "ran in order, so it found its target governed");
+        vm.assertEq(gov.nextToRun(), 3, "past the slash that ran at once");
+    }
+
+    /// @dev A relayer picks the gas. Whatever it picks, the action's call either gets enough gas
+    ///      or the transaction reverts: never an ActionFailed for lack of gas, even three frames
+    ///      deep (each frame keeps 1/64 back, which a check after the call alone would miss).
+    function test_noGasLimitTurnsANestedCallIntoAFailure() public {
+        GasHungry hungry = new GasHungry();
+        Relay relay = new Relay(address(new Relay(address(hungry))));
+        gov.execute(address(gov), abi.encodeCall(Governance.setGovernedTarget, (address(relay), true)));
+        // An action before it, so the queue's own bookkeeping after the call is cheap (warm,
+        // non-zero slots) and leaves a starved call nothing to trip over.
+        _signQueueRun(address(pool), abi.encodeCall(LockingPool.setMaxLock, (2000 ether)), 0);
+        GovernanceAction memory action = GovernanceAction({
+            target: address(relay), data: abi.encodeCall(Relay.fill, ()), nonce: 1
+        });
+        gov.executeSigned(action, groupSign(gov.actionDigest(action)));
+        vm.warp(block.timestamp + EXECUTION_DELAY);
+        bytes memory call = abi.encodeCall(Governance.executeQueued, (action));
+        bool landed;
+        for (uint256 gasLimit = 300_000; gasLimit <= 1_200_000 && !landed; gasLimit += 1_000) {
+            (landed,) = address(gov).call{gas: gasLimit}(call);
+        }
+        vm.assertTrue(landed, "some gas limit lands it");
+        vm.assertTrue(hungry.filled(), "the first gas limit that lands it runs it, not fails it");
+    }
+
+    function test_executionDelayIsBounded() public {
+        uint256 max = gov.MAX_EXECUTION_DELAY();
+        vm.expectRevert(abi.encodeWithSelector(Governance.DelayTooLong.selector, max + 1, max));
+        new Governance(address(this), max + 1);
+        vm.expectRevert(abi.encodeWithSelector(Governance.DelayTooLong.selector, type(uint256).max, max));
+        gov.execute(address(gov), abi.encodeCall(Governance.setExecutionDelay, (type(uint256).max)));
+        gov.execute(address(gov), abi.encodeCall(Governance.setExecutionDelay, (max)));
+        vm.assertEq(gov.executionDelay(), max, "the bound itself is allowed");
+    }
+
     function test_exitWindowChangesOnlyThroughADelayedAction() public {
         vm.expectRevert(abi.encodeWithSelector(Governance.OnlySelf.selector, address(this)));
         gov.setExecutionDelay(0);
@@ -255,5 +317,23 @@ contract GasHungry {
             slots[i] = i + 1;
         }
         filled = true;
+    }
+}
+
+/// @notice A governed target that forwards fill() to the next contract (a call a frame deeper).
+contract Relay {
+    address internal immutable next;
+
+    constructor(address next_) {
+        next = next_;
+    }
+
+    function fill() external {
+        (bool ok, bytes memory err) = next.call(abi.encodeWithSignature("fill()"));
+        if (!ok) {
+            assembly ("memory-safe") {
+                revert(add(err, 32), mload(err))
+            }
+        }
     }
 }

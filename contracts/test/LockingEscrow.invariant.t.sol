@@ -33,11 +33,14 @@ contract LockingPoolHandler is TestBase {
         uint256 id = pool.sequencerIdOf(owner);
         if (id != 0 && pool.sequencer(id).status != LockingPool.Status.Unlocked) return;
         amount = bound(amount, pool.minLock(), pool.maxLock());
-        Vm.Wallet memory w = vm.createWallet(uint256(keccak256(abi.encode("inv signer", ++signerSeed))) % (ORDER_N - 1) + 1);
+        uint256 secret = uint256(keccak256(abi.encode("inv signer", ++signerSeed))) % (ORDER_N - 1) + 1;
+        Vm.Wallet memory w = vm.createWallet(secret);
+        bytes32 digest = pool.signerProofDigest(owner, w.addr, pool.signerNonce(owner));
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(secret, digest);
         token.mint(owner, amount);
         vm.startPrank(owner);
         token.approve(address(pool), amount);
-        pool.lockFor(w.addr, amount, abi.encodePacked(w.publicKeyX, w.publicKeyY));
+        pool.lockFor(w.addr, amount, abi.encodePacked(w.publicKeyX, w.publicKeyY), abi.encodePacked(r, s, v));
         vm.stopPrank();
         ghostLocked += amount;
         ++calls;

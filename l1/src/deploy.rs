@@ -56,8 +56,8 @@ pub struct DeployConfig {
     /// Devnet tokens minted to the deployer, which approves the pool to pay rewards from them.
     pub devnet_reward_funds: U256,
     /// Seconds a group-signed action waits in Governance before it runs (the exit window; slashing
-    /// runs at once). At least the withdrawal delay in production, so a sequencer that disagrees
-    /// can leave before the action takes effect.
+    /// runs at once). More than the withdrawal delay in production, so a sequencer that disagrees
+    /// can unlock and claim before the action takes effect (the default: twice it).
     pub execution_delay: U256,
 }
 
@@ -72,7 +72,7 @@ impl Default for DeployConfig {
             withdrawal_delay: U256::from(600u64),
             signer_update_throttle: U256::from(60u64),
             devnet_reward_funds: U256::from(1_000_000_000u64) * ether,
-            execution_delay: U256::from(600u64),
+            execution_delay: U256::from(1200u64),
         }
     }
 }

@@ -39,22 +39,26 @@ pub enum OnboardError {
     PublicKey(String),
 }
 
-/// One sequencer to lock: the L1 account that owns the stake and the consensus key it registers.
+/// One sequencer to lock: the L1 account that owns the stake and the consensus key it registers
+/// (held here: LockingPool takes a key only with its proof of possession).
 #[derive(Clone, Debug)]
 pub struct SequencerLock {
     pub owner: PrivateKeySigner,
-    /// 64-byte uncompressed secp256k1 key (x || y) of the sequencer's signer (its CometBFT key).
+    /// The sequencer's signer key (its CometBFT consensus key).
+    pub signer_key: k256::ecdsa::SigningKey,
+    /// 64-byte uncompressed secp256k1 key (x || y) of the signer key.
     pub signer_pubkey: [u8; 64],
     /// Stake in wei.
     pub amount: U256,
 }
 
 impl SequencerLock {
-    /// The lock of `signer` (a k256 verifying key) by `owner`.
-    pub fn new(owner: PrivateKeySigner, signer: &k256::ecdsa::VerifyingKey, amount: U256) -> Self {
+    /// The lock of `signer` (its consensus key) by `owner`.
+    pub fn new(owner: PrivateKeySigner, signer: &k256::ecdsa::SigningKey, amount: U256) -> Self {
         Self {
             owner,
-            signer_pubkey: uncompressed_xy(signer),
+            signer_key: signer.clone(),
+            signer_pubkey: uncompressed_xy(signer.verifying_key()),
             amount,
         }
     }
@@ -71,6 +75,36 @@ pub fn uncompressed_xy(key: &k256::ecdsa::VerifyingKey) -> [u8; 64] {
     let mut out = [0u8; 64];
     out.copy_from_slice(&point.as_bytes()[1..]);
     out
+}
+
+/// The signer key's proof of possession for LockingPool: its 65-byte ECDSA signature (r, s, v)
+/// over `LockingPool.signerProofDigest(owner, signer, nonce)` of the pool at `pool` on L1 chain
+/// `chain_id`; `nonce` is the pool's `signerNonce(owner)`.
+pub fn signer_proof(
+    key: &k256::ecdsa::SigningKey,
+    chain_id: u64,
+    pool: Address,
+    owner: Address,
+    nonce: U256,
+) -> Result<[u8; 65], OnboardError> {
+    use alloy::signers::SignerSync;
+    use alloy::sol_types::SolValue;
+    let signer = signer_address(&uncompressed_xy(key.verifying_key()));
+    let digest = keccak256(
+        (
+            keccak256("seqpool.LockingPool.SignerProof".as_bytes()),
+            U256::from(chain_id),
+            pool,
+            owner,
+            signer,
+            nonce,
+        )
+            .abi_encode(),
+    );
+    let signature = PrivateKeySigner::from_signing_key(key.clone())
+        .sign_hash_sync(&digest)
+        .map_err(|e| OnboardError::PublicKey(format!("signing the proof of possession: {e}")))?;
+    Ok(signature.as_bytes())
 }
 
 /// The Ethereum address of a 64-byte x || y public key.
@@ -233,10 +267,27 @@ async fn send_lock_for<P: Provider>(
     deployment: &Deployment,
     lock: &SequencerLock,
 ) -> Result<(String, PendingTransactionBuilder<alloy::network::Ethereum>), OnboardError> {
+    let owner = lock.owner.address();
+    let nonce = LockingPool::new(deployment.locking_pool, provider)
+        .signerNonce(owner)
+        .call()
+        .await
+        .map_err(|e| OnboardError::Send {
+            step: format!("LockingPool.signerNonce({owner})"),
+            reason: e.to_string(),
+        })?;
+    let proof = signer_proof(
+        &lock.signer_key,
+        deployment.chain_id,
+        deployment.locking_pool,
+        owner,
+        nonce,
+    )?;
     let lock_for = LockingPool::lockForCall {
         signer: lock.signer_address(),
         amount: lock.amount,
         signerPubkey: lock.signer_pubkey.to_vec().into(),
+        signerProof: proof.to_vec().into(),
     };
     send(
         provider,

@@ -5,7 +5,6 @@ use alloy::primitives::{keccak256, Address, B256, U256};
 use alloy::providers::ProviderBuilder;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolCall;
-use k256::elliptic_curve::sec1::ToEncodedPoint;
 use rand_chacha::rand_core::SeedableRng;
 use seqpool_l1::anvil::{wait_for_rpc, Anvil, DEV_KEY};
 use seqpool_l1::bindings::{BatchInbox, DevnetToken, Governance, GroupKeyRegistry, LockingPool};
@@ -15,14 +14,14 @@ use seqpool_l1::digest;
 use seqpool_l1::frost_sig::{group_key_affine, signature_affine, DealtGroup};
 use seqpool_l1::relay::{relay_batch, RelayError, RelayOutcome};
 
-/// A sequencer consensus key: its address and the 64-byte public key lockFor takes.
-fn sequencer_key(seed: u64) -> (Address, Vec<u8>) {
+/// A sequencer consensus key: the key, its address and the 64-byte public key lockFor takes.
+fn sequencer_key(seed: u64) -> (k256::ecdsa::SigningKey, Address, Vec<u8>) {
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
-    let key = k256::SecretKey::random(&mut rng);
-    let point = key.public_key().to_encoded_point(false);
+    let key = k256::ecdsa::SigningKey::random(&mut rng);
+    let point = key.verifying_key().to_encoded_point(false);
     let pubkey = point.as_bytes()[1..].to_vec();
     let address = Address::from_slice(&keccak256(&pubkey)[12..]);
-    (address, pubkey)
+    (key, address, pubkey)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -85,7 +84,7 @@ async fn deploy_lock_and_append_signed_batch() {
         .await
         .expect("receipt");
     assert!(receipt.status(), "whitelist reverted");
-    let (seq_signer, seq_pubkey) = sequencer_key(7);
+    let (seq_key, seq_signer, seq_pubkey) = sequencer_key(7);
     let amount = config.min_lock * U256::from(3);
     token
         .mint(deployer, amount)
@@ -104,7 +103,21 @@ async fn deploy_lock_and_append_signed_batch() {
         .await
         .expect("receipt");
     let receipt = pool
-        .lockFor(seq_signer, amount, seq_pubkey.clone().into())
+        .lockFor(
+            seq_signer,
+            amount,
+            seq_pubkey.clone().into(),
+            seqpool_l1::devnet::signer_proof(
+                &seq_key,
+                chain_id,
+                deployment.locking_pool,
+                deployer,
+                U256::ZERO,
+            )
+            .expect("proof of possession")
+            .to_vec()
+            .into(),
+        )
         .send()
         .await
         .expect("send lockFor")

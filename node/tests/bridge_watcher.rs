@@ -162,6 +162,23 @@ fn whole_tokens(wei: U256) -> i64 {
     i64::try_from(wei / U256::from(10u64).pow(U256::from(18u64))).expect("power fits")
 }
 
+/// LockingPool's proof of possession by `key` for a lock by the dev account (the owner here).
+async fn possession<P: Provider>(
+    pool: &LockingPool::LockingPoolInstance<P>,
+    key: &k256::ecdsa::SigningKey,
+) -> alloy::primitives::Bytes {
+    let owner = DEV_KEY
+        .parse::<PrivateKeySigner>()
+        .expect("dev key")
+        .address();
+    let chain_id = pool.provider().get_chain_id().await.expect("chain id");
+    let nonce = pool.signerNonce(owner).call().await.expect("signerNonce");
+    seqpool_l1::devnet::signer_proof(key, chain_id, *pool.address(), owner, nonce)
+        .expect("proof")
+        .to_vec()
+        .into()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watcher_follows_lock_at_confirmation_depth_and_ignores_reorged_events() {
     let DeployedL1 {
@@ -235,8 +252,9 @@ async fn watcher_follows_lock_at_confirmation_depth_and_ignores_reorged_events()
         .raw_request("evm_snapshot".into(), Vec::<u8>::new())
         .await
         .expect("evm_snapshot");
+    let proof = possession(&pool, &joiner.consensus_key).await;
     let receipt = pool
-        .lockFor(signer_address, amount, pubkey.clone().into())
+        .lockFor(signer_address, amount, pubkey.clone().into(), proof.clone())
         .send()
         .await
         .expect("send lockFor")
@@ -268,8 +286,9 @@ async fn watcher_follows_lock_at_confirmation_depth_and_ignores_reorged_events()
         .wallet(DEV_KEY.parse::<PrivateKeySigner>().expect("dev key"))
         .connect_http(anvil.url.parse().expect("url"));
     let pool = LockingPool::new(deployment.locking_pool, provider.clone());
+    let proof = possession(&pool, &joiner.consensus_key).await;
     let receipt = pool
-        .lockFor(signer_address, amount, pubkey.clone().into())
+        .lockFor(signer_address, amount, pubkey.clone().into(), proof.clone())
         .send()
         .await
         .expect("send lockFor")
@@ -388,7 +407,16 @@ async fn watcher_reads_the_new_branch_after_a_reorg_deeper_than_its_depth() {
     let pubkey = point.as_bytes()[1..].to_vec();
     let signer_address = Address::from_slice(&keccak256(&pubkey)[12..]);
     let receipt = LockingPool::new(deployment.locking_pool, provider.clone())
-        .lockFor(signer_address, amount, pubkey.into())
+        .lockFor(
+            signer_address,
+            amount,
+            pubkey.into(),
+            possession(
+                &LockingPool::new(deployment.locking_pool, provider.clone()),
+                &key,
+            )
+            .await,
+        )
         .send()
         .await
         .expect("send lockFor")
@@ -704,7 +732,7 @@ async fn watcher_decodes_a_slash_and_the_chain_lowers_the_power() {
     )
     .await
     .expect("whitelist and fund the owner");
-    let lock = SequencerLock::new(owner, joiner.consensus_key.verifying_key(), amount);
+    let lock = SequencerLock::new(owner, &joiner.consensus_key, amount);
     let locked = lock_sequencers(url, &deployment, &[lock])
         .await
         .expect("lock");

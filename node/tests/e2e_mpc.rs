@@ -620,7 +620,7 @@ fn add_joiner_node(net: &mut Devnet) -> usize {
         &entry.contracts,
         &[seqpool_l1::devnet::SequencerLock::new(
             owner,
-            consensus_key.verifying_key(),
+            &consensus_key,
             stake,
         )],
     ))
@@ -980,6 +980,7 @@ fn retire_the_admin_by_proposal(
         ],
     );
     assert_ne!(shown["retiredAtHeight"], "0", "{shown}");
+    assert!(shown["l1"].is_object(), "query admin shows L1: {shown}");
     assert_eq!(shown["l1"]["admin"], Value::Null, "{shown}");
     l1.set_automine();
     eprintln!(

@@ -135,7 +135,7 @@ impl L1 {
         consensus: &SigningKey,
         stake: U256,
     ) -> LockedSequencer {
-        let lock = SequencerLock::new(owner.clone(), consensus.verifying_key(), stake);
+        let lock = SequencerLock::new(owner.clone(), consensus, stake);
         block_on(lock_sequencers(&self.url, &self.deployment, &[lock]))
             .expect("lockFor")
             .remove(0)
@@ -259,7 +259,7 @@ fn l1_locks_join_unlocks_leave_and_reorged_locks_never_apply() {
     let reorged = block_on(lock_approved(
         &l1.url,
         &l1.deployment,
-        &SequencerLock::new(owner.clone(), reorged_key.verifying_key(), stake),
+        &SequencerLock::new(owner.clone(), &reorged_key, stake),
     ))
     .expect("lockFor on the branch that the reorg drops");
     anvil.mine(L1_CONFIRMATIONS - 1);

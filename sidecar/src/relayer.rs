@@ -213,8 +213,9 @@ pub fn l1_call(
                 done: DoneCheck::KeyNonce(U256::from(request.sequence)),
             }
         }
-        // A slashing is a governance action calling LockingPool.slash: relayed the same way,
-        // done once Governance.actionNonce is past its nonce.
+        // A slashing is a governance action calling LockingPool.slash: relayed the same way
+        // (Governance runs it at once); done once its nonce is used and it is not waiting in the
+        // queue (see Relayer::relay_action).
         RequestType::GovernanceAction | RequestType::Slashing => {
             let to = check_target(request, "Governance", contracts.governance)?;
             let action = Governance::GovernanceAction::abi_decode(&request.payload)
@@ -258,9 +259,10 @@ pub fn l1_call(
 pub enum ActionStage {
     /// Its nonce is not used yet: executeSigned takes it.
     NotTaken,
-    /// Queued; its exit window ends at `eta`.
+    /// Queued; its exit window ends at `eta`, or an earlier queued action has not run yet
+    /// (Governance runs them in nonce order).
     Waiting { eta: u64 },
-    /// Queued and its window is over: executeQueued runs it.
+    /// Queued, its window is over and it is next: executeQueued runs it.
     Ready,
     /// Ran (executed or failed), at once or from the queue.
     Done,
@@ -390,6 +392,15 @@ impl Relayer {
         if queued.eta == 0 || queued.executed {
             return Ok(ActionStage::Done);
         }
+        let next_to_run = gov
+            .nextToRun()
+            .block(BlockId::latest())
+            .call()
+            .await
+            .map_err(self.rpc("Governance.nextToRun"))?;
+        if next_to_run != nonce {
+            return Ok(ActionStage::Waiting { eta: queued.eta });
+        }
         let latest = self
             .provider
             .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
@@ -443,8 +454,16 @@ impl Relayer {
         match self.action_stage(nonce).await? {
             ActionStage::Done => Ok(Relayed::AlreadyDone),
             ActionStage::Waiting { eta } => Ok(Relayed::Waiting { eta }),
-            ActionStage::NotTaken => match self.relay_call(call).await? {
-                Relayed::Sent { tx, .. }
+            ActionStage::NotTaken => match self.relay_call(call).await {
+                // Another relayer took the nonce first (our simulation or transaction reverted
+                // with ActionNonceMismatch): the action is queued, not failed.
+                Err(e) => match self.action_stage(nonce).await? {
+                    ActionStage::NotTaken => Err(e),
+                    ActionStage::Done => Ok(Relayed::AlreadyDone),
+                    ActionStage::Waiting { eta } => Ok(Relayed::Waiting { eta }),
+                    ActionStage::Ready => Ok(Relayed::Waiting { eta: 0 }),
+                },
+                Ok(Relayed::Sent { tx, .. })
                     if self.action_stage(nonce).await? != ActionStage::Done =>
                 {
                     let eta = Governance::new(self.contracts.governance, &self.provider)
@@ -455,7 +474,7 @@ impl Relayer {
                         .eta;
                     Ok(Relayed::Queued { tx, eta })
                 }
-                other => Ok(other),
+                Ok(other) => Ok(other),
             },
             ActionStage::Ready => {
                 // l1_call decoded this payload already.

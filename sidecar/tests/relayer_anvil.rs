@@ -328,7 +328,7 @@ async fn slashing_is_relayed_through_governance_once() {
     )
     .await
     .expect("whitelist and fund");
-    let lock = SequencerLock::new(owner, consensus.verifying_key(), stake);
+    let lock = SequencerLock::new(owner, &consensus, stake);
     let locked = lock_sequencers(&s.anvil.url, &s.deployment, &[lock])
         .await
         .expect("lock");

@@ -19,8 +19,9 @@ abstract contract Fixture is TestBase {
     uint256 internal constant REWARD_PER_BLOCK = 1 ether;
     uint256 internal constant WITHDRAWAL_DELAY = 7 days;
     uint256 internal constant SIGNER_THROTTLE = 1 days;
-    /// @dev The exit window of group-signed actions: the withdrawal delay, as in production.
-    uint256 internal constant EXECUTION_DELAY = WITHDRAWAL_DELAY;
+    /// @dev The exit window of group-signed actions: longer than the withdrawal delay, as in
+    ///      production, so a sequencer can unlock and claim before a queued action runs.
+    uint256 internal constant EXECUTION_DELAY = WITHDRAWAL_DELAY + 1 days;
     uint64 internal constant FIRST_L2_BLOCK = 1;
 
     DevnetToken internal token;
@@ -64,10 +65,33 @@ abstract contract Fixture is TestBase {
         return frostSign(GROUP_SECRET, digest);
     }
 
+    /// @dev The secret of signer key `seed`.
+    function signerSecret(uint256 seed) internal pure returns (uint256) {
+        return uint256(keccak256(abi.encode("signer", seed))) % (ORDER_N - 1) + 1;
+    }
+
     /// @dev A sequencer signer key: its address and the 64-byte public key lockFor wants.
     function signerKey(uint256 seed) internal returns (address signer, bytes memory pubkey) {
-        Vm.Wallet memory w = vm.createWallet(uint256(keccak256(abi.encode("signer", seed))) % (ORDER_N - 1) + 1);
+        Vm.Wallet memory w = vm.createWallet(signerSecret(seed));
         return (w.addr, abi.encodePacked(w.publicKeyX, w.publicKeyY));
+    }
+
+    /// @dev Signer key `secret`'s proof of possession for its registration by `owner` with proof
+    ///      nonce `nonce` (the pool's signerNonce[owner]). Computed here, without calling the
+    ///      pool, so it can sit between a prank or expectRevert and the call it is for.
+    function proofBySecret(uint256 secret, address owner, uint256 nonce) internal view returns (bytes memory) {
+        bytes32 digest = keccak256(
+            abi.encode(
+                keccak256("seqpool.LockingPool.SignerProof"), block.chainid, address(pool), owner, vm.addr(secret), nonce
+            )
+        );
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(secret, digest);
+        return abi.encodePacked(r, s, v);
+    }
+
+    /// @dev As proofBySecret, for signer key `seed`.
+    function signerProof(uint256 seed, address owner, uint256 nonce) internal view returns (bytes memory) {
+        return proofBySecret(signerSecret(seed), owner, nonce);
     }
 
     function whitelist(address owner) internal {
@@ -79,10 +103,11 @@ abstract contract Fixture is TestBase {
         whitelist(owner);
         bytes memory pubkey;
         (signer, pubkey) = signerKey(seed);
+        bytes memory proof = signerProof(seed, owner, pool.signerNonce(owner));
         token.mint(owner, amount);
         vm.startPrank(owner);
         token.approve(address(pool), amount);
-        id = pool.lockFor(signer, amount, pubkey);
+        id = pool.lockFor(signer, amount, pubkey, proof);
         vm.stopPrank();
     }
 }

@@ -61,5 +61,6 @@ interface Vm {
     function assertEq(bytes32 left, bytes32 right, string calldata error) external pure;
     function assertEq(bool left, bool right, string calldata error) external pure;
     function assertLt(uint256 left, uint256 right, string calldata error) external pure;
+    function assertLe(uint256 left, uint256 right, string calldata error) external pure;
     function assertGe(uint256 left, uint256 right, string calldata error) external pure;
 }

@@ -43,7 +43,8 @@ struct Args {
     /// Minimum seconds between signer changes.
     #[arg(long)]
     signer_update_throttle: Option<u64>,
-    /// Seconds a group-signed action waits before it runs (the exit window; default 600).
+    /// Seconds a group-signed action waits before it runs (the exit window; default 1200,
+    /// twice the default withdrawal delay).
     #[arg(long)]
     execution_delay: Option<u64>,
 }

@@ -104,7 +104,7 @@ pub fn setup(args: &L1Args, out: &Path, validators: &[L1Validator<'_>]) -> Resul
         .map(|v| {
             SequencerLock::new(
                 PrivateKeySigner::from_signing_key(v.operator_key.clone()),
-                v.consensus_key.verifying_key(),
+                v.consensus_key,
                 amount,
             )
         })

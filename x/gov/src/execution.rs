@@ -42,6 +42,7 @@ pub fn end_block<S: StateWrite>(
             .attr("no_with_veto", result.no_with_veto.to_string())
             .attr("eligible", result.eligible.to_string());
         proposal.final_tally_result = Some(result);
+        let mut outcome = Vec::new();
         match decision {
             Err(reason) if proposal.expedited => {
                 let submitted = proposal
@@ -72,21 +73,17 @@ pub fn end_block<S: StateWrite>(
             Ok(()) => match execute(state, ctx, &proposal, router) {
                 Ok(executed) => {
                     proposal.status = ProposalStatus::Passed as i32;
-                    events.push(tallied.clone().attr("status", status_name(proposal.status)));
-                    events.extend(executed);
-                    proposal.decided_height = ctx.height;
-                    state.put_proposal(&proposal);
-                    events.push(
+                    outcome.extend(executed);
+                    outcome.push(
                         Event::new("seqpool.gov.v1.EventProposalExecuted")
                             .attr("proposal_id", id.to_string())
                             .attr("result", "ok"),
                     );
-                    continue;
                 }
                 Err(e) => {
                     proposal.status = ProposalStatus::Failed as i32;
                     proposal.failed_reason = e.clone();
-                    events.push(
+                    outcome.push(
                         Event::new("seqpool.gov.v1.EventProposalExecuted")
                             .attr("proposal_id", id.to_string())
                             .attr("result", "failed")
@@ -95,9 +92,12 @@ pub fn end_block<S: StateWrite>(
                 }
             },
         }
+        // One path for every decided proposal: the record, then the tally event (with the
+        // status), then what its execution emitted.
         proposal.decided_height = ctx.height;
         state.put_proposal(&proposal);
         events.push(tallied.attr("status", status_name(proposal.status)));
+        events.extend(outcome);
     }
     Ok(events)
 }
