@@ -35,7 +35,9 @@ contract Deploy {
         // The exit window of group-signed actions; by default twice the pool's withdrawal delay,
         // so a sequencer that unlocks when an action is queued can claim before it runs.
         uint256 executionDelay = vm.envOr("EXECUTION_DELAY", uint256(1200));
-        d = deploy(deployer, firstL2Block, executionDelay);
+        // The withdrawal delay's floor for the pool's life (0 on a devnet that wants seconds).
+        uint256 minWithdrawalDelay = vm.envOr("MIN_WITHDRAWAL_DELAY", uint256(600));
+        d = deploy(deployer, firstL2Block, executionDelay, minWithdrawalDelay);
         vm.stopBroadcast();
         vm.createDir("deployments", true);
         _write(d, deployer, firstL2Block, vm.envOr("DEPLOYMENT_OUT", string("deployments/anvil.json")));
@@ -43,9 +45,12 @@ contract Deploy {
 
     /// @dev Must run with `deployer` as msg.sender of the calls (broadcast or prank), since the
     ///      deployer becomes the governance admin and reward payer.
-    function deploy(address deployer, uint64 firstL2Block, uint256 executionDelay) public returns (Deployed memory d) {
+    function deploy(address deployer, uint64 firstL2Block, uint256 executionDelay, uint256 minWithdrawalDelay)
+        public
+        returns (Deployed memory d)
+    {
         d.token = new DevnetToken();
-        d.governance = new Governance(deployer, executionDelay);
+        d.governance = new Governance(deployer, executionDelay, address(d.token));
         d.registry = d.governance.groupKeys();
         d.pool = new LockingPool(
             d.token,
@@ -57,7 +62,8 @@ contract Deploy {
                 rewardPerBlock: 1 ether,
                 withdrawalDelay: 600,
                 signerUpdateThrottle: 60,
-                rewardPayer: deployer
+                rewardPayer: deployer,
+                minWithdrawalDelay: minWithdrawalDelay
             })
         );
         d.inbox = new BatchInbox(d.registry, firstL2Block);
@@ -67,6 +73,9 @@ contract Deploy {
         d.governance.execute(
             address(d.governance),
             abi.encodeCall(Governance.setImmediate, (address(d.pool), LockingPool.slash.selector, true))
+        );
+        d.governance.execute(
+            address(d.governance), abi.encodeCall(Governance.setGovernedTarget, (address(d.pool.slashSink()), true))
         );
         d.token.mint(deployer, 1_000_000_000 ether);
         d.token.approve(address(d.pool), type(uint256).max);

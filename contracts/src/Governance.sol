@@ -40,6 +40,7 @@ contract Governance {
     error InsufficientGas();
     error ActionOutOfOrder(uint256 expected, uint256 got);
     error DelayTooLong(uint256 delay, uint256 maxDelay);
+    error TargetForbidden(address target);
 
     event AdminRetired(address indexed admin);
     event TargetGoverned(address indexed target, bool governed);
@@ -69,6 +70,10 @@ contract Governance {
     uint256 public constant MIN_ACTION_GAS = 500_000;
 
     GroupKeyRegistry public immutable groupKeys;
+    /// @notice The pool's stake token: never a governed target, so no action (and no admin call)
+    ///         can move stake, slashed stake included (it sits in the SlashSink, which releases
+    ///         only through a delayed action).
+    address public immutable stakeToken;
     /// @notice The admin key; address(0) once retired.
     address public admin;
     /// @notice The nonce the next group-signed action must carry.
@@ -85,10 +90,11 @@ contract Governance {
     ///         older value of the same setting). Immediate actions run when signed.
     uint256 public nextToRun;
 
-    constructor(address admin_, uint256 executionDelay_) {
-        if (admin_ == address(0)) revert ZeroAddress();
+    constructor(address admin_, uint256 executionDelay_, address stakeToken_) {
+        if (admin_ == address(0) || stakeToken_ == address(0)) revert ZeroAddress();
         _checkDelay(executionDelay_);
         admin = admin_;
+        stakeToken = stakeToken_;
         executionDelay = executionDelay_;
         groupKeys = new GroupKeyRegistry(address(this));
         governedTarget[address(this)] = true;
@@ -111,6 +117,7 @@ contract Governance {
     /// @notice Adds or removes a contract that actions may call. Reached only through an action.
     function setGovernedTarget(address target, bool governed) external onlySelf {
         if (target == address(0)) revert ZeroAddress();
+        if (governed && target == stakeToken) revert TargetForbidden(target);
         governedTarget[target] = governed;
         emit TargetGoverned(target, governed);
     }

@@ -7,6 +7,7 @@ import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {FrostSignature, FrostVerifier} from "./FrostVerifier.sol";
 import {GroupKeyRegistry} from "./GroupKeyRegistry.sol";
 import {LockingEscrow} from "./LockingEscrow.sol";
+import {SlashSink} from "./SlashSink.sol";
 import {RequestDigest} from "./RequestDigest.sol";
 
 /// @notice Rewards for an epoch range: blocksProduced[i] L2 blocks by sequencerIds[i].
@@ -67,6 +68,7 @@ contract LockingPool {
     error InvalidGroupSignature();
     error NoRewards(uint256 sequencerId);
     error DelayTooLong(uint256 delay, uint256 maxDelay);
+    error DelayBelowFloor(uint256 delay, uint256 floor);
 
     event Locked(
         address indexed signer,
@@ -107,6 +109,13 @@ contract LockingPool {
 
     IERC20 public immutable stakeToken;
     LockingEscrow public immutable escrow;
+    /// @notice The least withdrawalDelay can ever be, fixed at deployment: a slash must be able to
+    ///         land (signing attempts, retries, fee bumps) before a sequencer that misbehaved and
+    ///         unlocked at once can claim. A devnet may deploy with seconds; a production
+    ///         deployment cannot be governed below its floor.
+    uint256 public immutable minWithdrawalDelay;
+    /// @notice Where slashed stake goes; only a group-signed Governance action releases it.
+    SlashSink public immutable slashSink;
     GroupKeyRegistry public immutable groupKeys;
     address public immutable governance;
 
@@ -148,6 +157,8 @@ contract LockingPool {
         uint256 withdrawalDelay;
         uint256 signerUpdateThrottle;
         address rewardPayer;
+        /// @notice Floor of withdrawalDelay for the pool's life (see minWithdrawalDelay).
+        uint256 minWithdrawalDelay;
     }
 
     constructor(IERC20 stakeToken_, GroupKeyRegistry groupKeys_, address governance_, Params memory params) {
@@ -157,12 +168,15 @@ contract LockingPool {
         if (params.minLock == 0 || params.minLock > params.maxLock) {
             revert InvalidLockBounds(params.minLock, params.maxLock);
         }
-        _checkDelay(params.withdrawalDelay);
+        _checkDelay(params.minWithdrawalDelay);
+        _checkWithdrawalDelay(params.withdrawalDelay, params.minWithdrawalDelay);
         _checkDelay(params.signerUpdateThrottle);
+        minWithdrawalDelay = params.minWithdrawalDelay;
         stakeToken = stakeToken_;
         groupKeys = groupKeys_;
         governance = governance_;
         escrow = new LockingEscrow(stakeToken_);
+        slashSink = new SlashSink(stakeToken_, governance_);
         minLock = params.minLock;
         maxLock = params.maxLock;
         rewardPerBlock = params.rewardPerBlock;
@@ -340,7 +354,7 @@ contract LockingPool {
 
     /// @notice Takes up to `amount` of a sequencer's stake, Active or Unlocking (an unlocking stake is
     ///         still in escrow, so a sequencer cannot escape a slash by unlocking first), and sends it
-    ///         to the Governance contract, where only a later group-signed action can move it.
+    ///         to the slash sink, where only a later (delayed) group-signed action can move it.
     ///         Never reverts for the sequencer or the amount: an unknown or Unlocked sequencer, or
     ///         amount 0, slashes 0 and still emits: a slash that reverted would use its action
     ///         nonce on nothing (Governance records it as ActionFailed), and the chain does not
@@ -354,7 +368,7 @@ contract LockingPool {
         seq.amount = locked - slashed;
         uint256 total = totalLocked - slashed;
         totalLocked = total;
-        if (slashed != 0) escrow.release(governance, slashed);
+        if (slashed != 0) escrow.release(address(slashSink), slashed);
         emit Slashed(sequencerId, _nextNonce(), slashed, total);
     }
 
@@ -382,7 +396,7 @@ contract LockingPool {
     }
 
     function setWithdrawalDelay(uint256 newDelay) external onlyGovernance {
-        _checkDelay(newDelay);
+        _checkWithdrawalDelay(newDelay, minWithdrawalDelay);
         emit WithdrawalDelayChanged(_nextNonce(), withdrawalDelay, newDelay);
         withdrawalDelay = newDelay;
     }
@@ -414,6 +428,11 @@ contract LockingPool {
 
     function _checkDelay(uint256 delay) private pure {
         if (delay > MAX_DELAY) revert DelayTooLong(delay, MAX_DELAY);
+    }
+
+    function _checkWithdrawalDelay(uint256 delay, uint256 floor) private pure {
+        _checkDelay(delay);
+        if (delay < floor) revert DelayBelowFloor(delay, floor);
     }
 
     function _ownedSequencer(uint256 sequencerId) private view returns (Sequencer storage seq) {

@@ -6,6 +6,7 @@ import {FrostSignature} from "../src/FrostVerifier.sol";
 import {Governance, GovernanceAction} from "../src/Governance.sol";
 import {GroupKeyRegistry} from "../src/GroupKeyRegistry.sol";
 import {LockingPool} from "../src/LockingPool.sol";
+import {SlashSink} from "../src/SlashSink.sol";
 
 contract GovernanceTest is Fixture {
     event AdminRetired(address indexed admin);
@@ -23,7 +24,7 @@ contract GovernanceTest is Fixture {
 
     function test_constructorRejectsZeroAdmin() public {
         vm.expectRevert(Governance.ZeroAddress.selector);
-        new Governance(address(0), 0);
+        new Governance(address(0), 0, address(token));
     }
 
     function test_adminExecutes() public {
@@ -214,11 +215,56 @@ contract GovernanceTest is Fixture {
     function test_executionDelayIsBounded() public {
         uint256 max = gov.MAX_EXECUTION_DELAY();
         vm.expectRevert(abi.encodeWithSelector(Governance.DelayTooLong.selector, max + 1, max));
-        new Governance(address(this), max + 1);
+        new Governance(address(this), max + 1, address(token));
         vm.expectRevert(abi.encodeWithSelector(Governance.DelayTooLong.selector, type(uint256).max, max));
         gov.execute(address(gov), abi.encodeCall(Governance.setExecutionDelay, (type(uint256).max)));
         gov.execute(address(gov), abi.encodeCall(Governance.setExecutionDelay, (max)));
         vm.assertEq(gov.executionDelay(), max, "the bound itself is allowed");
+    }
+
+    /// @dev Issue 23 point 2: no governed call can move stake. Before, the admin (or any action)
+    ///      could govern the token and transfer the slashed stake out of Governance at once.
+    function test_theStakeTokenIsNeverATarget() public {
+        vm.expectRevert(abi.encodeWithSelector(Governance.TargetForbidden.selector, address(token)));
+        gov.execute(address(gov), abi.encodeCall(Governance.setGovernedTarget, (address(token), true)));
+        // Through a group-signed action: the call fails (ActionFailed), the token stays ungoverned.
+        GovernanceAction memory action = GovernanceAction({
+            target: address(gov), data: abi.encodeCall(Governance.setGovernedTarget, (address(token), true)), nonce: 0
+        });
+        gov.executeSigned(action, groupSign(gov.actionDigest(action)));
+        vm.warp(block.timestamp + EXECUTION_DELAY);
+        vm.expectEmit(true, true, true, true, address(gov));
+        emit ActionFailed(
+            0,
+            address(gov),
+            Governance.setGovernedTarget.selector,
+            abi.encodeWithSelector(Governance.TargetForbidden.selector, address(token))
+        );
+        gov.executeQueued(action);
+        vm.assertFalse(gov.governedTarget(address(token)), "the token is not governed");
+        vm.expectRevert(abi.encodeWithSelector(Governance.TargetNotGoverned.selector, address(token)));
+        gov.execute(address(token), abi.encodeWithSignature("transfer(address,uint256)", address(this), 1));
+    }
+
+    function test_slashedStakeLeavesTheSinkOnlyThroughADelayedAction() public {
+        (uint256 id,) = lockAs(address(0xA11CE), 1, 500 ether);
+        GovernanceAction memory slash = _action(abi.encodeCall(LockingPool.slash, (id, 100 ether)), 0);
+        gov.executeSigned(slash, groupSign(gov.actionDigest(slash)));
+        SlashSink sink = pool.slashSink();
+        vm.assertEq(token.balanceOf(address(sink)), 100 ether, "slashed stake in the sink");
+        vm.assertEq(token.balanceOf(address(gov)), 0, "none in Governance");
+        vm.expectRevert(abi.encodeWithSelector(SlashSink.NotGovernance.selector, address(this)));
+        sink.release(address(this), 1);
+
+        GovernanceAction memory release = GovernanceAction({
+            target: address(sink), data: abi.encodeCall(SlashSink.release, (address(0xB0B), 60 ether)), nonce: 1
+        });
+        gov.executeSigned(release, groupSign(gov.actionDigest(release)));
+        vm.assertEq(token.balanceOf(address(0xB0B)), 0, "not during the exit window");
+        vm.warp(block.timestamp + EXECUTION_DELAY);
+        gov.executeQueued(release);
+        vm.assertEq(token.balanceOf(address(0xB0B)), 60 ether, "released after it");
+        vm.assertEq(token.balanceOf(address(sink)), 40 ether, "the rest stays");
     }
 
     function test_exitWindowChangesOnlyThroughADelayedAction() public {
@@ -266,7 +312,7 @@ contract GovernanceTest is Fixture {
         vm.expectRevert(Governance.InvalidGroupSignature.selector);
         gov.executeSigned(altered, sig);
         // Another governance contract with the same group key cannot reuse it (domain separation).
-        Governance other = new Governance(address(this), 0);
+        Governance other = new Governance(address(this), 0, address(token));
         (uint256 px, uint256 py) = groupKeyOf(GROUP_SECRET);
         other.execute(address(other.groupKeys()), abi.encodeCall(GroupKeyRegistry.setInitialKey, (px, py)));
         other.execute(address(other), abi.encodeCall(Governance.setGovernedTarget, (address(pool), true)));
@@ -300,7 +346,7 @@ contract GovernanceTest is Fixture {
     }
 
     function test_retireAdminNeedsGroupKey() public {
-        Governance fresh = new Governance(address(this), 0);
+        Governance fresh = new Governance(address(this), 0, address(token));
         vm.expectRevert(Governance.GroupKeyNotSet.selector);
         fresh.retireAdmin();
         vm.assertEq(fresh.admin(), address(this), "admin kept");

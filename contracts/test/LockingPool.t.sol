@@ -43,16 +43,19 @@ contract LockingPoolTest is Fixture {
     // ------------------------------------------------------------------ constructor
 
     function test_constructorRejectsBadParams() public {
-        LockingPool.Params memory p = LockingPool.Params(0, 1, 0, 0, 0, rewardPayer);
+        LockingPool.Params memory p = LockingPool.Params(0, 1, 0, 0, 0, rewardPayer, 0);
         vm.expectRevert(abi.encodeWithSelector(LockingPool.InvalidLockBounds.selector, 0, 1));
         new LockingPool(token, registry, address(gov), p);
-        p = LockingPool.Params(2, 1, 0, 0, 0, rewardPayer);
+        p = LockingPool.Params(2, 1, 0, 0, 0, rewardPayer, 0);
         vm.expectRevert(abi.encodeWithSelector(LockingPool.InvalidLockBounds.selector, 2, 1));
         new LockingPool(token, registry, address(gov), p);
-        p = LockingPool.Params(1, 1, 0, 366 days, 0, rewardPayer);
+        p = LockingPool.Params(1, 1, 0, 366 days, 0, rewardPayer, 0);
         vm.expectRevert(abi.encodeWithSelector(LockingPool.DelayTooLong.selector, 366 days, 365 days));
         new LockingPool(token, registry, address(gov), p);
-        p = LockingPool.Params(1, 1, 0, 0, 0, rewardPayer);
+        p = LockingPool.Params(1, 1, 0, 1 hours, 0, rewardPayer, 1 days);
+        vm.expectRevert(abi.encodeWithSelector(LockingPool.DelayBelowFloor.selector, 1 hours, 1 days));
+        new LockingPool(token, registry, address(gov), p);
+        p = LockingPool.Params(1, 1, 0, 0, 0, rewardPayer, 0);
         vm.expectRevert(LockingPool.ZeroAddress.selector);
         new LockingPool(token, registry, address(0), p);
     }
@@ -508,7 +511,7 @@ contract LockingPoolTest is Fixture {
             abi.encodeCall(LockingPool.setMinLock, (1)),
             abi.encodeCall(LockingPool.setMaxLock, (MAX_LOCK)),
             abi.encodeCall(LockingPool.setRewardPerBlock, (2)),
-            abi.encodeCall(LockingPool.setWithdrawalDelay, (1)),
+            abi.encodeCall(LockingPool.setWithdrawalDelay, (MIN_WITHDRAWAL_DELAY)),
             abi.encodeCall(LockingPool.setSignerUpdateThrottle, (1)),
             abi.encodeCall(LockingPool.setRewardPayer, (bob)),
             abi.encodeCall(LockingPool.setPaused, (true))
@@ -524,7 +527,7 @@ contract LockingPoolTest is Fixture {
         vm.assertTrue(pool.whitelisted(alice), "whitelist");
         vm.assertEq(pool.minLock(), 1, "minLock");
         vm.assertEq(pool.rewardPerBlock(), 2, "rewardPerBlock");
-        vm.assertEq(pool.withdrawalDelay(), 1, "withdrawalDelay");
+        vm.assertEq(pool.withdrawalDelay(), MIN_WITHDRAWAL_DELAY, "withdrawalDelay");
         vm.assertEq(pool.signerUpdateThrottle(), 1, "throttle");
         vm.assertEq(pool.rewardPayer(), bob, "payer");
         vm.assertTrue(pool.paused(), "paused");
@@ -573,7 +576,7 @@ contract LockingPoolTest is Fixture {
 
     // ------------------------------------------------------------------ slash
 
-    function test_slashTakesStakeToGovernanceCappedAtLocked() public {
+    function test_slashTakesStakeToTheSinkCappedAtLocked() public {
         (uint256 id,) = lockAs(alice, 1, 2 * MIN_LOCK);
         lockAs(bob, 2, MIN_LOCK);
         address escrow = address(pool.escrow());
@@ -583,7 +586,7 @@ contract LockingPoolTest is Fixture {
         vm.assertEq(pool.sequencer(id).amount, 2 * MIN_LOCK - 50 ether, "stake after slash");
         vm.assertEq(pool.totalLocked(), 3 * MIN_LOCK - 50 ether, "totalLocked");
         vm.assertEq(token.balanceOf(escrow), pool.totalLocked(), "escrow == totalLocked");
-        vm.assertEq(token.balanceOf(address(gov)), 50 ether, "sink");
+        vm.assertEq(token.balanceOf(address(pool.slashSink())), 50 ether, "sink");
 
         // More than is left: capped, the sequencer stays Active with 0 (the chain gives it power 0).
         vm.expectEmit(true, true, true, true, address(pool));
@@ -592,7 +595,44 @@ contract LockingPoolTest is Fixture {
         vm.assertEq(pool.sequencer(id).amount, 0, "all taken");
         vm.assertEq(uint256(pool.sequencer(id).status), uint256(LockingPool.Status.Active), "status kept");
         vm.assertEq(token.balanceOf(escrow), MIN_LOCK, "only bob's stake left");
-        vm.assertEq(token.balanceOf(address(gov)), 2 * MIN_LOCK, "sink has all");
+        vm.assertEq(token.balanceOf(address(pool.slashSink())), 2 * MIN_LOCK, "sink has all");
+    }
+
+    /// @dev Issue 23 point 6: governance cannot shorten the withdrawal delay below the floor
+    ///      fixed at deployment (before, setWithdrawalDelay(0) was accepted)...
+    function test_withdrawalDelayNeverGoesBelowItsFloor() public {
+        vm.assertEq(pool.minWithdrawalDelay(), MIN_WITHDRAWAL_DELAY, "floor");
+        vm.expectRevert(
+            abi.encodeWithSelector(LockingPool.DelayBelowFloor.selector, MIN_WITHDRAWAL_DELAY - 1, MIN_WITHDRAWAL_DELAY)
+        );
+        gov.execute(address(pool), abi.encodeCall(LockingPool.setWithdrawalDelay, (MIN_WITHDRAWAL_DELAY - 1)));
+        vm.expectRevert(abi.encodeWithSelector(LockingPool.DelayBelowFloor.selector, 0, MIN_WITHDRAWAL_DELAY));
+        gov.execute(address(pool), abi.encodeCall(LockingPool.setWithdrawalDelay, (0)));
+        gov.execute(address(pool), abi.encodeCall(LockingPool.setWithdrawalDelay, (MIN_WITHDRAWAL_DELAY)));
+        vm.assertEq(pool.withdrawalDelay(), MIN_WITHDRAWAL_DELAY, "the floor itself is allowed");
+    }
+
+    /// @dev ...so a sequencer that misbehaves and unlocks in the same block is still there when
+    ///      its slash lands, however late within the floor: the group-signed slash runs at once
+    ///      and the claim gets only what is left.
+    function test_aSequencerThatUnlocksAtOnceIsStillSlashedBeforeItCanClaim() public {
+        gov.execute(address(pool), abi.encodeCall(LockingPool.setWithdrawalDelay, (MIN_WITHDRAWAL_DELAY)));
+        (uint256 id,) = lockAs(alice, 1, MIN_LOCK);
+        vm.prank(alice);
+        pool.unlock(id);
+        vm.warp(block.timestamp + MIN_WITHDRAWAL_DELAY - 1);
+        uint256 claimableAt = pool.sequencer(id).unlockClaimableAt;
+        vm.prank(alice);
+        vm.expectRevert(abi.encodeWithSelector(LockingPool.WithdrawalDelayNotOver.selector, id, claimableAt));
+        pool.claimUnlocked(id);
+        GovernanceAction memory slash = GovernanceAction({
+            target: address(pool), data: abi.encodeCall(LockingPool.slash, (id, 40 ether)), nonce: gov.actionNonce()
+        });
+        gov.executeSigned(slash, groupSign(gov.actionDigest(slash)));
+        vm.warp(block.timestamp + 1);
+        vm.prank(alice);
+        pool.claimUnlocked(id);
+        vm.assertEq(token.balanceOf(alice), MIN_LOCK - 40 ether, "claimed what the slash left");
     }
 
     function test_slashReachesUnlockingStake() public {
@@ -627,7 +667,7 @@ contract LockingPoolTest is Fixture {
         vm.expectEmit(true, true, true, true, address(pool));
         emit Slashed(bobId, pool.eventNonce() + 1, 0, MIN_LOCK);
         gov.execute(address(pool), abi.encodeCall(LockingPool.slash, (bobId, 0)));
-        vm.assertEq(token.balanceOf(address(gov)), 0, "nothing taken");
+        vm.assertEq(token.balanceOf(address(pool.slashSink())), 0, "nothing taken");
     }
 
     function test_slashOnlyByGovernance() public {
@@ -652,7 +692,7 @@ contract LockingPoolTest is Fixture {
         emit Slashed(id, pool.eventNonce() + 1, 10 ether, MIN_LOCK - 10 ether);
         gov.executeSigned(action, sig);
         vm.assertEq(pool.sequencer(id).amount, MIN_LOCK - 10 ether, "slashed");
-        vm.assertEq(token.balanceOf(address(gov)), 10 ether, "sink");
+        vm.assertEq(token.balanceOf(address(pool.slashSink())), 10 ether, "sink");
         vm.assertEq(gov.actionNonce(), action.nonce + 1, "action nonce used");
         // Relayed twice (two sidecars): the second is refused by the action nonce, nothing more taken.
         vm.expectRevert(abi.encodeWithSelector(Governance.ActionNonceMismatch.selector, action.nonce + 1, action.nonce));

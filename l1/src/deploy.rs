@@ -51,6 +51,9 @@ pub struct DeployConfig {
     pub reward_per_block: U256,
     /// Seconds between unlock and claim.
     pub withdrawal_delay: U256,
+    /// The least the withdrawal delay can ever be governed to (immutable in the pool): it must
+    /// cover the slash path's worst case, so a sequencer that unlocks at once is still slashed.
+    pub min_withdrawal_delay: U256,
     /// Minimum seconds between two signer changes of a sequencer.
     pub signer_update_throttle: U256,
     /// Devnet tokens minted to the deployer, which approves the pool to pay rewards from them.
@@ -70,6 +73,7 @@ impl Default for DeployConfig {
             max_lock: U256::from(1_000_000u64) * ether,
             reward_per_block: ether,
             withdrawal_delay: U256::from(600u64),
+            min_withdrawal_delay: U256::from(600u64),
             signer_update_throttle: U256::from(60u64),
             devnet_reward_funds: U256::from(1_000_000_000u64) * ether,
             execution_delay: U256::from(1200u64),
@@ -151,9 +155,14 @@ where
     let token = DevnetToken::deploy(provider.clone())
         .await
         .map_err(contract("deploy DevnetToken"))?;
-    let governance = Governance::deploy(provider.clone(), deployer, config.execution_delay)
-        .await
-        .map_err(contract("deploy Governance"))?;
+    let governance = Governance::deploy(
+        provider.clone(),
+        deployer,
+        config.execution_delay,
+        *token.address(),
+    )
+    .await
+    .map_err(contract("deploy Governance"))?;
     let registry = governance
         .groupKeys()
         .call()
@@ -166,6 +175,7 @@ where
         withdrawalDelay: config.withdrawal_delay,
         signerUpdateThrottle: config.signer_update_throttle,
         rewardPayer: deployer,
+        minWithdrawalDelay: config.min_withdrawal_delay,
     };
     let pool = LockingPool::deploy(
         provider.clone(),
@@ -206,6 +216,22 @@ where
         governance.execute(
             *governance.address(),
             SolCall::abi_encode(&slash_immediate).into()
+        )
+    );
+    let sink = pool
+        .slashSink()
+        .call()
+        .await
+        .map_err(contract("LockingPool.slashSink"))?;
+    let govern_sink = Governance::setGovernedTargetCall {
+        target: sink,
+        governed: true,
+    };
+    send_ok!(
+        "Governance.execute(setGovernedTarget(slash sink))",
+        governance.execute(
+            *governance.address(),
+            SolCall::abi_encode(&govern_sink).into()
         )
     );
     send_ok!(

@@ -386,7 +386,7 @@ async fn slashing_is_relayed_through_governance_once() {
     assert_eq!(left, stake - U256::from(slashed));
     let token = DevnetToken::new(s.deployment.stake_token, provider);
     let sink = token
-        .balanceOf(s.deployment.governance)
+        .balanceOf(pool.slashSink().call().await.expect("slashSink"))
         .call()
         .await
         .expect("balance");

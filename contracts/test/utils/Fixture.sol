@@ -19,6 +19,8 @@ abstract contract Fixture is TestBase {
     uint256 internal constant REWARD_PER_BLOCK = 1 ether;
     uint256 internal constant WITHDRAWAL_DELAY = 7 days;
     uint256 internal constant SIGNER_THROTTLE = 1 days;
+    /// @dev The withdrawal-delay floor: a slash path's worst case with a wide margin.
+    uint256 internal constant MIN_WITHDRAWAL_DELAY = 1 days;
     /// @dev The exit window of group-signed actions: longer than the withdrawal delay, as in
     ///      production, so a sequencer can unlock and claim before a queued action runs.
     uint256 internal constant EXECUTION_DELAY = WITHDRAWAL_DELAY + 1 days;
@@ -35,7 +37,7 @@ abstract contract Fixture is TestBase {
 
     function deployAll() internal {
         token = new DevnetToken();
-        gov = new Governance(address(this), EXECUTION_DELAY);
+        gov = new Governance(address(this), EXECUTION_DELAY, address(token));
         registry = gov.groupKeys();
         pool = new LockingPool(
             token,
@@ -47,11 +49,13 @@ abstract contract Fixture is TestBase {
                 rewardPerBlock: REWARD_PER_BLOCK,
                 withdrawalDelay: WITHDRAWAL_DELAY,
                 signerUpdateThrottle: SIGNER_THROTTLE,
-                rewardPayer: rewardPayer
+                rewardPayer: rewardPayer,
+                minWithdrawalDelay: MIN_WITHDRAWAL_DELAY
             })
         );
         inbox = new BatchInbox(registry, FIRST_L2_BLOCK);
         gov.execute(address(gov), abi.encodeCall(Governance.setGovernedTarget, (address(pool), true)));
+        gov.execute(address(gov), abi.encodeCall(Governance.setGovernedTarget, (address(pool.slashSink()), true)));
         gov.execute(address(gov), abi.encodeCall(Governance.setImmediate, (address(pool), LockingPool.slash.selector, true)));
         (groupPx, groupPy) = groupKeyOf(GROUP_SECRET);
         gov.execute(address(registry), abi.encodeCall(GroupKeyRegistry.setInitialKey, (groupPx, groupPy)));

@@ -43,6 +43,9 @@ struct Args {
     /// Minimum seconds between signer changes.
     #[arg(long)]
     signer_update_throttle: Option<u64>,
+    /// The least the withdrawal delay can ever be governed to, in seconds (default 600).
+    #[arg(long)]
+    min_withdrawal_delay: Option<u64>,
     /// Seconds a group-signed action waits before it runs (the exit window; default 1200,
     /// twice the default withdrawal delay).
     #[arg(long)]
@@ -81,6 +84,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if let Some(v) = args.signer_update_throttle {
         config.signer_update_throttle = U256::from(v);
+    }
+    if let Some(v) = args.min_withdrawal_delay {
+        config.min_withdrawal_delay = U256::from(v);
     }
     if let Some(v) = args.execution_delay {
         config.execution_delay = U256::from(v);
